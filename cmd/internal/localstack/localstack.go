@@ -1,0 +1,279 @@
+// Package localstack runs the whole backend on one machine: PostgreSQL and
+// MinIO as child processes (or existing servers), secrets generated into
+// files laid out like OpenFaaS's, and every function behind a local
+// gateway. `bin/stack` and the end-to-end tests use it.
+package localstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	analyzefn "github.com/benchwrap/backend/functions/analyze"
+	listfn "github.com/benchwrap/backend/functions/list"
+	loginfn "github.com/benchwrap/backend/functions/login"
+	presignfn "github.com/benchwrap/backend/functions/presign"
+	refreshfn "github.com/benchwrap/backend/functions/refresh"
+	registerfn "github.com/benchwrap/backend/functions/register"
+
+	"github.com/benchwrap/backend/cmd/internal/gateway"
+	"github.com/benchwrap/backend/shared/app"
+	"github.com/benchwrap/backend/shared/config"
+	"github.com/benchwrap/backend/shared/devserver"
+	"github.com/benchwrap/backend/shared/fnhttp"
+	"github.com/benchwrap/backend/shared/postgres"
+)
+
+// Functions are the handlers the gateway serves.
+var Functions = map[string]fnhttp.HandleFunc{
+	"register": registerfn.Handle,
+	"login":    loginfn.Handle,
+	"refresh":  refreshfn.Handle,
+	"presign":  presignfn.Handle,
+	"list":     listfn.Handle,
+	"analyze":  analyzefn.Handle,
+}
+
+// Options configure a stack. Empty fields take the defaults of `make run`.
+type Options struct {
+	Dir         string // state directory (secrets/, pg/, minio/); default .stack
+	GatewayAddr string // default 127.0.0.1:8080; port 0 picks one
+
+	DatabaseURL  string // use this database instead of starting PostgreSQL
+	PGPort       int    // port of the started cluster; default 55432, 0 with FastPostgres picks one
+	FastPostgres bool   // fsync off: tests
+
+	MinIOEndpoint     string // use this server instead of starting MinIO
+	MinIOAddr         string // address of the started server; default 127.0.0.1:9000
+	MinIORootUser     string // root credentials of MinIOEndpoint: the stack then provisions the bucket user
+	MinIORootPassword string
+	MinIOAccessKey    string // or: the bucket user's keys for MinIOEndpoint
+	MinIOSecretKey    string
+	Bucket            string // default benchwrap
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	GatewayURL    string
+	DatabaseURL   string
+	MinIOEndpoint string
+	SecretsDir    string
+
+	pg     *devserver.Postgres
+	minio  *devserver.MinIO
+	server *http.Server
+	done   chan error
+}
+
+func (o *Options) defaults() {
+	if o.Dir == "" {
+		o.Dir = ".stack"
+	}
+	if o.GatewayAddr == "" {
+		o.GatewayAddr = "127.0.0.1:8080"
+	}
+	if o.PGPort == 0 && !o.FastPostgres {
+		o.PGPort = 55432
+	}
+	if o.MinIOAddr == "" {
+		o.MinIOAddr = "127.0.0.1:9000"
+	}
+	if o.Bucket == "" {
+		o.Bucket = "benchwrap"
+	}
+}
+
+// Start brings the stack up; Close takes it down.
+func Start(ctx context.Context, o Options) (*Stack, error) {
+	o.defaults()
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stack{SecretsDir: filepath.Join(dir, "secrets"), done: make(chan error, 1)}
+	if err := s.start(ctx, dir, o); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	return s, nil
+}
+
+func (s *Stack) start(ctx context.Context, dir string, o Options) error {
+	if err := os.MkdirAll(s.SecretsDir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // the postgres user must enter it
+		return err
+	}
+	if _, err := ensureSecret(s.SecretsDir, config.SecretJWT, randomString(48)); err != nil {
+		return err
+	}
+	if _, err := ensureSecret(s.SecretsDir, config.SecretWebhookToken, randomString(32)); err != nil {
+		return err
+	}
+
+	// PostgreSQL.
+	s.DatabaseURL = o.DatabaseURL
+	if s.DatabaseURL == "" {
+		var err error
+		s.pg, err = devserver.StartPostgres(ctx, devserver.PostgresOptions{Dir: filepath.Join(dir, "pg"), Port: o.PGPort, Fast: o.FastPostgres})
+		if err != nil {
+			return fmt.Errorf("start PostgreSQL: %w", err)
+		}
+		s.DatabaseURL = s.pg.URL
+	}
+	if err := writeSecret(s.SecretsDir, config.SecretDatabaseURL, s.DatabaseURL); err != nil {
+		return err
+	}
+	pool, err := postgres.Open(ctx, s.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	err = postgres.Migrate(ctx, pool)
+	pool.Close()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+
+	// MinIO.
+	if err := s.startMinIO(ctx, dir, o); err != nil {
+		return err
+	}
+
+	// The in-process functions read the same settings and secret files as
+	// deployed ones.
+	for k, v := range map[string]string{
+		config.SecretsDirEnv: s.SecretsDir,
+		"MINIO_ENDPOINT":     s.MinIOEndpoint,
+		"MINIO_BUCKET":       o.Bucket,
+	} {
+		if err := os.Setenv(k, v); err != nil {
+			return err
+		}
+	}
+
+	// Gateway.
+	ln, err := net.Listen("tcp", o.GatewayAddr)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	s.GatewayURL = "http://" + ln.Addr().String()
+	gw := gateway.New(Functions, nil, app.Ping)
+	s.server = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	go func() { s.done <- s.server.Serve(ln) }()
+	return nil
+}
+
+func (s *Stack) startMinIO(ctx context.Context, dir string, o Options) error {
+	ak, sk := o.MinIOAccessKey, o.MinIOSecretKey
+	s.MinIOEndpoint = o.MinIOEndpoint
+	root, rootPW := o.MinIORootUser, o.MinIORootPassword
+	if s.MinIOEndpoint == "" {
+		mdir := filepath.Join(dir, "minio")
+		if err := os.MkdirAll(mdir, 0o700); err != nil {
+			return err
+		}
+		var err error
+		if root, err = ensureSecret(mdir, "root-user", "root-"+randomHex(6)); err != nil {
+			return err
+		}
+		if rootPW, err = ensureSecret(mdir, "root-password", randomString(32)); err != nil {
+			return err
+		}
+		s.minio, err = devserver.StartMinIO(ctx, devserver.MinIOOptions{Dir: mdir, Addr: o.MinIOAddr, RootUser: root, RootPassword: rootPW})
+		if err != nil {
+			return fmt.Errorf("start MinIO: %w", err)
+		}
+		s.MinIOEndpoint = s.minio.Endpoint
+	}
+	if root != "" {
+		var err error
+		if ak, err = ensureSecret(s.SecretsDir, config.SecretMinIOAccess, "bwfn"+randomHex(8)); err != nil {
+			return err
+		}
+		if sk, err = ensureSecret(s.SecretsDir, config.SecretMinIOSecret, randomString(30)); err != nil {
+			return err
+		}
+		if err := devserver.ProvisionBucket(ctx, s.MinIOEndpoint, root, rootPW, o.Bucket, devserver.BucketUser{AccessKey: ak, SecretKey: sk}); err != nil {
+			return fmt.Errorf("provision MinIO: %w", err)
+		}
+		return nil
+	}
+	if ak == "" || sk == "" {
+		return errors.New("with MINIO_ENDPOINT set, give MINIO_ROOT_USER/MINIO_ROOT_PASSWORD (to create the bucket user) or MINIO_ACCESS_KEY/MINIO_SECRET_KEY")
+	}
+	if err := writeSecret(s.SecretsDir, config.SecretMinIOAccess, ak); err != nil {
+		return err
+	}
+	return writeSecret(s.SecretsDir, config.SecretMinIOSecret, sk)
+}
+
+// Close stops the gateway, then the servers the stack started.
+func (s *Stack) Close() error {
+	var errs []error
+	if s.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, s.server.Shutdown(ctx))
+		cancel()
+	}
+	if s.minio != nil {
+		errs = append(errs, s.minio.Stop())
+	}
+	if s.pg != nil {
+		errs = append(errs, s.pg.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+// Done delivers the gateway's error if it stops serving on its own.
+func (s *Stack) Done() <-chan error { return s.done }
+
+// Log describes the stack without secrets.
+func (s *Stack) Log() []any {
+	return []any{"gateway", s.GatewayURL, "postgres", postgres.Redact(s.DatabaseURL), "minio", s.MinIOEndpoint, "secrets", s.SecretsDir}
+}
+
+func ensureSecret(dir, name, fresh string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err == nil && strings.TrimSpace(string(b)) != "" {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	if err := writeSecret(dir, name, fresh); err != nil {
+		return "", err
+	}
+	slog.Info("generated secret", "name", name, "dir", dir)
+	return fresh, nil
+}
+
+func writeSecret(dir, name, value string) error {
+	p := filepath.Join(dir, name)
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, []byte(value), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)[:n]
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

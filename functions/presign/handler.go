@@ -1,0 +1,53 @@
+// Package function is the presign function: presigned upload (POST) and
+// download (GET) URLs for objects under the caller's prefix.
+package function
+
+import (
+	"context"
+	"net/http"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/benchwrap/backend/shared/apperr"
+	"github.com/benchwrap/backend/shared/app"
+	"github.com/benchwrap/backend/shared/fnhttp"
+	"github.com/benchwrap/backend/shared/storage"
+)
+
+// Handle serves POST ?object_name=&benchmark_name= (upload) and GET
+// ?object_name= (download), authenticated by a Bearer access token.
+func Handle(req handler.Request) (handler.Response, error) {
+	return fnhttp.Serve("presign", req, fnhttp.Routes{
+		http.MethodPost: func(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
+			return presign(ctx, r, func(s *storage.Service, user, name string) (storage.Presigned, error) {
+				return s.PresignUpload(ctx, user, name, r.Query().Get("benchmark_name"))
+			})
+		},
+		http.MethodGet: func(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
+			return presign(ctx, r, func(s *storage.Service, user, name string) (storage.Presigned, error) {
+				return s.PresignDownload(ctx, user, name)
+			})
+		},
+	})
+}
+
+func presign(ctx context.Context, r *fnhttp.Request, sign func(*storage.Service, string, string) (storage.Presigned, error)) (handler.Response, error) {
+	// Auth first: without a token the answer is 401 even when object_name
+	// is missing, as in the original.
+	user, err := app.Authenticate(r.HeaderValue("Authorization"))
+	if err != nil {
+		return handler.Response{}, err
+	}
+	svc, err := app.Storage()
+	if err != nil {
+		return handler.Response{}, err
+	}
+	if !r.Query().Has("object_name") {
+		return handler.Response{}, apperr.New(apperr.Invalid, "object_name: query parameter required.")
+	}
+	p, err := sign(svc, user, r.Query().Get("object_name"))
+	if err != nil {
+		return handler.Response{}, err
+	}
+	return fnhttp.JSON(http.StatusOK, p), nil
+}

@@ -1,0 +1,35 @@
+// Package function is the register function: it creates an account and
+// returns its first access and refresh tokens.
+package function
+
+import (
+	"context"
+	"net/http"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/benchwrap/backend/shared/account"
+	"github.com/benchwrap/backend/shared/app"
+	"github.com/benchwrap/backend/shared/fnhttp"
+)
+
+// Handle serves POST with a JSON body {"username", "password"}.
+func Handle(req handler.Request) (handler.Response, error) {
+	return fnhttp.Serve("register", req, fnhttp.Routes{http.MethodPost: register})
+}
+
+func register(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
+	svc, err := app.Accounts(ctx)
+	if err != nil {
+		return handler.Response{}, err
+	}
+	var in account.Credentials
+	if err := r.DecodeJSON(&in); err != nil {
+		return handler.Response{}, err
+	}
+	tokens, err := svc.Register(ctx, in)
+	if err != nil {
+		return handler.Response{}, err
+	}
+	return fnhttp.JSON(http.StatusCreated, tokens), nil
+}

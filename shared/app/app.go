@@ -1,0 +1,231 @@
+// Package app wires the shared library for the functions: it builds each
+// service once per process from the environment and the mounted secrets,
+// sharing one database pool. When a service cannot be built (a secret
+// missing, the database down) the request fails with a clear status and
+// the next request tries again.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/benchwrap/backend/shared/account"
+	"github.com/benchwrap/backend/shared/apperr"
+	"github.com/benchwrap/backend/shared/config"
+	"github.com/benchwrap/backend/shared/minio"
+	"github.com/benchwrap/backend/shared/postgres"
+	"github.com/benchwrap/backend/shared/storage"
+	"github.com/benchwrap/backend/shared/token"
+)
+
+// Settings are the non-secret settings of every function.
+type Settings struct {
+	JWTIssuer   string          `envconfig:"JWT_ISSUER" default:"benchwrap"`
+	JWTAudience string          `envconfig:"JWT_AUDIENCE" default:"benchwrap-api"`
+	AccessTTL   config.Duration `envconfig:"ACCESS_TOKEN_TTL" default:"600"`
+	RefreshTTL  config.Duration `envconfig:"REFRESH_TOKEN_TTL" default:"720h"`
+	MaxFailures int             `envconfig:"LOGIN_MAX_FAILURES" default:"10"`
+	LockWindow  config.Duration `envconfig:"LOGIN_WINDOW" default:"15m"`
+
+	MinIOEndpoint       string          `envconfig:"MINIO_ENDPOINT" default:"127.0.0.1:9000"`
+	MinIOSecure         bool            `envconfig:"MINIO_SECURE"`
+	MinIOPublicEndpoint string          `envconfig:"MINIO_PUBLIC_ENDPOINT"`
+	MinIOPublicSecure   bool            `envconfig:"MINIO_PUBLIC_SECURE"`
+	MinIORegion         string          `envconfig:"MINIO_REGION" default:"us-east-1"`
+	Bucket              string          `envconfig:"MINIO_BUCKET" default:"benchwrap"`
+	PresignTTL          config.Duration `envconfig:"PRESIGN_TTL" default:"600"`
+}
+
+// LoadSettings reads Settings from the environment.
+func LoadSettings() (Settings, error) {
+	var s Settings
+	err := config.Load(&s)
+	return s, err
+}
+
+// MsgMisconfigured is what clients see when a secret or setting is wrong;
+// the log says which.
+const MsgMisconfigured = "Server misconfigured."
+
+func misconfigured(err error) error {
+	return apperr.Wrap(apperr.Internal, MsgMisconfigured, err)
+}
+
+func unavailable(err error) error {
+	return apperr.Wrap(apperr.Unavailable, "Service temporarily unavailable.", err)
+}
+
+// once builds a value on first success; failures are retried on the next
+// call, so fixing a secret or starting the database needs no restart.
+type once[T any] struct {
+	mu sync.Mutex
+	v  T
+	ok bool
+}
+
+func (o *once[T]) get(build func() (T, error)) (T, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.ok {
+		return o.v, nil
+	}
+	v, err := build()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	o.v, o.ok = v, true
+	return v, nil
+}
+
+var (
+	pool     once[*pgxpool.Pool]
+	keys     once[*token.Keys]
+	accounts once[*account.Service]
+	objects  once[*minio.Store]
+	store    once[*storage.Service]
+)
+
+// Postgres returns the process's database pool, migrated.
+func Postgres(ctx context.Context) (*pgxpool.Pool, error) {
+	return pool.get(func() (*pgxpool.Pool, error) {
+		url, err := config.Secret(config.SecretDatabaseURL)
+		if err != nil {
+			return nil, misconfigured(err)
+		}
+		p, err := postgres.Open(ctx, url)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		if err := postgres.Migrate(ctx, p); err != nil {
+			p.Close()
+			return nil, unavailable(fmt.Errorf("migrate: %w", err))
+		}
+		return p, nil
+	})
+}
+
+// Keys returns the JWT keys. The secret must be at least 32 bytes; there
+// is no default.
+func Keys() (*token.Keys, error) {
+	return keys.get(func() (*token.Keys, error) {
+		s, err := LoadSettings()
+		if err != nil {
+			return nil, misconfigured(err)
+		}
+		secret, err := config.Secret(config.SecretJWT)
+		if err != nil {
+			return nil, misconfigured(err)
+		}
+		k, err := token.NewKeys([]byte(secret), s.JWTIssuer, s.JWTAudience, s.AccessTTL.D(), nil)
+		if err != nil {
+			return nil, misconfigured(fmt.Errorf("%s: %w", config.SecretJWT, err))
+		}
+		return k, nil
+	})
+}
+
+// Accounts returns the account service.
+func Accounts(ctx context.Context) (*account.Service, error) {
+	return accounts.get(func() (*account.Service, error) {
+		s, err := LoadSettings()
+		if err != nil {
+			return nil, misconfigured(err)
+		}
+		k, err := Keys()
+		if err != nil {
+			return nil, err
+		}
+		p, err := Postgres(ctx)
+		if err != nil {
+			return nil, err
+		}
+		svc, err := account.NewService(postgres.Accounts{Pool: p}, k, account.Config{
+			RefreshTTL: s.RefreshTTL.D(), MaxFailures: s.MaxFailures, Window: s.LockWindow.D(), Params: account.DefaultParams,
+		}, nil)
+		if err != nil {
+			return nil, misconfigured(err)
+		}
+		return svc, nil
+	})
+}
+
+// Objects returns the object store adapter.
+func Objects() (*minio.Store, error) {
+	return objects.get(func() (*minio.Store, error) {
+		s, err := LoadSettings()
+		if err != nil {
+			return nil, misconfigured(err)
+		}
+		ak, err1 := config.Secret(config.SecretMinIOAccess)
+		sk, err2 := config.Secret(config.SecretMinIOSecret)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, misconfigured(err)
+		}
+		m, err := minio.New(minio.Config{
+			Endpoint: s.MinIOEndpoint, Secure: s.MinIOSecure,
+			PublicEndpoint: s.MinIOPublicEndpoint, PublicSecure: s.MinIOPublicSecure,
+			Region: s.MinIORegion, Bucket: s.Bucket, AccessKey: ak, SecretKey: sk,
+		})
+		if err != nil {
+			return nil, misconfigured(err)
+		}
+		return m, nil
+	})
+}
+
+// Storage returns the storage service.
+func Storage() (*storage.Service, error) {
+	return store.get(func() (*storage.Service, error) {
+		s, err := LoadSettings()
+		if err != nil {
+			return nil, misconfigured(err)
+		}
+		m, err := Objects()
+		if err != nil {
+			return nil, err
+		}
+		svc, err := storage.NewService(m, s.PresignTTL.D(), nil)
+		if err != nil {
+			return nil, misconfigured(err)
+		}
+		return svc, nil
+	})
+}
+
+// Authenticate checks the request's Authorization header and returns the
+// username.
+func Authenticate(header string) (string, error) {
+	k, err := Keys()
+	if err != nil {
+		return "", err
+	}
+	return k.Authenticate(header)
+}
+
+// Ping checks the dependencies for health endpoints: nil, or the name of
+// the failing component and why.
+func Ping(ctx context.Context) (component string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	p, err := Postgres(ctx)
+	if err == nil {
+		err = p.Ping(ctx)
+	}
+	if err != nil {
+		return "postgres", err
+	}
+	m, err := Objects()
+	if err == nil {
+		err = m.Ping(ctx)
+	}
+	if err != nil {
+		return "minio", err
+	}
+	return "", nil
+}

@@ -1,0 +1,119 @@
+package devserver
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// MinIOVersion is the pinned server version (see docs/toolchain facts):
+// the binary is built once from this module version and cached.
+const MinIOVersion = "v0.0.0-20260212201848-7aac2a2c5b7c"
+
+// MinIOBinary finds the server binary: $MINIO_BIN, else the cached build
+// $HOME/.cache/benchwrap/minio-<version> that `make deps` produces.
+func MinIOBinary() (string, error) {
+	if b := os.Getenv("MINIO_BIN"); b != "" {
+		return b, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	b := filepath.Join(home, ".cache", "benchwrap", "minio-"+MinIOVersion)
+	if _, err := os.Stat(b); err != nil {
+		return "", fmt.Errorf("MinIO server binary not found at %s (run `make deps`, or set MINIO_BIN)", b)
+	}
+	return b, nil
+}
+
+// MinIOOptions configures a server.
+type MinIOOptions struct {
+	Dir          string   // data in Dir/data, log in Dir/server.log
+	Addr         string   // host:port; empty picks a free port on 127.0.0.1
+	RootUser     string   // required
+	RootPassword string   // required, at least 8 characters
+	Env          []string // extra environment, e.g. webhook notification targets
+}
+
+// MinIO is a running server.
+type MinIO struct {
+	proc     *Proc
+	Endpoint string // host:port
+}
+
+// StartMinIO starts a server and waits until it is live.
+func StartMinIO(ctx context.Context, opts MinIOOptions) (*MinIO, error) {
+	bin, err := MinIOBinary()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Addr == "" {
+		port, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		opts.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	}
+	cport, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	data := filepath.Join(opts.Dir, "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(opts.Dir, "server.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	env := append([]string{
+		"PATH=/usr/bin:/bin",
+		"HOME=" + opts.Dir,
+		"MINIO_ROOT_USER=" + opts.RootUser,
+		"MINIO_ROOT_PASSWORD=" + opts.RootPassword,
+		"MINIO_UPDATE=off",
+		"MINIO_BROWSER=off",
+	}, opts.Env...)
+	cmd := command(runAs{}, logFile, env, bin, "server", data, "--address", opts.Addr,
+		"--console-address", "127.0.0.1:"+strconv.Itoa(cport), "--quiet")
+	proc, err := start(cmd)
+	if err != nil {
+		return nil, err
+	}
+	m := &MinIO{proc: proc, Endpoint: opts.Addr}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	live := "http://" + opts.Addr + "/minio/health/live"
+	err = waitFor(wctx, proc, "minio", logPath, func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, live, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("health: %s", resp.Status)
+		}
+		return nil
+	})
+	if err != nil {
+		_ = m.Stop()
+		return nil, err
+	}
+	return m, nil
+}
+
+// PID is the server's process id.
+func (m *MinIO) PID() int { return m.proc.PID() }
+
+// Stop shuts the server down.
+func (m *MinIO) Stop() error { return m.proc.Stop(syscall.SIGTERM, 15*time.Second) }

@@ -1,0 +1,110 @@
+// Package minio is the object-store adapter over minio-go: presigned URLs
+// for the public endpoint, listings and object reads for the internal one.
+package minio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/benchwrap/backend/shared/storage"
+)
+
+// Config locates the store. Two endpoints, as in the original: URLs are
+// signed for the one clients reach, the functions talk to the other.
+type Config struct {
+	Endpoint       string // host:port the functions use
+	Secure         bool
+	PublicEndpoint string // host:port in presigned URLs; Endpoint when empty
+	PublicSecure   bool
+	Region         string // set, so presigning needs no bucket-location lookup
+	Bucket         string
+	AccessKey      string
+	SecretKey      string
+}
+
+// Store implements storage.Objects.
+type Store struct {
+	internal *minio.Client
+	public   *minio.Client
+	bucket   string
+}
+
+var _ storage.Objects = (*Store)(nil)
+
+// New returns a Store. It does not contact the server.
+func New(c Config) (*Store, error) {
+	if c.Endpoint == "" || c.Bucket == "" || c.AccessKey == "" || c.SecretKey == "" {
+		return nil, errors.New("minio: endpoint, bucket and keys are required")
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if c.PublicEndpoint == "" {
+		c.PublicEndpoint, c.PublicSecure = c.Endpoint, c.Secure
+	}
+	creds := credentials.NewStaticV4(c.AccessKey, c.SecretKey, "")
+	internal, err := minio.New(c.Endpoint, &minio.Options{Creds: creds, Secure: c.Secure, Region: c.Region})
+	if err != nil {
+		return nil, fmt.Errorf("minio client for %s: %w", c.Endpoint, err)
+	}
+	public, err := minio.New(c.PublicEndpoint, &minio.Options{Creds: creds, Secure: c.PublicSecure, Region: c.Region})
+	if err != nil {
+		return nil, fmt.Errorf("minio client for %s: %w", c.PublicEndpoint, err)
+	}
+	return &Store{internal: internal, public: public, bucket: c.Bucket}, nil
+}
+
+// Bucket is the bucket every key lives in.
+func (s *Store) Bucket() string { return s.bucket }
+
+// Client is the internal client, for the programs that need more (the
+// analyzer downloads objects).
+func (s *Store) Client() *minio.Client { return s.internal }
+
+func (s *Store) PresignPut(ctx context.Context, key string, ttl time.Duration, signed http.Header) (string, error) {
+	u, err := s.public.PresignHeader(ctx, http.MethodPut, s.bucket, key, ttl, url.Values{}, signed)
+	if err != nil {
+		return "", fmt.Errorf("presign PUT %s: %w", key, err)
+	}
+	return u.String(), nil
+}
+
+func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	u, err := s.public.PresignedGetObject(ctx, s.bucket, key, ttl, url.Values{})
+	if err != nil {
+		return "", fmt.Errorf("presign GET %s: %w", key, err)
+	}
+	return u.String(), nil
+}
+
+func (s *Store) List(ctx context.Context, prefix, after string, limit int) ([]storage.Object, bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the listing goroutine once we have enough
+	opts := minio.ListObjectsOptions{Prefix: prefix, Recursive: true, StartAfter: after, MaxKeys: min(limit+1, 1000)}
+	var out []storage.Object
+	for o := range s.internal.ListObjects(ctx, s.bucket, opts) {
+		if o.Err != nil {
+			return nil, false, fmt.Errorf("list %s: %w", prefix, o.Err)
+		}
+		if len(out) == limit {
+			return out, true, nil
+		}
+		out = append(out, storage.Object{Key: o.Key, Size: o.Size, LastModified: o.LastModified, ETag: o.ETag})
+	}
+	return out, false, nil
+}
+
+// Ping checks the server answers (for health checks).
+func (s *Store) Ping(ctx context.Context) error {
+	if _, err := s.internal.BucketExists(ctx, s.bucket); err != nil {
+		return fmt.Errorf("minio %s: %w", s.internal.EndpointURL().Host, err)
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/benchwrap/backend/shared/apperr"
+)
+
+// Object is one entry of a listing.
+type Object struct {
+	Key          string
+	Size         int64
+	LastModified time.Time
+	ETag         string
+}
+
+// Objects is the object store the service needs.
+type Objects interface {
+	// PresignPut returns a URL for a PUT of key, signing the given
+	// headers into it (the client must send them).
+	PresignPut(ctx context.Context, key string, ttl time.Duration, signed http.Header) (string, error)
+	// PresignGet returns a URL for a GET of key.
+	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
+	// List returns up to limit objects under prefix with keys after
+	// `after` (in key order), and whether more remain.
+	List(ctx context.Context, prefix, after string, limit int) ([]Object, bool, error)
+}
+
+// MaxPresignTTL is S3's limit for presigned URLs.
+const MaxPresignTTL = 7 * 24 * time.Hour
+
+// MaxList is the default and largest page of a listing.
+const MaxList = 1000
+
+// BenchmarkMetaHeader stores the client's benchmark name with the object.
+const BenchmarkMetaHeader = "x-amz-meta-benchmark-name"
+
+// Service answers the storage functions.
+type Service struct {
+	objects Objects
+	ttl     time.Duration
+	now     func() time.Time
+}
+
+// NewService returns a Service whose URLs live ttl. now may be nil.
+func NewService(objects Objects, ttl time.Duration, now func() time.Time) (*Service, error) {
+	if ttl <= 0 || ttl > MaxPresignTTL {
+		return nil, fmt.Errorf("presigned URL lifetime %s must be between 1s and %s", ttl, MaxPresignTTL)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{objects: objects, ttl: ttl.Truncate(time.Second), now: now}, nil
+}
+
+// Presigned is the answer to a presign request. Headers is never nil: the
+// client merges it into its PUT, and null would crash it.
+type Presigned struct {
+	Key       string            `json:"key"`
+	URL       string            `json:"url"`
+	ExpiresIn string            `json:"expires_in"` // seconds, a string as in the original
+	ExpiresAt string            `json:"expires_at"` // RFC 3339
+	Headers   map[string]string `json:"headers"`
+}
+
+// PresignUpload returns a presigned PUT for objectName under the user's
+// prefix. A benchmark name is stored as object metadata; the header is
+// signed, so it is returned for the client to send. Content-Type is never
+// signed: the client sends its own guess.
+func (s *Service) PresignUpload(ctx context.Context, username, objectName, benchmark string) (Presigned, error) {
+	key, err := s.key(username, objectName)
+	if err != nil {
+		return Presigned{}, err
+	}
+	headers := map[string]string{}
+	signed := http.Header{}
+	if b := SanitizeBenchmark(benchmark); b != "" {
+		headers[BenchmarkMetaHeader] = b
+		signed.Set(BenchmarkMetaHeader, b)
+	}
+	now := s.now()
+	url, err := s.objects.PresignPut(ctx, key, s.ttl, signed)
+	if err != nil {
+		return Presigned{}, apperr.Wrap(apperr.BadRequest, "Failed to create upload URL.", err)
+	}
+	return s.answer(key, url, now, headers), nil
+}
+
+// PresignDownload returns a presigned GET. Like the original it does not
+// check that the object exists; the key is always inside the user's
+// prefix, so it cannot reveal anyone else's data.
+func (s *Service) PresignDownload(ctx context.Context, username, objectName string) (Presigned, error) {
+	key, err := s.key(username, objectName)
+	if err != nil {
+		return Presigned{}, err
+	}
+	now := s.now()
+	url, err := s.objects.PresignGet(ctx, key, s.ttl)
+	if err != nil {
+		return Presigned{}, apperr.Wrap(apperr.BadRequest, "Failed to create download URL.", err)
+	}
+	return s.answer(key, url, now, map[string]string{}), nil
+}
+
+func (s *Service) key(username, objectName string) (string, error) {
+	if username == "" {
+		return "", apperr.New(apperr.Unauthorized, "Token missing subject.")
+	}
+	safe, err := SanitizeName(objectName)
+	if err != nil {
+		return "", err
+	}
+	return Key(username, safe), nil
+}
+
+func (s *Service) answer(key, url string, now time.Time, headers map[string]string) Presigned {
+	return Presigned{
+		Key:       key,
+		URL:       url,
+		ExpiresIn: strconv.Itoa(int(s.ttl / time.Second)),
+		ExpiresAt: now.Add(s.ttl).UTC().Format(time.RFC3339),
+		Headers:   headers,
+	}
+}
+
+// ListEntry is one object in a listing answer.
+type ListEntry struct {
+	Key          string `json:"key"`
+	Size         int64  `json:"size"`
+	LastModified string `json:"last_modified"` // ISO 8601 with offset
+}
+
+// Listing is the answer to a list request; Next is the `after` value for
+// the following page, present only when more objects remain.
+type Listing struct {
+	Objects []ListEntry `json:"objects"`
+	Next    string      `json:"next,omitempty"`
+}
+
+// List returns one page of the user's objects, in key order.
+func (s *Service) List(ctx context.Context, username string, limit int, after string) (Listing, []Object, error) {
+	if username == "" {
+		return Listing{}, nil, apperr.New(apperr.Unauthorized, "Token missing subject.")
+	}
+	if limit <= 0 || limit > MaxList {
+		return Listing{}, nil, apperr.New(apperr.BadRequest, fmt.Sprintf("limit must be between 1 and %d.", MaxList))
+	}
+	prefix := Prefix(username)
+	if after != "" && (len(after) < len(prefix) || after[:len(prefix)] != prefix) {
+		return Listing{}, nil, apperr.New(apperr.BadRequest, "after must be a key returned by a previous listing.")
+	}
+	objs, more, err := s.objects.List(ctx, prefix, after, limit)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return Listing{}, nil, err
+		}
+		return Listing{}, nil, apperr.Wrap(apperr.BadRequest, "Failed to list objects.", err)
+	}
+	out := Listing{Objects: make([]ListEntry, 0, len(objs))}
+	for _, o := range objs {
+		out.Objects = append(out.Objects, ListEntry{Key: o.Key, Size: o.Size, LastModified: isoformat(o.LastModified)})
+	}
+	if more && len(objs) > 0 {
+		out.Next = objs[len(objs)-1].Key
+	}
+	return out, objs, nil
+}
+
+// isoformat writes t as Python's datetime.isoformat does for an aware
+// UTC time, which the original returned: microseconds only when non-zero.
+func isoformat(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond()/1000 == 0 {
+		return t.Format("2006-01-02T15:04:05-07:00")
+	}
+	return t.Format("2006-01-02T15:04:05.000000-07:00")
+}
