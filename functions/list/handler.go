@@ -9,8 +9,8 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
-	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/app"
+	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/storage"
 )

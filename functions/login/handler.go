@@ -9,8 +9,8 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/benchwrap/backend/shared/account"
-	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/app"
+	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/fnhttp"
 )
 

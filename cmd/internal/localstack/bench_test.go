@@ -1,0 +1,121 @@
+package localstack
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/benchwrap/backend/shared/testenv"
+)
+
+var benchClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+func benchPost(b *testing.B, url, auth string, body any) map[string]any {
+	var rd io.Reader
+	if body != nil {
+		js, _ := json.Marshal(body)
+		rd = bytes.NewReader(js)
+	}
+	req, _ := http.NewRequest("POST", url, rd)
+	if auth != "" {
+		req.Header.Set("Authorization", "Bearer "+auth)
+	}
+	return benchDo(b, req)
+}
+
+func benchDo(b *testing.B, req *http.Request) map[string]any {
+	resp, err := benchClient.Do(req)
+	if err != nil {
+		b.Error(err)
+		return nil
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode >= 300 {
+		b.Errorf("%s %s: %d %v", req.Method, req.URL.Path, resp.StatusCode, m)
+	}
+	return m
+}
+
+func reportRate(b *testing.B, start time.Time) {
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+}
+
+// BenchmarkGateway measures requests per second through the local gateway
+// for each function, with 8 concurrent clients (b.SetParallelism(4) on 2 cores).
+func BenchmarkGateway(b *testing.B) {
+	s := testStack(b)
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil))) // one line per request would dominate
+	defer slog.SetDefault(prev)
+	var seq atomic.Int64
+	prefix := testenv.Name("b")[:7]
+	newUser := func() string { return fmt.Sprintf("%s%d", prefix, seq.Add(1)) }
+	pw := "password-123"
+	user := newUser()
+	access, _ := register(b, s.GatewayURL, user, pw)
+
+	b.Run("register", func(b *testing.B) {
+		b.SetParallelism(4)
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				benchPost(b, s.GatewayURL+"/auth/register", "", map[string]string{"username": newUser(), "password": pw})
+			}
+		})
+		reportRate(b, start)
+	})
+	b.Run("login", func(b *testing.B) {
+		b.SetParallelism(4)
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				benchPost(b, s.GatewayURL+"/auth/login", "", map[string]string{"username": user, "password": pw})
+			}
+		})
+		reportRate(b, start)
+	})
+	b.Run("refresh", func(b *testing.B) {
+		b.SetParallelism(4)
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			// Each client rotates its own chain, as real clients do.
+			m := benchPost(b, s.GatewayURL+"/auth/login", "", map[string]string{"username": user, "password": pw})
+			rt, _ := m["refresh"].(string)
+			for pb.Next() {
+				m := benchPost(b, s.GatewayURL+"/auth/refresh", "", map[string]string{"refresh": rt})
+				rt, _ = m["refresh"].(string)
+			}
+		})
+		reportRate(b, start)
+	})
+	b.Run("presign", func(b *testing.B) {
+		b.SetParallelism(4)
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				benchPost(b, s.GatewayURL+"/storage/presign/upload?object_name=run.h5&benchmark_name=stream", access, nil)
+			}
+		})
+		reportRate(b, start)
+	})
+	b.Run("list", func(b *testing.B) {
+		b.SetParallelism(4)
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req, _ := http.NewRequest("GET", s.GatewayURL+"/storage/list", nil)
+				req.Header.Set("Authorization", "Bearer "+access)
+				benchDo(b, req)
+			}
+		})
+		reportRate(b, start)
+	})
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/benchwrap/backend/shared/devserver"
+)
+
+// buildStack compiles this command, as `make build` does.
+func buildStack(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "stack")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type proc struct {
+	cmd   *exec.Cmd
+	ready string
+}
+
+// startStack runs the binary and waits for its "ready:" line.
+func startStack(t *testing.T, bin string, env []string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = env
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	timeout := time.After(2 * time.Minute)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("stack exited before ready: %s", stderr.String())
+			}
+			if strings.HasPrefix(l, "ready: ") {
+				go func() {
+					for range lines {
+					}
+				}()
+				return &proc{cmd: cmd, ready: l}
+			}
+		case <-timeout:
+			_ = cmd.Process.Kill()
+			t.Fatalf("no ready line within 2 minutes: %s", stderr.String())
+		}
+	}
+}
+
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("stack exit: %v", err)
+		}
+	case <-time.After(time.Minute):
+		_ = p.cmd.Process.Kill()
+		t.Fatal("stack did not stop on SIGTERM")
+	}
+}
+
+func post(t *testing.T, url string, body any) (int, map[string]string) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	resp, err := http.Post(url, "application/json", rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]string
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+func listening(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		c.Close()
+	}
+	return err == nil
+}
+
+// TestRestartKeepsAccounts runs `stack` as `make run` does, stops it with
+// SIGTERM, imports a users.txt, starts it again: users and refresh tokens
+// survive (the original kept refresh tokens in memory only).
+func TestRestartKeepsAccounts(t *testing.T) {
+	if _, err := devserver.MinIOBinary(); err != nil {
+		t.Fatal(err)
+	}
+	bin := buildStack(t)
+	dir, err := os.MkdirTemp("", "benchwrap-stackdir-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ports := make([]int, 3)
+	for i := range ports {
+		if ports[i], err = devserver.FreePort(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gw, pg, mn := fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1]), fmt.Sprintf("127.0.0.1:%d", ports[2])
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "STACK_DIR=" + dir,
+		"GATEWAY_ADDR=" + gw, fmt.Sprintf("PG_PORT=%d", ports[1]), "MINIO_ADDR=" + mn}
+	if b := os.Getenv("MINIO_BIN"); b != "" {
+		env = append(env, "MINIO_BIN="+b)
+	}
+
+	p := startStack(t, bin, env)
+	if !strings.Contains(p.ready, "gateway=http://"+gw) || !strings.Contains(p.ready, "postgres=postgres://") {
+		t.Errorf("ready line %q", p.ready)
+	}
+	base := "http://" + gw
+	status, tokens := post(t, base+"/auth/register", map[string]string{"username": "survivor", "password": "password-123"})
+	if status != 201 {
+		t.Fatalf("register: %d", status)
+	}
+	for _, name := range []string{"jwt-secret", "database-url", "minio-access-key", "minio-secret-key", "webhook-token"} {
+		if fi, err := os.Stat(filepath.Join(dir, "secrets", name)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("secret file %s: %v", name, err)
+		}
+	}
+	p.stop(t)
+	for _, addr := range []string{gw, pg, mn} {
+		if listening(addr) {
+			t.Errorf("%s still listening after the stack stopped", addr)
+		}
+	}
+
+	users := filepath.Join(dir, "users.txt")
+	content := "olduser:$argon2id$v=19$m=65536,t=3,p=4$ufceAyDkHMN4z3kvxTiH0A$4hJvimFx5VS9rSJjerJUbw\nb:x\nalice\n"
+	if err := os.WriteFile(users, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	imp := exec.Command(bin, "import-users", users)
+	imp.Env = env
+	out, err := imp.Output()
+	if err != nil || !strings.Contains(string(out), "imported=1 exists=0 skipped=2") {
+		t.Fatalf("import-users: %v\n%s", err, out)
+	}
+
+	p = startStack(t, bin, env)
+	defer p.stop(t)
+	if status, _ := post(t, base+"/auth/refresh", map[string]string{"refresh": tokens["refresh"]}); status != 200 {
+		t.Errorf("refresh token lost across restart: %d", status)
+	}
+	if status, _ := post(t, base+"/auth/login", map[string]string{"username": "olduser", "password": "original-pass-42"}); status != 200 {
+		t.Errorf("imported user cannot log in: %d", status)
+	}
+	if status, _ := post(t, base+"/auth/login", map[string]string{"username": "survivor", "password": "password-123"}); status != 200 {
+		t.Errorf("user lost across restart: %d", status)
+	}
+}

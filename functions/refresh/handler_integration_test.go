@@ -1,0 +1,30 @@
+//go:build integration
+
+package function
+
+import (
+	"testing"
+
+	"github.com/benchwrap/backend/shared/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func TestRefresh(t *testing.T) {
+	testenv.FunctionEnv(t)
+	_, rt := testenv.Register(t, "refresher", "password-123")
+	r := testenv.Call(t, Handle, "POST", "rid="+rt, "")
+	if r.Status != 200 || r.JSON["refresh"] == rt {
+		t.Fatalf("legacy refresh: %d %s", r.Status, r.Raw)
+	}
+	next := r.JSON["refresh"].(string)
+	if r := testenv.Call(t, Handle, "POST", "", `{"refresh":"`+next+`"}`); r.Status != 200 {
+		t.Fatalf("json refresh: %d %s", r.Status, r.Raw)
+	}
+	if r := testenv.Call(t, Handle, "POST", "rid="+rt, ""); r.Status != 401 || r.Detail() != "Invalid refresh token." {
+		t.Fatalf("reuse: %d %s", r.Status, r.Raw)
+	}
+	if r := testenv.Call(t, Handle, "POST", "", ""); r.Status != 422 {
+		t.Fatalf("missing token: %d %s", r.Status, r.Raw)
+	}
+}

@@ -1,0 +1,63 @@
+package testenv
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/benchwrap/backend/shared/account"
+	"github.com/benchwrap/backend/shared/app"
+)
+
+// Reply is a function's answer, decoded.
+type Reply struct {
+	Status int
+	Header http.Header
+	JSON   map[string]any
+	Raw    []byte
+}
+
+// Detail is the {"detail"} message of an error answer.
+func (r Reply) Detail() string { s, _ := r.JSON["detail"].(string); return s }
+
+// Call invokes a function's Handle directly, as the OpenFaaS template
+// does. header holds name, value pairs.
+func Call(tb testing.TB, handle func(handler.Request) (handler.Response, error), method, query, body string, header ...string) Reply {
+	tb.Helper()
+	req := handler.Request{Method: method, QueryString: query, Body: []byte(body), Header: http.Header{}}
+	req.WithContext(context.Background())
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := handle(req)
+	if err != nil {
+		tb.Fatalf("Handle returned an error: %v", err)
+	}
+	r := Reply{Status: resp.StatusCode, Header: resp.Header, Raw: resp.Body}
+	if err := json.Unmarshal(resp.Body, &r.JSON); err != nil {
+		tb.Fatalf("body %q is not a JSON object: %v", resp.Body, err)
+	}
+	if r.Status >= 400 && r.Detail() == "" {
+		tb.Fatalf("error %d without a detail: %s", r.Status, resp.Body)
+	}
+	return r
+}
+
+// Register creates a user through the functions' own account service and
+// returns its tokens, for tests of functions that need a logged-in user.
+func Register(tb testing.TB, username, password string) (access, refresh string) {
+	tb.Helper()
+	ctx := context.Background()
+	svc, err := app.Accounts(ctx)
+	if err != nil {
+		tb.Fatalf("account service: %v", err)
+	}
+	t, err := svc.Register(ctx, account.Credentials{Username: username, Password: password})
+	if err != nil {
+		tb.Fatalf("register %s: %v", username, err)
+	}
+	return t.Access, t.Refresh
+}
