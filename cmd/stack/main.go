@@ -170,6 +170,9 @@ func execWithServers(ctx context.Context, cmd []string) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil { // the postgres user must enter it
+		return 0, err
+	}
 	pg, err := devserver.StartPostgres(ctx, devserver.PostgresOptions{Dir: filepath.Join(dir, "pg"), Fast: true})
 	if err != nil {
 		return 0, err

@@ -96,7 +96,7 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 		initdb := command(as, logFile, env, filepath.Join(bin, "initdb"),
 			"-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
 		if err := initdb.Run(); err != nil {
-			return nil, fmt.Errorf("initdb %s (log: %s): %w", data, logPath, err)
+			return nil, fmt.Errorf("initdb %s: %w: %s", data, err, logTail(logPath))
 		}
 	}
 	args := []string{"-D", data, "-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(opts.Port), "-k", sock,

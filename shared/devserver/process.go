@@ -125,7 +125,7 @@ func waitFor(ctx context.Context, p *Proc, what, logPath string, ready func(cont
 			return nil
 		}
 		if p.Exited() {
-			return fmt.Errorf("%s exited during start-up (log: %s): %v", what, logPath, last)
+			return fmt.Errorf("%s exited during start-up: %v: %s", what, last, logTail(logPath))
 		}
 		select {
 		case <-ctx.Done():
@@ -143,3 +143,17 @@ const (
 	EnvTestMinIORoot     = "BENCHWRAP_TEST_MINIO_ROOT_USER"
 	EnvTestMinIORootPass = "BENCHWRAP_TEST_MINIO_ROOT_PASSWORD"
 )
+
+// logTail returns the end of a server log, for errors: the log file may
+// be gone (temporary directories) by the time someone reads the error.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	const max = 2000
+	if len(b) > max {
+		b = b[len(b)-max:]
+	}
+	return "log " + path + ":\n" + string(b)
+}
