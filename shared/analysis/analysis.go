@@ -1,0 +1,125 @@
+// Package analysis holds the domain of the energy analysis: modes, output
+// column types, metrics, the appliance comparison, table names, and the
+// outcome of analysing one file. The hdf5 and duckdb packages produce it;
+// the postgres and duckdb writers store it.
+package analysis
+
+import (
+	"fmt"
+)
+
+// Mode selects the pipeline's semantics.
+type Mode string
+
+const (
+	// Compat reproduces the original Python pipeline, defects included
+	// (docs/compat-pipeline.md).
+	Compat Mode = "compat"
+	// Corrected fixes the original's defects.
+	Corrected Mode = "corrected"
+)
+
+// ParseMode checks a mode name.
+func ParseMode(s string) (Mode, error) {
+	switch Mode(s) {
+	case Compat, Corrected:
+		return Mode(s), nil
+	}
+	return "", fmt.Errorf("unknown analysis mode %q (want compat or corrected)", s)
+}
+
+// DType is an output column's type, named as the original's polars types
+// (the expected files use these names).
+type DType string
+
+const (
+	UInt16  DType = "UInt16"
+	UInt32  DType = "UInt32"
+	UInt64  DType = "UInt64"
+	Int64   DType = "Int64"
+	Float32 DType = "Float32"
+	Float64 DType = "Float64"
+)
+
+// DuckDB is the column type in DuckDB, which has the same unsigned types.
+func (t DType) DuckDB() string {
+	switch t {
+	case UInt16:
+		return "USMALLINT"
+	case UInt32:
+		return "UINTEGER"
+	case UInt64:
+		return "UBIGINT"
+	case Int64:
+		return "BIGINT"
+	case Float32:
+		return "FLOAT"
+	}
+	return "DOUBLE"
+}
+
+// Postgres is the column type in PostgreSQL, which has no unsigned types:
+// each unsigned type maps to the next wider signed one, except UInt64,
+// whose values the pipelines bound to 0..2^63-1 (bigint).
+func (t DType) Postgres() string {
+	switch t {
+	case UInt16:
+		return "integer"
+	case UInt32, UInt64, Int64:
+		return "bigint"
+	case Float32:
+		return "real"
+	}
+	return "double precision"
+}
+
+// Column is one output column.
+type Column struct {
+	Name string
+	Type DType
+}
+
+// SkipClass says why a file produced no table.
+type SkipClass string
+
+const (
+	SkipMissing    SkipClass = "missing"    // file does not exist or cannot be read
+	SkipEmpty      SkipClass = "empty"      // zero bytes
+	SkipNotHDF5    SkipClass = "not_hdf5"   // no HDF5 signature
+	SkipUnreadable SkipClass = "unreadable" // corrupted or truncated
+	SkipUnexpected SkipClass = "unexpected" // a value the pipeline cannot process
+	SkipNoData     SkipClass = "no_data"    // nothing usable in the file
+	SkipTooLarge   SkipClass = "too_large"  // over a configured limit
+)
+
+// Skip reasons as the original words them.
+var skipReasons = map[SkipClass]string{
+	SkipMissing:    "file does not exist",
+	SkipEmpty:      "file is empty",
+	SkipNotHDF5:    "not a valid HDF5 file",
+	SkipUnreadable: "unreadable HDF5 (corrupted or truncated)",
+	SkipUnexpected: "unexpected processing error",
+	SkipNoData:     "no usable data produced",
+	SkipTooLarge:   "file exceeds the configured size limit",
+}
+
+// Reason is the original's wording for a skip class.
+func (c SkipClass) Reason() string {
+	if r, ok := skipReasons[c]; ok {
+		return r
+	}
+	return string(c)
+}
+
+// Skip is a file that produced no table, with the reason recorded.
+type Skip struct {
+	Class  SkipClass
+	Detail string // more precise cause, for the log and the catalog
+}
+
+func (s *Skip) Error() string {
+	if s.Detail != "" {
+		return s.Class.Reason() + ": " + s.Detail
+	}
+	return s.Class.Reason()
+}
