@@ -5,6 +5,7 @@
 package analysis
 
 import (
+	"context"
 	"fmt"
 )
 
@@ -122,4 +123,11 @@ func (s *Skip) Error() string {
 		return s.Class.Reason() + ": " + s.Detail
 	}
 	return s.Class.Reason()
+}
+
+// RowSource streams a finished table's rows in order. fn gets a slice it
+// must not keep (it is reused); values are uint16/uint32/uint64, int64,
+// float32, float64 or nil.
+type RowSource interface {
+	ScanRows(ctx context.Context, fn func(row []any) error) error
 }

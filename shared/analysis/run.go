@@ -1,0 +1,47 @@
+package analysis
+
+import "time"
+
+// Run statuses in the catalog.
+const (
+	StatusRunning = "running"
+	StatusDone    = "done"
+	StatusSkipped = "skipped"
+	StatusFailed  = "failed"
+)
+
+// Run is the catalog record of one analysed file (table analysis_runs in
+// PostgreSQL and in the DuckDB file).
+type Run struct {
+	// Where the file came from: an object (Source "minio") or a local
+	// file (Source "file").
+	Source    string
+	Bucket    string
+	Key       string
+	ETag      string
+	Sequencer string
+	Size      int64
+	Path      string
+	SHA256    string
+
+	Username  string // owner; empty for the batch analyzer's files
+	Schema    string
+	Table     string // identifier created (at most 63 bytes)
+	FullTable string // job_<label>
+	Mode      Mode
+	Status    string
+	SkipClass SkipClass
+	Reason    string // skip reason or error, for people
+	Error     string // internal cause of a failure
+
+	Rows    int64
+	Columns []Column
+	Metrics any // *Metrics or a richer corrected-mode summary
+	Details any
+
+	StartedAt       time.Time
+	FinishedAt      time.Time
+	ReadSeconds     float64
+	PipelineSeconds float64
+	WriteSeconds    float64
+}
