@@ -5,7 +5,7 @@ GO ?= go
 MODULES := ./shared/... ./cmd/... $(addsuffix /...,$(addprefix ./functions/,register login refresh presign list analyze))
 TEST_FLAGS ?= -p 2 -timeout 20m -tags integration
 
-.PHONY: deps build test test-go lint run bench clean
+.PHONY: deps build test test-go lint run bench bench-loadtest clean
 
 deps:
 	@bash cmd/scripts/deps.sh
@@ -29,6 +29,10 @@ run: build
 
 bench: build
 	bin/stack exec -- $(GO) test -run '^$$' -bench . -benchtime 5s ./cmd/internal/localstack/
+
+# bin/loadtest beside wrk and hey against one trivial local endpoint.
+bench-loadtest: build
+	bash cmd/scripts/bench-loadtest.sh
 
 clean:
 	rm -rf bin build
