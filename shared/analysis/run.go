@@ -45,3 +45,15 @@ type Run struct {
 	PipelineSeconds float64
 	WriteSeconds    float64
 }
+
+// RunSummary is what clients see of a file's latest analysis.
+type RunSummary struct {
+	Status            string   `json:"status"`
+	Table             string   `json:"table,omitempty"` // schema.table
+	Rows              int64    `json:"rows"`
+	EnergyToSolutionJ *float64 `json:"energy_to_solution_j"`
+	Reason            string   `json:"reason,omitempty"`
+	ETag              string   `json:"-"`
+	Sequencer         string   `json:"-"`
+	Mode              Mode     `json:"-"`
+}

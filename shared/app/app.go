@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/benchwrap/backend/shared/account"
+	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/minio"
@@ -194,7 +195,7 @@ func Storage() (*storage.Service, error) {
 		if err != nil {
 			return nil, misconfigured(err)
 		}
-		return svc, nil
+		return svc.WithAnalyses(catalog{bucket: s.Bucket}), nil
 	})
 }
 
@@ -228,4 +229,19 @@ func Ping(ctx context.Context) (component string, err error) {
 		return "minio", err
 	}
 	return "", nil
+}
+
+// catalog answers listings' analysis lookups from analysis_runs; the
+// database is only contacted when a listing asks.
+type catalog struct{ bucket string }
+
+func (c catalog) LatestRuns(ctx context.Context, keys []string) (map[string]analysis.RunSummary, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	p, err := Postgres(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return postgres.LatestRuns(ctx, p, c.bucket, keys)
 }

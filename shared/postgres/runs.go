@@ -3,10 +3,12 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/benchwrap/backend/shared/analysis"
 )
@@ -78,4 +80,81 @@ func nullTime(r analysis.Run) any {
 		return nil
 	}
 	return r.FinishedAt
+}
+
+const summaryColumns = `status, coalesce(schema_name || '.' || table_name, ''), coalesce(rows, 0),
+	(metrics->>'energy_to_solution_j')::float8, coalesce(skip_reason, ''), coalesce(etag, ''), coalesce(sequencer, ''), mode`
+
+// scanSummary reads summaryColumns, after any leading columns into lead.
+func scanSummary(row pgx.Row, lead ...any) (analysis.RunSummary, error) {
+	var s analysis.RunSummary
+	var mode string
+	err := row.Scan(append(lead, &s.Status, &s.Table, &s.Rows, &s.EnergyToSolutionJ, &s.Reason, &s.ETag, &s.Sequencer, &mode)...)
+	s.Mode = analysis.Mode(mode)
+	return s, err
+}
+
+// FindRun returns the finished run of exactly this object version and
+// mode, if there is one.
+func FindRun(ctx context.Context, q querier, bucket, key, etag string, mode analysis.Mode) (analysis.RunSummary, bool, error) {
+	s, err := scanSummary(q.QueryRow(ctx, `SELECT `+summaryColumns+` FROM analysis_runs
+		WHERE bucket = $1 AND object_key = $2 AND etag = $3 AND mode = $4 AND status <> 'running'
+		ORDER BY id DESC LIMIT 1`, bucket, key, etag, string(mode)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return analysis.RunSummary{}, false, nil
+	}
+	if err != nil {
+		return analysis.RunSummary{}, false, fmt.Errorf("find run: %w", err)
+	}
+	return s, true, nil
+}
+
+// LatestRuns returns the latest finished run of each of the given keys.
+func LatestRuns(ctx context.Context, q queryer, bucket string, keys []string) (map[string]analysis.RunSummary, error) {
+	out := map[string]analysis.RunSummary{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, `SELECT DISTINCT ON (object_key) object_key, `+summaryColumns+` FROM analysis_runs
+		WHERE bucket = $1 AND object_key = ANY($2) AND status <> 'running'
+		ORDER BY object_key, id DESC`, bucket, keys)
+	if err != nil {
+		return nil, fmt.Errorf("latest runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		s, err := scanSummary(rows, &key)
+		if err != nil {
+			return nil, fmt.Errorf("latest runs: %w", err)
+		}
+		out[key] = s
+	}
+	return out, rows.Err()
+}
+
+type queryer interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// LockObject serialises work on one object across every replica: it holds
+// a session advisory lock on a dedicated connection until release.
+func LockObject(ctx context.Context, pool *pgxpool.Pool, bucket, key string) (release func(), err error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock object: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, bucket+"/"+key); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("lock object: %w", err)
+	}
+	return func() {
+		_, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, bucket+"/"+key)
+		if err != nil {
+			// A connection that may still hold the lock must not go back
+			// to the pool.
+			_ = conn.Conn().Close(context.Background())
+		}
+		conn.Release()
+	}, nil
 }

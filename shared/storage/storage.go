@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/apperr"
 )
 
@@ -42,9 +45,17 @@ const BenchmarkMetaHeader = "x-amz-meta-benchmark-name"
 
 // Service answers the storage functions.
 type Service struct {
-	objects Objects
-	ttl     time.Duration
-	now     func() time.Time
+	objects  Objects
+	analyses Analyses
+	ttl      time.Duration
+	now      func() time.Time
+}
+
+// WithAnalyses makes listings show each profile's analysis outcome.
+func (s *Service) WithAnalyses(a Analyses) *Service {
+	c := *s
+	c.analyses = a
+	return &c
 }
 
 // NewService returns a Service whose URLs live ttl. now may be nil.
@@ -128,11 +139,18 @@ func (s *Service) answer(key, url string, now time.Time, headers map[string]stri
 	}
 }
 
-// ListEntry is one object in a listing answer.
+// ListEntry is one object in a listing answer. Analysis is the outcome of
+// the latest analysis of an .h5 profile, when there is one.
 type ListEntry struct {
-	Key          string `json:"key"`
-	Size         int64  `json:"size"`
-	LastModified string `json:"last_modified"` // ISO 8601 with offset
+	Key          string               `json:"key"`
+	Size         int64                `json:"size"`
+	LastModified string               `json:"last_modified"` // ISO 8601 with offset
+	Analysis     *analysis.RunSummary `json:"analysis,omitempty"`
+}
+
+// Analyses looks up the latest analysis of objects.
+type Analyses interface {
+	LatestRuns(ctx context.Context, keys []string) (map[string]analysis.RunSummary, error)
 }
 
 // Listing is the answer to a list request; Next is the `after` value for
@@ -161,9 +179,26 @@ func (s *Service) List(ctx context.Context, username string, limit int, after st
 		}
 		return Listing{}, nil, apperr.Wrap(apperr.BadRequest, "Failed to list objects.", err)
 	}
+	var runs map[string]analysis.RunSummary
+	if s.analyses != nil {
+		var profiles []string
+		for _, o := range objs {
+			if strings.HasSuffix(o.Key, ".h5") {
+				profiles = append(profiles, o.Key)
+			}
+		}
+		if runs, err = s.analyses.LatestRuns(ctx, profiles); err != nil {
+			// The listing is still right without the outcomes.
+			slog.WarnContext(ctx, "list: analysis outcomes unavailable", "error", err)
+		}
+	}
 	out := Listing{Objects: make([]ListEntry, 0, len(objs))}
 	for _, o := range objs {
-		out.Objects = append(out.Objects, ListEntry{Key: o.Key, Size: o.Size, LastModified: isoformat(o.LastModified)})
+		e := ListEntry{Key: o.Key, Size: o.Size, LastModified: isoformat(o.LastModified)}
+		if r, ok := runs[o.Key]; ok {
+			e.Analysis = &r
+		}
+		out.Objects = append(out.Objects, e)
 	}
 	if more && len(objs) > 0 {
 		out.Next = objs[len(objs)-1].Key
