@@ -5,7 +5,7 @@ GO ?= go
 MODULES := ./shared/... ./cmd/... $(addsuffix /...,$(addprefix ./functions/,register login refresh presign list analyze))
 TEST_FLAGS ?= -p 2 -timeout 20m -tags integration
 
-.PHONY: deps build test test-go lint run bench bench-loadtest clean
+.PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze deploy-check clean
 
 deps:
 	@bash cmd/scripts/deps.sh
@@ -28,7 +28,21 @@ run: build
 	bin/stack
 
 bench: build
-	bin/stack exec -- $(GO) test -run '^$$' -bench . -benchtime 5s ./cmd/internal/localstack/
+	bin/stack exec -- $(GO) test -run '^$$' -bench 'Gateway|UploadToTable' -benchtime 5s ./cmd/internal/localstack/
+
+# faas-cli build --shrinkwrap, then every image's Go build and tests, and
+# the generated manifests in deploy/ checked against stack.yml.
+deploy-check: deps
+	@bash cmd/scripts/deploy-check.sh
+
+# HDF5 to a committed PostgreSQL table for a 2,000,000-row profile, beside a
+# bare pgx CopyFrom of the same table; peak RSS of the analyzer.
+bench-analyze: build
+	bin/stack exec -- bin/bench-analyze $(BENCH_ANALYZE_FLAGS)
+
+# Start-up time and idle memory of each function binary.
+bench-functions: build
+	@bash cmd/scripts/bench-functions.sh
 
 # bin/loadtest beside wrk and hey against one trivial local endpoint.
 bench-loadtest: build

@@ -10,6 +10,7 @@ require (
 	github.com/benchwrap/backend/functions/refresh v0.0.0
 	github.com/benchwrap/backend/functions/register v0.0.0
 	github.com/benchwrap/backend/shared v0.0.0
+	go.yaml.in/yaml/v3 v3.0.5
 )
 
 require (
@@ -53,7 +54,6 @@ require (
 	github.com/tklauser/numcpus v0.10.0 // indirect
 	github.com/yusufpapurcu/wmi v1.2.4 // indirect
 	github.com/zeebo/xxh3 v1.1.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect

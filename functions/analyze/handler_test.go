@@ -1,12 +1,40 @@
 package function
 
 import (
+	"os"
 	"testing"
 
 	"github.com/benchwrap/backend/shared/testenv"
 )
 
-func TestRefusesOtherMethods(t *testing.T) {
+// Tests that need no servers; the Dockerfile runs these. The rest are in
+// handler_integration_test.go and the end-to-end tests of the local stack.
+func TestWebhookAuthAndShape(t *testing.T) {
+	if os.Getenv("WEBHOOK_TOKEN") == "" {
+		t.Setenv("WEBHOOK_TOKEN", "unit-test-webhook-token")
+	}
+	token := os.Getenv("WEBHOOK_TOKEN")
+	event := `{"Records":[{"eventName":"s3:ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"alice%2Fx.h5","eTag":"e"}}}]}`
+	for _, c := range []struct {
+		name, auth, body string
+		status           int
+	}{
+		{"no token", "", event, 401},
+		{"wrong token", "Bearer nope", event, 401},
+		{"token without scheme", token, event, 401},
+		{"not JSON", "Bearer " + token, "hello", 400},
+		{"no Records", "Bearer " + token, `{"EventName":"x"}`, 400},
+		{"nothing to analyse", "Bearer " + token, `{"Records":[{"eventName":"s3:ObjectRemoved:Delete","s3":{"bucket":{"name":"b"},"object":{"key":"alice%2Fx.h5"}}},` +
+			`{"eventName":"s3:ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"alice%2Fx.out"}}}]}`, 200},
+	} {
+		r := testenv.Call(t, Handle, "POST", "", c.body, "Authorization", c.auth)
+		if r.Status != c.status {
+			t.Errorf("%s: %d %s", c.name, r.Status, r.Raw)
+		}
+		if c.status == 200 && (r.JSON["accepted"] != 0.0 || len(r.JSON["objects"].([]any)) != 0) {
+			t.Errorf("%s: %s", c.name, r.Raw)
+		}
+	}
 	if r := testenv.Call(t, Handle, "GET", "", ""); r.Status != 405 {
 		t.Fatalf("GET: %d %s", r.Status, r.Raw)
 	}

@@ -91,6 +91,7 @@ const (
 	SkipUnexpected SkipClass = "unexpected" // a value the pipeline cannot process
 	SkipNoData     SkipClass = "no_data"    // nothing usable in the file
 	SkipTooLarge   SkipClass = "too_large"  // over a configured limit
+	SkipNoOwner    SkipClass = "no_owner"   // object key outside any user's prefix
 )
 
 // Skip reasons as the original words them.
@@ -102,6 +103,7 @@ var skipReasons = map[SkipClass]string{
 	SkipUnexpected: "unexpected processing error",
 	SkipNoData:     "no usable data produced",
 	SkipTooLarge:   "file exceeds the configured size limit",
+	SkipNoOwner:    "object key is outside any user's prefix",
 }
 
 // Reason is the original's wording for a skip class.

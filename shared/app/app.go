@@ -53,6 +53,9 @@ func LoadSettings() (Settings, error) {
 // the log says which.
 const MsgMisconfigured = "Server misconfigured."
 
+// Misconfigured is the error for a missing or wrong setting or secret.
+func Misconfigured(err error) error { return misconfigured(err) }
+
 func misconfigured(err error) error {
 	return apperr.Wrap(apperr.Internal, MsgMisconfigured, err)
 }
@@ -61,15 +64,16 @@ func unavailable(err error) error {
 	return apperr.Wrap(apperr.Unavailable, "Service temporarily unavailable.", err)
 }
 
-// once builds a value on first success; failures are retried on the next
+// Once builds a value on first success; failures are retried on the next
 // call, so fixing a secret or starting the database needs no restart.
-type once[T any] struct {
+type Once[T any] struct {
 	mu sync.Mutex
 	v  T
 	ok bool
 }
 
-func (o *once[T]) get(build func() (T, error)) (T, error) {
+// Get returns the value, building it if needed.
+func (o *Once[T]) Get(build func() (T, error)) (T, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.ok {
@@ -85,16 +89,16 @@ func (o *once[T]) get(build func() (T, error)) (T, error) {
 }
 
 var (
-	pool     once[*pgxpool.Pool]
-	keys     once[*token.Keys]
-	accounts once[*account.Service]
-	objects  once[*minio.Store]
-	store    once[*storage.Service]
+	pool     Once[*pgxpool.Pool]
+	keys     Once[*token.Keys]
+	accounts Once[*account.Service]
+	objects  Once[*minio.Store]
+	store    Once[*storage.Service]
 )
 
 // Postgres returns the process's database pool, migrated.
 func Postgres(ctx context.Context) (*pgxpool.Pool, error) {
-	return pool.get(func() (*pgxpool.Pool, error) {
+	return pool.Get(func() (*pgxpool.Pool, error) {
 		url, err := config.Secret(config.SecretDatabaseURL)
 		if err != nil {
 			return nil, misconfigured(err)
@@ -114,7 +118,7 @@ func Postgres(ctx context.Context) (*pgxpool.Pool, error) {
 // Keys returns the JWT keys. The secret must be at least 32 bytes; there
 // is no default.
 func Keys() (*token.Keys, error) {
-	return keys.get(func() (*token.Keys, error) {
+	return keys.Get(func() (*token.Keys, error) {
 		s, err := LoadSettings()
 		if err != nil {
 			return nil, misconfigured(err)
@@ -133,7 +137,7 @@ func Keys() (*token.Keys, error) {
 
 // Accounts returns the account service.
 func Accounts(ctx context.Context) (*account.Service, error) {
-	return accounts.get(func() (*account.Service, error) {
+	return accounts.Get(func() (*account.Service, error) {
 		s, err := LoadSettings()
 		if err != nil {
 			return nil, misconfigured(err)
@@ -158,7 +162,7 @@ func Accounts(ctx context.Context) (*account.Service, error) {
 
 // Objects returns the object store adapter.
 func Objects() (*minio.Store, error) {
-	return objects.get(func() (*minio.Store, error) {
+	return objects.Get(func() (*minio.Store, error) {
 		s, err := LoadSettings()
 		if err != nil {
 			return nil, misconfigured(err)
@@ -182,7 +186,7 @@ func Objects() (*minio.Store, error) {
 
 // Storage returns the storage service.
 func Storage() (*storage.Service, error) {
-	return store.get(func() (*storage.Service, error) {
+	return store.Get(func() (*storage.Service, error) {
 		s, err := LoadSettings()
 		if err != nil {
 			return nil, misconfigured(err)

@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -107,4 +109,57 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("minio %s: %w", s.internal.EndpointURL().Host, err)
 	}
 	return nil
+}
+
+// Download copies the object version with the given ETag (any version
+// when etag is empty) to dst, reading at most max bytes. It returns
+// storage.ErrGone, storage.ErrChanged or storage.ErrTooLarge for those
+// cases, and wraps storage.ErrUnavailable when the server cannot be
+// reached.
+func (s *Store) Download(ctx context.Context, key, etag string, dst io.Writer, max int64) (int64, error) {
+	opts := minio.GetObjectOptions{}
+	if etag != "" {
+		if err := opts.SetMatchETag(etag); err != nil {
+			return 0, err
+		}
+	}
+	obj, err := s.internal.GetObject(ctx, s.bucket, key, opts)
+	if err != nil {
+		return 0, objectErr(key, err)
+	}
+	defer obj.Close()
+	n, err := io.Copy(dst, io.LimitReader(obj, max+1))
+	if err != nil {
+		return n, objectErr(key, err)
+	}
+	if n > max {
+		return n, fmt.Errorf("%s: %w (%d bytes)", key, storage.ErrTooLarge, max)
+	}
+	return n, nil
+}
+
+// Objects lists every object under prefix with its ETag, for re-scans.
+func (s *Store) Objects(ctx context.Context, prefix string, fn func(storage.Object) error) error {
+	for o := range s.internal.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if o.Err != nil {
+			return objectErr(prefix, o.Err)
+		}
+		if err := fn(storage.Object{Key: o.Key, Size: o.Size, LastModified: o.LastModified, ETag: strings.Trim(o.ETag, `"`)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func objectErr(key string, err error) error {
+	switch minio.ToErrorResponse(err).Code {
+	case "NoSuchKey", "NoSuchBucket":
+		return fmt.Errorf("%s: %w", key, storage.ErrGone)
+	case "PreconditionFailed":
+		return fmt.Errorf("%s: %w", key, storage.ErrChanged)
+	case "":
+		// No S3 error document: the request did not get an answer.
+		return fmt.Errorf("%s: %w: %w", key, storage.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", key, err)
 }

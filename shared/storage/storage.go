@@ -215,3 +215,11 @@ func isoformat(t time.Time) string {
 	}
 	return t.Format("2006-01-02T15:04:05.000000-07:00")
 }
+
+// Errors of object reads.
+var (
+	ErrGone        = errors.New("object no longer exists")
+	ErrChanged     = errors.New("object changed since the event")
+	ErrTooLarge    = errors.New("object exceeds the size limit")
+	ErrUnavailable = errors.New("object store unavailable")
+)

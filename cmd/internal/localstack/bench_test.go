@@ -7,10 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/testenv"
 )
 
@@ -118,4 +120,45 @@ func BenchmarkGateway(b *testing.B) {
 		})
 		reportRate(b, start)
 	})
+}
+
+// BenchmarkUploadToTable measures the time from the PUT of a
+// 100,000-row profile to its committed table: MinIO's notification, the
+// analyze function's download, the pipeline and the COPY.
+func BenchmarkUploadToTable(b *testing.B) {
+	s := testStack(b)
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	defer slog.SetDefault(prev)
+	spec := gen.Default()
+	spec.Rows, spec.TasksPerNode, spec.Seed = 100_000, 4, 7
+	files, err := gen.Write(b.TempDir(), spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	user := testenv.Name("bu")[:12]
+	access, _ := register(b, s.GatewayURL, user, "password-123")
+	b.ResetTimer()
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		name := fmt.Sprintf("upload_%d.h5", i)
+		p := call(b, "POST", s.GatewayURL+"/storage/presign/upload?object_name="+name, nil, "Authorization", "Bearer "+access)
+		req, _ := http.NewRequest("PUT", p.Str(b, "url"), bytes.NewReader(data))
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatalf("PUT: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		r := waitRuns(b, p.Str(b, "key"), 1, 5*time.Minute)[0]
+		total += r.Finished.Sub(start)
+		if r.Status != "done" || r.Rows < 100_000 {
+			b.Fatalf("run %+v", r)
+		}
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/upload")
 }

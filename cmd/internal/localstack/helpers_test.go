@@ -4,19 +4,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/testenv"
 )
 
 var (
 	stackOnce sync.Once
 	stack     *Stack
+	stackDir  string
 	stackErr  error
 	bucket    testenv.Bucket
 )
@@ -26,27 +30,44 @@ func TestMain(m *testing.M) {
 		if stack != nil {
 			_ = stack.Close()
 		}
+		if stackDir != "" {
+			_ = os.RemoveAll(stackDir)
+		}
 	})
 }
 
-// testStack starts one stack for the package on the shared test servers:
-// a fresh database, and a bucket with its own limited user. The functions'
-// settings are process-wide, so there is one stack per test binary.
+// testStack starts one stack for the package, as `make run` does but on
+// free ports: its own PostgreSQL (so tests can stop it) and its own MinIO
+// (whose notifications call this stack's analyze function). The
+// functions' settings are process-wide, so there is one stack per binary.
 func testStack(t testing.TB) *Stack {
 	t.Helper()
 	stackOnce.Do(func() {
-		bucket = testenv.NewBucket(t)
-		dir, err := os.MkdirTemp("", "benchwrap-stack-")
-		if err != nil {
-			stackErr = err
+		var dir string
+		dir, stackErr = os.MkdirTemp("", "benchwrap-stack-")
+		if stackErr != nil {
+			return
+		}
+		stackDir = dir
+		var port int
+		if port, stackErr = devserver.FreePort(); stackErr != nil {
 			return
 		}
 		stack, stackErr = Start(context.Background(), Options{
-			Dir: dir, GatewayAddr: "127.0.0.1:0",
-			DatabaseURL:   testenv.PackagePostgresURL(t),
-			MinIOEndpoint: bucket.Endpoint, MinIOAccessKey: bucket.AccessKey, MinIOSecretKey: bucket.SecretKey,
-			Bucket: bucket.Name,
+			Dir: dir, GatewayAddr: "127.0.0.1:0", FastPostgres: true,
+			MinIOAddr: fmt.Sprintf("127.0.0.1:%d", port),
 		})
+		if stackErr != nil {
+			return
+		}
+		secret := func(name string) string {
+			b, _ := os.ReadFile(filepath.Join(stack.SecretsDir, name))
+			return string(b)
+		}
+		bucket = testenv.Bucket{
+			MinIOServer: testenv.MinIOServer{Endpoint: stack.MinIOEndpoint, RootUser: stack.MinIORootUser, RootPassword: stack.MinIORootPassword},
+			Name:        "benchwrap", AccessKey: secret("minio-access-key"), SecretKey: secret("minio-secret-key"),
+		}
 	})
 	if stackErr != nil {
 		t.Fatalf("start stack: %v", stackErr)

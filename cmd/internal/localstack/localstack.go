@@ -69,8 +69,16 @@ type Stack struct {
 	MinIOEndpoint string
 	SecretsDir    string
 
+	// Root credentials of the MinIO server the stack started (empty for
+	// an existing server).
+	MinIORootUser     string
+	MinIORootPassword string
+
+	opts   Options
+	dir    string
 	pg     *devserver.Postgres
 	minio  *devserver.MinIO
+	ln     net.Listener
 	server *http.Server
 	done   chan error
 }
@@ -100,7 +108,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{SecretsDir: filepath.Join(dir, "secrets"), done: make(chan error, 1)}
+	s := &Stack{SecretsDir: filepath.Join(dir, "secrets"), done: make(chan error, 1), opts: o, dir: dir}
 	if err := s.start(ctx, dir, o); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
@@ -117,19 +125,23 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	if _, err := ensureSecret(s.SecretsDir, config.SecretJWT, randomString(48)); err != nil {
 		return err
 	}
-	if _, err := ensureSecret(s.SecretsDir, config.SecretWebhookToken, randomString(32)); err != nil {
+	webhookToken, err := ensureSecret(s.SecretsDir, config.SecretWebhookToken, randomString(32))
+	if err != nil {
 		return err
 	}
+	// The gateway's address must be known before MinIO starts: MinIO's
+	// notification target points at it.
+	if s.ln, err = net.Listen("tcp", o.GatewayAddr); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	s.GatewayURL = "http://" + s.ln.Addr().String()
 
 	// PostgreSQL.
 	s.DatabaseURL = o.DatabaseURL
 	if s.DatabaseURL == "" {
-		var err error
-		s.pg, err = devserver.StartPostgres(ctx, devserver.PostgresOptions{Dir: filepath.Join(dir, "pg"), Port: o.PGPort, Fast: o.FastPostgres})
-		if err != nil {
-			return fmt.Errorf("start PostgreSQL: %w", err)
+		if err := s.StartPostgres(ctx); err != nil {
+			return err
 		}
-		s.DatabaseURL = s.pg.URL
 	}
 	if err := writeSecret(s.SecretsDir, config.SecretDatabaseURL, s.DatabaseURL); err != nil {
 		return err
@@ -145,7 +157,7 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	}
 
 	// MinIO.
-	if err := s.startMinIO(ctx, dir, o); err != nil {
+	if err := s.startMinIO(ctx, dir, o, webhookToken); err != nil {
 		return err
 	}
 
@@ -162,18 +174,34 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	}
 
 	// Gateway.
-	ln, err := net.Listen("tcp", o.GatewayAddr)
-	if err != nil {
-		return fmt.Errorf("gateway: %w", err)
-	}
-	s.GatewayURL = "http://" + ln.Addr().String()
-	gw := gateway.New(Functions, nil, app.Ping)
+	gw := gateway.New(Functions, map[string]int64{"analyze": 16 << 20}, app.Ping)
 	s.server = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
-	go func() { s.done <- s.server.Serve(ln) }()
+	go func() { s.done <- s.server.Serve(s.ln) }()
 	return nil
 }
 
-func (s *Stack) startMinIO(ctx context.Context, dir string, o Options) error {
+// StartPostgres starts the stack's own cluster (again, after
+// StopPostgres: the same directory and port).
+func (s *Stack) StartPostgres(ctx context.Context) error {
+	pg, err := devserver.StartPostgres(ctx, devserver.PostgresOptions{Dir: filepath.Join(s.dir, "pg"), Port: s.opts.PGPort, Fast: s.opts.FastPostgres})
+	if err != nil {
+		return fmt.Errorf("start PostgreSQL: %w", err)
+	}
+	s.pg, s.DatabaseURL, s.opts.PGPort = pg, pg.URL, pg.Port
+	return nil
+}
+
+// StopPostgres stops the stack's own cluster, e.g. to test an outage.
+func (s *Stack) StopPostgres() error {
+	if s.pg == nil {
+		return errors.New("the stack did not start PostgreSQL")
+	}
+	err := s.pg.Stop()
+	s.pg = nil
+	return err
+}
+
+func (s *Stack) startMinIO(ctx context.Context, dir string, o Options, webhookToken string) error {
 	ak, sk := o.MinIOAccessKey, o.MinIOSecretKey
 	s.MinIOEndpoint = o.MinIOEndpoint
 	root, rootPW := o.MinIORootUser, o.MinIORootPassword
@@ -189,11 +217,15 @@ func (s *Stack) startMinIO(ctx context.Context, dir string, o Options) error {
 		if rootPW, err = ensureSecret(mdir, "root-password", randomString(32)); err != nil {
 			return err
 		}
-		s.minio, err = devserver.StartMinIO(ctx, devserver.MinIOOptions{Dir: mdir, Addr: o.MinIOAddr, RootUser: root, RootPassword: rootPW})
+		// Uploads of .h5 profiles notify the analyze function; MinIO keeps
+		// undelivered events in its queue and retries them.
+		env := devserver.WebhookEnv(s.GatewayURL+"/function/analyze", webhookToken, filepath.Join(mdir, "queue"))
+		s.minio, err = devserver.StartMinIO(ctx, devserver.MinIOOptions{Dir: mdir, Addr: o.MinIOAddr, RootUser: root, RootPassword: rootPW, Env: env})
 		if err != nil {
 			return fmt.Errorf("start MinIO: %w", err)
 		}
 		s.MinIOEndpoint = s.minio.Endpoint
+		s.MinIORootUser, s.MinIORootPassword = root, rootPW
 	}
 	if root != "" {
 		var err error
@@ -206,6 +238,10 @@ func (s *Stack) startMinIO(ctx context.Context, dir string, o Options) error {
 		if err := devserver.ProvisionBucket(ctx, s.MinIOEndpoint, root, rootPW, o.Bucket, devserver.BucketUser{AccessKey: ak, SecretKey: sk}); err != nil {
 			return fmt.Errorf("provision MinIO: %w", err)
 		}
+		if s.minio != nil {
+			return devserver.EnableWebhook(ctx, s.MinIOEndpoint, root, rootPW, o.Bucket)
+		}
+		slog.Warn("MinIO not started by the stack: configure its webhook target for the analyze function yourself (docs/deploy.md)")
 		return nil
 	}
 	if ak == "" || sk == "" {
@@ -224,6 +260,9 @@ func (s *Stack) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		errs = append(errs, s.server.Shutdown(ctx))
 		cancel()
+	}
+	if s.ln != nil && s.server == nil {
+		errs = append(errs, s.ln.Close())
 	}
 	if s.minio != nil {
 		errs = append(errs, s.minio.Stop())

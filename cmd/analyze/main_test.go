@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/postgres"
+	"github.com/benchwrap/backend/shared/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const (
+	fixtures = "../../shared/hdf5/testdata/fixtures"
+	expected = "../../shared/testdata/expected"
+)
+
+type expectedFile struct {
+	Columns    []string          `json:"columns"`
+	DTypes     []analysis.DType  `json:"dtypes"`
+	Rows       int64             `json:"rows"`
+	Metrics    *analysis.Metrics `json:"metrics"`
+	SkipReason *string           `json:"skip_reason"`
+}
+
+func expectedFor(t *testing.T, file string) (expectedFile, string) {
+	t.Helper()
+	for _, n := range []string{file, "real__" + file} {
+		b, err := os.ReadFile(filepath.Join(expected, n+".json"))
+		if err == nil {
+			var e expectedFile
+			if err := json.Unmarshal(b, &e); err != nil {
+				t.Fatal(err)
+			}
+			return e, filepath.Join(expected, n+".csv")
+		}
+	}
+	t.Fatalf("no expected file for %s", file)
+	return expectedFile{}, ""
+}
+
+func close9(a, b *float64) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b || math.Abs(*a-*b) <= 1e-9*math.Max(math.Abs(*a), math.Abs(*b))
+}
+
+// TestDryRunMatchesExpected is the issue's acceptance check: for every
+// fixture, `analyze --dry-run --json --csv DIR` gives the original's
+// columns, dtypes, rows, metrics, skip reasons and table values.
+func TestDryRunMatchesExpected(t *testing.T) {
+	csvDir := t.TempDir()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--dry-run", "--json", "--csv", csvDir, fixtures}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 18 {
+		t.Fatalf("%d JSON lines, want 18", len(lines))
+	}
+	for _, l := range lines {
+		var got struct {
+			expectedFile
+			File    string  `json:"file"`
+			Table   *string `json:"table"`
+			Seconds float64 `json:"seconds"`
+		}
+		if err := json.Unmarshal([]byte(l), &got); err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+		t.Run(got.File, func(t *testing.T) {
+			want, wantCSV := expectedFor(t, got.File)
+			if (got.SkipReason == nil) != (want.SkipReason == nil) || (got.SkipReason != nil && *got.SkipReason != *want.SkipReason) {
+				t.Fatalf("skip reason %v, want %v", got.SkipReason, want.SkipReason)
+			}
+			if got.Rows != want.Rows || strings.Join(got.Columns, ",") != strings.Join(want.Columns, ",") || len(got.DTypes) != len(want.DTypes) {
+				t.Fatalf("rows %d columns %v; want %d %v", got.Rows, got.Columns, want.Rows, want.Columns)
+			}
+			for i := range got.DTypes {
+				if got.DTypes[i] != want.DTypes[i] {
+					t.Errorf("dtype of %s: %s, want %s", got.Columns[i], got.DTypes[i], want.DTypes[i])
+				}
+			}
+			if (got.Metrics == nil) != (want.Metrics == nil) {
+				t.Fatalf("metrics %v, want %v", got.Metrics, want.Metrics)
+			}
+			if m, w := got.Metrics, want.Metrics; m != nil {
+				for _, p := range [][2]*float64{{m.EnergyToSolutionJ, w.EnergyToSolutionJ}, {m.TimeToSolutionS, w.TimeToSolutionS},
+					{m.AveragePowerW, w.AveragePowerW}, {m.PeakPowerW, w.PeakPowerW}, {m.PeakPowerTimeS, w.PeakPowerTimeS}, {m.EnergyDelayProduct, w.EnergyDelayProduct}} {
+					if !close9(p[0], p[1]) {
+						t.Errorf("metrics %+v\nwant %+v", m, w)
+						break
+					}
+				}
+				if m.ApplianceDescription != w.ApplianceDescription {
+					t.Errorf("appliance %q, want %q", m.ApplianceDescription, w.ApplianceDescription)
+				}
+			}
+			if got.Table == nil {
+				return
+			}
+			f, err := os.Open(filepath.Join(csvDir, *got.Table+".csv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			recs, err := csv.NewReader(f).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := make([][]any, len(recs)-1)
+			for i, r := range recs[1:] {
+				rows[i] = make([]any, len(r))
+				for j, v := range r {
+					if v != "" {
+						rows[i][j] = v
+					}
+				}
+			}
+			testenv.CompareCSV(t, wantCSV, recs[0], rows)
+		})
+	}
+}
+
+func TestUsageAndExitStatus(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{nil, 2},
+		{[]string{"--mode", "magic", fixtures}, 2},
+		{[]string{"--rescan", fixtures}, 2},
+		{[]string{"/no/such/path"}, 2},
+		{[]string{"--dry-run", filepath.Join(fixtures, "zero_bytes.h5"), filepath.Join(fixtures, "truncated.h5")}, 0},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), c.args, &out, &errOut); code != c.code {
+			t.Errorf("%v: exit %d, want %d (%s)", c.args, code, c.code, errOut.String())
+		}
+	}
+	var out, errOut bytes.Buffer
+	run(context.Background(), []string{"--dry-run", "--json", "--skip-batch", fixtures}, &out, &errOut)
+	if strings.Contains(out.String(), `_batch_`) || strings.Count(out.String(), "\n") != 15 {
+		t.Errorf("--skip-batch left %d files", strings.Count(out.String(), "\n"))
+	}
+}
+
+// TestWritesPostgresAndDuckDBAlike: the same files into PostgreSQL and
+// into the DuckDB file give the same tables and catalog outcomes.
+func TestWritesPostgresAndDuckDBAlike(t *testing.T) {
+	url := testenv.PostgresURL(t)
+	duck := filepath.Join(t.TempDir(), "out.duckdb")
+	files := []string{filepath.Join(fixtures, "12346_job_merged.h5"), filepath.Join(fixtures, "12347_0_node02.h5"), filepath.Join(fixtures, "empty_datasets.h5")}
+	for _, args := range [][]string{
+		append([]string{"--postgres", url, "--schema", "lab"}, files...),
+		append([]string{"--duckdb", duck, "--schema", "lab"}, files...),
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), args, &out, &errOut); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args[:2], code, errOut.String())
+		}
+	}
+	// Compare through the CSV of each store against the expected output,
+	// which both must equal.
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	for _, c := range []struct{ table, csv string }{{"job_12346_job_merged", "12346_job_merged.h5.csv"}, {"job_12347_0_node02", "12347_0_node02.h5.csv"}} {
+		rows, err := pool.Query(ctx, `SELECT * FROM lab.`+c.table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cols []string
+		for _, f := range rows.FieldDescriptions() {
+			cols = append(cols, f.Name)
+		}
+		var data [][]any
+		for rows.Next() {
+			v, _ := rows.Values()
+			data = append(data, v)
+		}
+		rows.Close()
+		testenv.CompareCSV(t, filepath.Join(expected, c.csv), cols, data)
+		cols, data = duckTable(t, duck, "lab", c.table)
+		testenv.CompareCSV(t, filepath.Join(expected, c.csv), cols, data)
+	}
+	var statuses string
+	if err := pool.QueryRow(ctx, `SELECT string_agg(status, ',' ORDER BY id) FROM analysis_runs`).Scan(&statuses); err != nil || statuses != "done,done,skipped" {
+		t.Errorf("postgres catalog: %q %v", statuses, err)
+	}
+	if got := duckStatuses(t, duck); got != "done,done,skipped" {
+		t.Errorf("duckdb catalog: %q", got)
+	}
+}
+
+// TestRescanFindsMissedObjects: objects whose notification never arrived
+// (this bucket sends none) are analysed by --rescan, once per ETag.
+func TestRescanFindsMissedObjects(t *testing.T) {
+	b := testenv.FunctionEnv(t)
+	url := os.Getenv("DATABASE_URL")
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := (postgres.Accounts{Pool: pool}).CreateUser(ctx, "rescanner", "$argon2id$v=19$m=65536,t=3,p=4$ufceAyDkHMN4z3kvxTiH0A$4hJvimFx5VS9rSJjerJUbw"); err != nil {
+		t.Fatal(err)
+	}
+	putFile := func(key, fixture string) {
+		data, err := os.ReadFile(filepath.Join(fixtures, fixture))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Client(t).PutObject(ctx, b.Name, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	putFile("rescanner/a.h5", "12345_batch_node01.h5")
+	putFile("rescanner/bad.h5", "truncated.h5")
+	putFile("rescanner/notes.txt", "not_hdf5.h5")
+
+	rescan := func() []map[string]any {
+		var out, errOut bytes.Buffer
+		if code := run(ctx, []string{"--rescan", "--minio-prefix", "", "--postgres", url, "--json"}, &out, &errOut); code != 0 {
+			t.Fatalf("rescan exit %d: %s", code, errOut.String())
+		}
+		var res []map[string]any
+		for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			var m map[string]any
+			if l != "" && json.Unmarshal([]byte(l), &m) == nil {
+				res = append(res, m)
+			}
+		}
+		return res
+	}
+	statuses := func(res []map[string]any) string {
+		var s []string
+		for _, r := range res {
+			s = append(s, r["object"].(string)+"="+r["status"].(string))
+		}
+		return strings.Join(s, " ")
+	}
+	if got := statuses(rescan()); got != "rescanner/a.h5=done rescanner/bad.h5=skipped" {
+		t.Fatalf("first rescan: %s", got)
+	}
+	var n int
+	countRuns := func() int {
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM analysis_runs`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if countRuns() != 2 {
+		t.Fatalf("%d runs after the first rescan", n)
+	}
+	var rows int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM rescanner.job_a`).Scan(&rows); err != nil || rows != 300 {
+		t.Fatalf("table rescanner.job_a: %d rows, %v", rows, err)
+	}
+	// Nothing new: nothing analysed again.
+	rescan()
+	if countRuns() != 2 {
+		t.Fatalf("%d runs after a rescan with nothing new", n)
+	}
+	// A new version of a.h5 is analysed; bad.h5 stays skipped.
+	putFile("rescanner/a.h5", "9646276_batch_c0107.h5")
+	rescan()
+	if countRuns() != 3 {
+		t.Fatalf("%d runs after a changed object", n)
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM rescanner.job_a`).Scan(&rows); err != nil || rows != 66 {
+		t.Fatalf("replaced table: %d rows, %v", rows, err)
+	}
+}

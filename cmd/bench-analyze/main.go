@@ -1,0 +1,144 @@
+// Command bench-analyze measures the analysis end to end (`make
+// bench-analyze`): a generated single-node profile (2,000,000 energy rows,
+// 4 task series) goes from HDF5 to a committed PostgreSQL table through
+// bin/analyze, in a child process whose peak RSS is read from the kernel.
+// In the same run, the final table is read back and written again with a
+// bare pgx CopyFrom, the floor any writer of that table has to pay.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/devserver"
+	"github.com/benchwrap/backend/shared/hdf5/gen"
+	"github.com/benchwrap/backend/shared/postgres"
+)
+
+func main() {
+	rows := flag.Int("rows", 2_000_000, "energy rows of the generated file")
+	tasks := flag.Int("tasks", 4, "task series")
+	modes := flag.String("modes", "compat", "comma-separated analysis modes to measure")
+	analyzeBin := flag.String("analyze", "bin/analyze", "the batch analyzer binary")
+	dbURL := flag.String("postgres", os.Getenv(devserver.EnvTestDatabaseURL), "PostgreSQL database (default: the one bin/stack exec provides)")
+	flag.Parse()
+	if err := run(*rows, *tasks, strings.Split(*modes, ","), *analyzeBin, *dbURL); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-analyze:", err)
+		os.Exit(1)
+	}
+}
+
+func run(rows, tasks int, modes []string, analyzeBin, dbURL string) error {
+	if dbURL == "" {
+		return errors.New("no database: run under `bin/stack exec` or give --postgres")
+	}
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "bench-analyze-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	spec := gen.Default()
+	spec.JobID, spec.Rows, spec.TasksPerNode, spec.Seed = 777, rows, tasks, 42
+	spec.Series = []string{gen.SeriesEnergy, gen.SeriesTask}
+	t0 := time.Now()
+	files, err := gen.Write(dir, spec)
+	if err != nil {
+		return err
+	}
+	fi, _ := os.Stat(files[0])
+	fmt.Printf("file: %s, %d energy rows, %d task series, %.1f MiB, generated in %.1fs\n",
+		filepath.Base(files[0]), rows, tasks, float64(fi.Size())/(1<<20), time.Since(t0).Seconds())
+
+	pool, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	for _, mode := range modes {
+		if err := measure(ctx, pool, analyzeBin, dbURL, files[0], mode); err != nil {
+			return fmt.Errorf("%s: %w", mode, err)
+		}
+	}
+	return nil
+}
+
+func measure(ctx context.Context, pool *pgxpool.Pool, analyzeBin, dbURL, file, mode string) error {
+	schema := "bench_" + mode
+	cmd := exec.Command(analyzeBin, "--postgres", dbURL, "--schema", schema, "--mode", mode, file)
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w", analyzeBin, err)
+	}
+	e2e := time.Since(start)
+	peakKiB := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+
+	table := analysis.Identifier(analysis.TableName(analysis.Label(file)))
+	cols, data, err := readTable(ctx, pool, schema, table)
+	if err != nil {
+		return err
+	}
+	n := len(data)
+	tableBytes := float64(n) * float64(len(cols)) * 8
+
+	// The bare copy: the same rows, already in memory, into a new table of
+	// the same types.
+	if _, err := pool.Exec(ctx, fmt.Sprintf(`CREATE TABLE %s AS SELECT * FROM %s WITH NO DATA`,
+		pgx.Identifier{schema, "bare_copy"}.Sanitize(), pgx.Identifier{schema, table}.Sanitize())); err != nil {
+		return err
+	}
+	start = time.Now()
+	copied, err := pool.CopyFrom(ctx, pgx.Identifier{schema, "bare_copy"}, cols, pgx.CopyFromRows(data))
+	if err != nil {
+		return err
+	}
+	bare := time.Since(start)
+	if int(copied) != n {
+		return fmt.Errorf("bare copy wrote %d of %d rows", copied, n)
+	}
+	_, _ = pool.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+
+	fmt.Printf("mode %s: %d rows x %d columns\n", mode, n, len(cols))
+	fmt.Printf("  end-to-end (HDF5 -> committed PostgreSQL table): %.2fs, %.0f rows/s\n", e2e.Seconds(), float64(n)/e2e.Seconds())
+	fmt.Printf("  bare pgx CopyFrom of the final table:            %.2fs\n", bare.Seconds())
+	fmt.Printf("  ratio end-to-end / bare copy:                    %.2f (target <= 2)\n", e2e.Seconds()/bare.Seconds())
+	fmt.Printf("  peak RSS of bin/analyze:                         %.0f MiB\n", float64(peakKiB)/1024)
+	fmt.Printf("  final table as 8-byte values:                    %.0f MiB\n", tableBytes/(1<<20))
+	fmt.Printf("  ratio peak RSS / table size:                     %.2f (target < 2)\n", float64(peakKiB)*1024/tableBytes)
+	return nil
+}
+
+func readTable(ctx context.Context, pool *pgxpool.Pool, schema, table string) ([]string, [][]any, error) {
+	rows, err := pool.Query(ctx, "SELECT * FROM "+pgx.Identifier{schema, table}.Sanitize())
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var cols []string
+	for _, f := range rows.FieldDescriptions() {
+		cols = append(cols, f.Name)
+	}
+	var data [][]any
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			return nil, nil, err
+		}
+		data = append(data, v)
+	}
+	return cols, data, rows.Err()
+}

@@ -1,0 +1,211 @@
+package analyzer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/benchwrap/backend/shared/account"
+	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/notification"
+	"github.com/benchwrap/backend/shared/postgres"
+	"github.com/benchwrap/backend/shared/storage"
+)
+
+// ObjectStore reads the objects to analyse.
+type ObjectStore interface {
+	Bucket() string
+	Download(ctx context.Context, key, etag string, dst io.Writer, max int64) (int64, error)
+}
+
+// Owners says whether a username is a registered account.
+type Owners interface {
+	UserByName(ctx context.Context, username string) (account.User, error)
+}
+
+// Processor analyses bucket objects into their owners' schemas, once per
+// object version: the analyze function and the re-scan use it.
+type Processor struct {
+	Analyzer *Analyzer
+	Sink     Sink
+	Pool     *pgxpool.Pool // catalog lookups and per-object locks
+	Objects  ObjectStore
+	Owners   Owners
+	MaxBytes int64  // larger objects are recorded as skipped
+	TempDir  string // where objects are downloaded; os.TempDir() when empty
+}
+
+// Object is one object version to analyse.
+type Object struct {
+	Bucket    string
+	Key       string
+	ETag      string
+	Sequencer string // empty for re-scans
+	Size      int64
+}
+
+// Outcome is what happened to one object, as the analyze function reports it.
+type Outcome struct {
+	Bucket string `json:"bucket"`
+	Object string `json:"object"`
+	Status string `json:"status"` // done, skipped, failed, superseded
+	Table  string `json:"table,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Outcome statuses beyond the catalog's.
+const (
+	// StatusSuperseded: a newer version of the object was (or will be)
+	// analysed; this event changes nothing.
+	StatusSuperseded = "superseded"
+)
+
+// ProcessOptions change what counts as already done.
+type ProcessOptions struct {
+	RetryFailed bool // analyse again a version whose last run failed (re-scans)
+	Force       bool // analyse again whatever was recorded (batch analyzer)
+}
+
+// Process analyses one object version unless it was already analysed.
+// Permanent problems (a bad file, a key outside any user's prefix) are
+// recorded in the catalog and returned as an outcome; the error is only
+// for transient failures (wrapping ErrTransient, or the context's error),
+// after which the same call should be made again later.
+func (p *Processor) Process(ctx context.Context, o Object, opt ProcessOptions) (Outcome, error) {
+	out := Outcome{Bucket: o.Bucket, Object: o.Key}
+	started := time.Now()
+	mode := p.Analyzer.Mode()
+	base := analysis.Run{Source: "minio", Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, Sequencer: o.Sequencer,
+		Size: o.Size, Mode: mode, StartedAt: started}
+
+	owner, rest, ok := strings.Cut(o.Key, "/")
+	if ok && rest != "" && account.ValidateUsername(owner) == nil {
+		u, err := p.Owners.UserByName(ctx, owner)
+		switch {
+		case err == nil:
+			owner = u.Username
+		case errors.Is(err, account.ErrNotFound):
+			ok = false
+		default:
+			return out, fmt.Errorf("%w: find owner: %w", ErrTransient, err)
+		}
+	} else {
+		ok = false
+	}
+	if !ok {
+		run := base
+		run.Status, run.SkipClass, run.Reason = analysis.StatusSkipped, analysis.SkipNoOwner, analysis.SkipNoOwner.Reason()
+		return p.record(ctx, out, &run)
+	}
+	base.Username, base.Schema = owner, owner
+
+	release, err := postgres.LockObject(ctx, p.Pool, o.Bucket, o.Key)
+	if err != nil {
+		return out, fmt.Errorf("%w: %w", ErrTransient, err)
+	}
+	defer release()
+
+	if o.ETag != "" && !opt.Force {
+		prev, found, err := postgres.FindRun(ctx, p.Pool, o.Bucket, o.Key, o.ETag, mode)
+		if err != nil {
+			return out, fmt.Errorf("%w: %w", ErrTransient, err)
+		}
+		if found && (!opt.RetryFailed || prev.Status != analysis.StatusFailed) {
+			out.Status, out.Table, out.Reason = prev.Status, prev.Table, "already analysed"
+			return out, nil
+		}
+	}
+	if o.Sequencer != "" && !opt.Force {
+		latest, err := postgres.LatestRuns(ctx, p.Pool, o.Bucket, []string{o.Key})
+		if err != nil {
+			return out, fmt.Errorf("%w: %w", ErrTransient, err)
+		}
+		if l, ok := latest[o.Key]; ok && l.Sequencer != "" && notification.Newer(l.Sequencer, o.Sequencer) {
+			out.Status, out.Reason = StatusSuperseded, "a newer upload of this key was analysed"
+			return out, nil
+		}
+	}
+
+	path, size, err := p.download(ctx, o)
+	if path != "" {
+		defer os.Remove(path)
+	}
+	switch {
+	case errors.Is(err, storage.ErrChanged):
+		// Overwritten since the event: the newer version's own event
+		// will bring it.
+		out.Status, out.Reason = StatusSuperseded, "the object changed since this event"
+		return out, nil
+	case errors.Is(err, storage.ErrGone):
+		run := base
+		run.Status, run.SkipClass, run.Reason, run.Error = analysis.StatusSkipped, analysis.SkipMissing, "object no longer exists", err.Error()
+		return p.record(ctx, out, &run)
+	case errors.Is(err, storage.ErrTooLarge):
+		run := base
+		run.Status, run.SkipClass, run.Reason, run.Error = analysis.StatusSkipped, analysis.SkipTooLarge, analysis.SkipTooLarge.Reason(), err.Error()
+		return p.record(ctx, out, &run)
+	case err != nil:
+		return out, fmt.Errorf("%w: %w", ErrTransient, err)
+	}
+	base.Size = size
+	base.ReadSeconds = time.Since(started).Seconds()
+
+	// The table is named after the key below the owner's prefix, so keys
+	// in different folders of one user do not collide.
+	name := strings.ReplaceAll(rest, "/", "_")
+	p.Analyzer.Lock()
+	defer p.Analyzer.Unlock()
+	res, err := p.Analyzer.Analyze(ctx, path, name)
+	if err != nil {
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		run := base
+		run.Status, run.Reason, run.Error = analysis.StatusFailed, "analysis failed", err.Error()
+		return p.record(ctx, out, &run)
+	}
+	run := NewRun(res.Result, owner, started)
+	run.Source, run.Bucket, run.Key, run.ETag, run.Sequencer, run.Size = base.Source, base.Bucket, base.Key, base.ETag, base.Sequencer, base.Size
+	run.Username, run.ReadSeconds = owner, base.ReadSeconds
+	if err := p.Sink.Publish(ctx, res.Result, res.Rows(), &run); err != nil {
+		if errors.Is(err, ErrTransient) || ctx.Err() != nil {
+			return out, err
+		}
+		failed := base
+		failed.Status, failed.Reason, failed.Error = analysis.StatusFailed, "could not store the table", err.Error()
+		return p.record(ctx, out, &failed)
+	}
+	out.Status, out.Reason = run.Status, run.Reason
+	if run.Table != "" {
+		out.Table = run.Schema + "." + run.Table
+	}
+	return out, nil
+}
+
+// record stores a run without a table and reports it.
+func (p *Processor) record(ctx context.Context, out Outcome, run *analysis.Run) (Outcome, error) {
+	run.FinishedAt = time.Now()
+	if err := p.Sink.Publish(ctx, nil, nil, run); err != nil {
+		return out, err
+	}
+	out.Status, out.Reason = run.Status, run.Reason
+	return out, nil
+}
+
+func (p *Processor) download(ctx context.Context, o Object) (string, int64, error) {
+	f, err := os.CreateTemp(p.TempDir, "analyze-*.h5")
+	if err != nil {
+		return "", 0, fmt.Errorf("temporary file: %w", err)
+	}
+	n, err := p.Objects.Download(ctx, o.Key, o.ETag, f, p.MaxBytes)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return f.Name(), n, err
+}

@@ -1,0 +1,64 @@
+package analyzer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/postgres"
+)
+
+// PostgresSink publishes into PostgreSQL: the table by binary COPY into
+// the run's schema, replaced atomically, and the catalog row in the same
+// transaction.
+type PostgresSink struct{ Pool *pgxpool.Pool }
+
+func (s PostgresSink) Publish(ctx context.Context, res *analysis.Result, rows analysis.RowSource, run *analysis.Run) error {
+	start := time.Now()
+	defer func() { run.WriteSeconds = time.Since(start).Seconds() }()
+	if run.Status != analysis.StatusDone {
+		run.FinishedAt = time.Now()
+		_, err := postgres.InsertRun(ctx, s.Pool, *run)
+		return s.classify(ctx, err)
+	}
+	_, _, err := postgres.Tables{Pool: s.Pool}.Replace(ctx, postgres.TableWrite{
+		Schema: run.Schema, Name: res.Table, Columns: res.Columns, Rows: rows,
+		InTx: func(ctx context.Context, tx pgx.Tx, ident string, n int64) error {
+			run.Table, run.Rows = ident, n
+			run.FinishedAt = time.Now()
+			run.WriteSeconds = time.Since(start).Seconds()
+			_, err := postgres.InsertRun(ctx, tx, *run)
+			return err
+		},
+	})
+	return s.classify(ctx, err)
+}
+
+// classify marks failures that may pass as transient: the server is down
+// or unreachable (checked with a ping), or it said so itself (classes 08
+// connection, 53 insufficient resources, 57 operator intervention).
+func (s PostgresSink) classify(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code[:2] {
+		case "08", "53", "57":
+			return fmt.Errorf("%w: %w", ErrTransient, err)
+		}
+		return err
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+	defer cancel()
+	if perr := s.Pool.Ping(pctx); perr != nil || ctx.Err() != nil {
+		return fmt.Errorf("%w: %w", ErrTransient, err)
+	}
+	return err
+}

@@ -1,0 +1,485 @@
+package duckdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/duckdb/duckdb-go/v2/mapping"
+
+	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/hdf5"
+	"github.com/benchwrap/backend/shared/profile"
+)
+
+// CompatOptions are the per-file options of Compat.
+type CompatOptions struct {
+	// Name is what the label derives from: the object key for an object
+	// downloaded to a temporary path. Default: the path.
+	Name string
+}
+
+// skipError stops a run: the file produces no table.
+type skipError struct{ skip analysis.Skip }
+
+func (e *skipError) Error() string { return e.skip.Error() }
+
+func skipf(class analysis.SkipClass, format string, args ...any) error {
+	return &skipError{analysis.Skip{Class: class, Detail: fmt.Sprintf(format, args...)}}
+}
+
+// Compat analyses one HDF5 file as the original pipeline did
+// (docs/compat-pipeline.md). A file that yields no table is not an error:
+// the Result's Skip says why. The error is for failures of the engine
+// itself (cancelled context, DuckDB out of memory, ...); the Result is nil
+// then. On success the table replaces the previous one in the engine and
+// ScanRows/WriteCSV read it; after a skip there is no table.
+func (e *Engine) Compat(ctx context.Context, path string, opt CompatOptions) (*analysis.Result, error) {
+	start := time.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.db == nil {
+		return nil, errors.New("duckdb: engine is closed")
+	}
+	name := opt.Name
+	if name == "" {
+		name = path
+	}
+	label := analysis.Label(name)
+	res := &analysis.Result{
+		Mode:  analysis.Compat,
+		File:  baseName(name),
+		Label: label,
+		JobID: analysis.JobID(label),
+		Table: analysis.TableName(label),
+	}
+	res.Details.JobID, res.Details.TableName = res.JobID, res.Table
+
+	if err := e.dropResult(ctx); err != nil {
+		return nil, fmt.Errorf("duckdb: %w", err)
+	}
+	run := &compatRun{e: e, ctx: ctx, res: res}
+	err := run.protect(func() error { return run.file(path) })
+	e.lastSumInGo = run.sumInGo
+	res.Seconds = time.Since(start).Seconds()
+	if err == nil {
+		// The result view reads the intermediate tables: they stay until
+		// the next run.
+		e.result, e.scratch = run.out, run.scratch
+		return res, nil
+	}
+	run.dropScratch()
+	_ = e.exec(context.Background(), "DROP VIEW IF EXISTS "+resultTable)
+	var se *skipError
+	switch {
+	case errors.As(err, &se):
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case isDataError(err):
+		// A value the pipeline cannot process (e.g. a NaN EpochTime under
+		// the strict integer cast): the original failed the file the same way.
+		se = &skipError{analysis.Skip{Class: analysis.SkipUnexpected, Detail: err.Error()}}
+	default:
+		return nil, fmt.Errorf("duckdb: compat %s: %w", name, err)
+	}
+	skip := se.skip
+	res.Skip, res.Rows, res.Columns, res.Metrics = &skip, 0, nil, nil
+	return res, nil
+}
+
+func baseName(name string) string {
+	return path.Base(strings.ReplaceAll(name, "\\", "/"))
+}
+
+// compatRun is the state of one Compat call.
+type compatRun struct {
+	e       *Engine
+	ctx     context.Context
+	res     *analysis.Result
+	frames  []*frame
+	scratch []string // intermediate tables to drop
+	out     *table
+
+	// How the run went, for tests.
+	sumInGo  bool // Energy_used_J was summed in Go (inexact increments)
+	resorted bool // the result needed the ORDER BY fallback
+}
+
+// frame is one used dataset, stored in DuckDB as table f<k>: et UBIGINT
+// (ElapsedTime after the stable sort and truncation) and one DOUBLE column
+// c<j> per other member, holding the working (float64) values. Rows are
+// appended in the frame's sorted order, so rowid is the row's ordinal.
+type frame struct {
+	table   string
+	prefix  string
+	members []string // member names of the value columns, in order
+	rows    int
+	// The distinct ElapsedTimes in order and the rows at each, kept to
+	// size the plan (timeline length, absent times, row count) before
+	// the SQL runs; dropped once the plan is made.
+	times  []uint64
+	counts []int32
+	dups   bool // some time has more than one row
+}
+
+// protect turns a panic below into an unexpected skip: a malformed file
+// must not bring the process down.
+func (run *compatRun) protect(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = skipf(analysis.SkipUnexpected, "internal error: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return fn()
+}
+
+func (run *compatRun) exec(query string) error {
+	if tr := run.e.opt.Trace; tr != nil {
+		defer func(t0 time.Time) { tr(query, time.Since(t0)) }(time.Now())
+	}
+	if err := run.e.exec(run.ctx, query); err != nil {
+		return fmt.Errorf("%w\nquery: %s", err, query)
+	}
+	return nil
+}
+
+// create runs a CREATE TABLE name AS query and records name as scratch.
+func (run *compatRun) create(name, query string) error {
+	run.scratch = append(run.scratch, name)
+	return run.exec("CREATE OR REPLACE TABLE " + name + " AS " + query)
+}
+
+func (run *compatRun) dropScratch() {
+	for _, t := range run.scratch {
+		_ = run.e.exec(context.Background(), "DROP TABLE IF EXISTS "+t)
+	}
+	run.scratch = nil
+}
+
+// file runs the pipeline on one file: §2 whole-file checks, §3 group and
+// dataset selection, then the table (build.go).
+func (run *compatRun) file(p string) error {
+	if _, err := os.Stat(p); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return skipf(analysis.SkipMissing, "%v", err)
+		}
+		return skipf(analysis.SkipMissing, "cannot stat file: %v", err)
+	}
+	r, err := hdf5.Open(p, run.e.opt.Reader)
+	if err != nil {
+		if fe, ok := profile.AsFileError(err); ok {
+			class := analysis.SkipUnreadable
+			switch fe.Class {
+			case profile.FileEmpty:
+				class = analysis.SkipEmpty
+			case profile.FileNotHDF5:
+				class = analysis.SkipNotHDF5
+			}
+			return skipf(class, "%v", err)
+		}
+		return skipf(analysis.SkipUnexpected, "%v", err)
+	}
+	defer r.Close()
+	f := r.File()
+	run.res.Details.Warnings = append(run.res.Details.Warnings, f.Notes...)
+	if f.Root == nil {
+		return skipf(analysis.SkipUnreadable, "no root group")
+	}
+	if f.Root.Err != nil {
+		// h5py lists the root's links before anything else; a listing that
+		// fails makes the whole file unreadable.
+		return skipf(analysis.SkipUnreadable, "root group: %v", f.Root.Err)
+	}
+	// §3.1: top-level items in byte order; the first that yields a frame wins.
+	for _, it := range f.Root.Items {
+		var list []*profile.Dataset
+		switch {
+		case it.Dataset != nil:
+			list = []*profile.Dataset{it.Dataset}
+		case it.Group != nil:
+			// The original lists the whole sub-tree before reading any
+			// dataset; a group that cannot be listed fails the file.
+			if err := subtreeError(it.Group); err != nil {
+				return skipf(analysis.SkipUnreadable, "%v", err)
+			}
+			list = it.Group.Datasets()
+		default:
+			continue
+		}
+		used, err := run.group(r, it.Name(), list)
+		if err != nil {
+			return err
+		}
+		if used {
+			run.res.Details.Group = it.Name()
+			return run.build()
+		}
+	}
+	return skipf(analysis.SkipNoData, "no group has a usable dataset")
+}
+
+func subtreeError(g *profile.Group) error {
+	if g.Err != nil {
+		return fmt.Errorf("group %s: %w", g.Path(), g.Err)
+	}
+	for _, it := range g.Items {
+		if it.Group != nil {
+			if err := subtreeError(it.Group); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// group processes the datasets of one top-level item (§3.2) and reports
+// whether any became a frame.
+func (run *compatRun) group(r *hdf5.Reader, name string, list []*profile.Dataset) (bool, error) {
+	rep := analysis.GroupReport{Group: name, Datasets: []analysis.DatasetReport{}}
+	defer func() { run.res.Details.Groups = append(run.res.Details.Groups, rep) }()
+	for _, ds := range list {
+		if err := run.ctx.Err(); err != nil {
+			return false, err
+		}
+		rep.Total++
+		d := analysis.DatasetReport{Path: strings.Join(ds.Parts, "/")}
+		status, err := run.dataset(r, ds)
+		if err != nil {
+			return false, err
+		}
+		switch status {
+		case analysis.DatasetUsed:
+			fr := run.frames[len(run.frames)-1]
+			d.Prefix, d.Rows = fr.prefix, fr.rows
+		case analysis.DatasetEmpty:
+			rep.Empty++
+		case analysis.DatasetZeroPower:
+			rep.ZeroPower++
+		default: // "error: ..."
+			rep.Errors++
+			if ds.Err != nil {
+				d.Error = ds.Err.Error()
+			}
+		}
+		d.Status = status
+		rep.Datasets = append(rep.Datasets, d)
+	}
+	return len(run.frames) > 0, nil
+}
+
+// datasetErrorStatus names a dataset failure as the original's status
+// does ("error: <exception class>"): a failed HDF5 read was an OSError in
+// h5py; the reader's own refusals keep their class name.
+func datasetErrorStatus(e *profile.DatasetError) string {
+	if e == nil || e.Class == profile.DatasetUnreadable {
+		return "error: OSError"
+	}
+	return "error: " + string(e.Class)
+}
+
+// dataset loads one dataset, applies the §3.2 rules and, if it is used,
+// appends it to DuckDB as a frame. Its values are released before return.
+func (run *compatRun) dataset(r *hdf5.Reader, ds *profile.Dataset) (string, error) {
+	if ds.Err != nil {
+		return datasetErrorStatus(ds.Err), nil
+	}
+	if err := r.Load(ds); err != nil {
+		if de, ok := profile.AsDatasetError(err); ok {
+			return datasetErrorStatus(de), nil
+		}
+		return "", skipf(analysis.SkipUnexpected, "load %s: %v", ds.Path(), err)
+	}
+	defer r.Release(ds)
+	if ds.Rows == 0 || len(ds.Columns) == 0 {
+		return analysis.DatasetEmpty, nil
+	}
+	if c := ds.Column("NodePower"); c != nil && sumIsZero(c) {
+		return analysis.DatasetZeroPower, nil
+	}
+	if err := run.appendFrame(ds); err != nil {
+		return "", err
+	}
+	return analysis.DatasetUsed, nil
+}
+
+// sumIsZero is the zero-power test: the column's sum, in its own type as
+// the original's polars sum, is 0.
+func sumIsZero(c *profile.Column) bool {
+	switch c.Kind {
+	case profile.Uint:
+		var s uint64
+		for _, v := range c.U {
+			s += v
+		}
+		return s == 0
+	case profile.Int:
+		var s int64
+		for _, v := range c.I {
+			s += v
+		}
+		return s == 0
+	}
+	var s float64
+	for _, v := range c.F {
+		s += v
+	}
+	return s == 0
+}
+
+// elapsed returns the frame's ElapsedTime as UInt64 in sorted row order,
+// and the order (nil when the rows are already sorted). §3.2 steps 4-6: a
+// missing ElapsedTime is the row index; the sort is stable and uses the
+// stored value (floats before truncation); floats truncate toward zero.
+// Values that do not convert fail the file, as the original's strict cast.
+func elapsed(ds *profile.Dataset) ([]uint64, []int, error) {
+	n := ds.Rows
+	et := make([]uint64, n)
+	c := ds.Column("ElapsedTime")
+	if c == nil {
+		for i := range et {
+			et[i] = uint64(i)
+		}
+		return et, nil, nil
+	}
+	bad := func(i int, v any) error {
+		return skipf(analysis.SkipUnexpected, "%s: ElapsedTime %v (row %d) does not convert to UInt64", ds.Path(), v, i)
+	}
+	var less func(a, b int) bool
+	switch c.Kind {
+	case profile.Uint:
+		less = func(a, b int) bool { return c.U[a] < c.U[b] }
+	case profile.Int:
+		for i, v := range c.I {
+			if v < 0 {
+				return nil, nil, bad(i, v)
+			}
+		}
+		less = func(a, b int) bool { return c.I[a] < c.I[b] }
+	default:
+		for i, v := range c.F {
+			if math.IsNaN(v) || v <= -1 || v >= 1<<64 {
+				return nil, nil, bad(i, v)
+			}
+		}
+		less = func(a, b int) bool { return c.F[a] < c.F[b] }
+	}
+	var order []int
+	for i := 1; i < n; i++ {
+		if less(i, i-1) {
+			order = make([]int, n)
+			for j := range order {
+				order[j] = j
+			}
+			sort.SliceStable(order, func(a, b int) bool { return less(order[a], order[b]) })
+			break
+		}
+	}
+	for i := range et {
+		src := i
+		if order != nil {
+			src = order[i]
+		}
+		switch c.Kind {
+		case profile.Uint:
+			et[i] = c.U[src]
+		case profile.Int:
+			et[i] = uint64(c.I[src])
+		default:
+			et[i] = uint64(math.Trunc(c.F[src]))
+		}
+	}
+	return et, order, nil
+}
+
+// appendFrame stores a used dataset as frame table f<k> through the
+// Appender, in sorted order. Values are appended as float64 (the working
+// values of §4.5: integers round to nearest).
+func (run *compatRun) appendFrame(ds *profile.Dataset) error {
+	et, order, err := elapsed(ds)
+	if err != nil {
+		return err
+	}
+	fr := &frame{table: fmt.Sprintf("f%d", len(run.frames)), prefix: ds.Prefix(), rows: ds.Rows}
+	for i, t := range et {
+		if i > 0 && t == et[i-1] {
+			fr.counts[len(fr.counts)-1]++
+			fr.dups = true
+			continue
+		}
+		fr.times = append(fr.times, t)
+		fr.counts = append(fr.counts, 1)
+	}
+	var cols []*profile.Column
+	defs := []string{"et UBIGINT"}
+	for i := range ds.Columns {
+		c := &ds.Columns[i]
+		if c.Name == "ElapsedTime" {
+			continue
+		}
+		if c.Len() != ds.Rows {
+			return skipf(analysis.SkipUnexpected, "%s: column %s has %d values for %d rows", ds.Path(), c.Name, c.Len(), ds.Rows)
+		}
+		defs = append(defs, fmt.Sprintf("c%d DOUBLE", len(cols)))
+		cols = append(cols, c)
+		fr.members = append(fr.members, c.Name)
+	}
+	run.scratch = append(run.scratch, fr.table)
+	if err := run.exec(fmt.Sprintf("CREATE OR REPLACE TABLE %s (%s)", fr.table, strings.Join(defs, ", "))); err != nil {
+		return err
+	}
+	types := make([]mapping.Type, len(cols)+1)
+	types[0] = mapping.TypeUBigInt
+	for j := range cols {
+		types[j+1] = mapping.TypeDouble
+	}
+	a, err := run.e.db.newAppender(fr.table, types)
+	if err != nil {
+		return fmt.Errorf("append %s: %w", ds.Path(), err)
+	}
+	// One data chunk at a time, column by column: the values are written
+	// straight into the chunk's vectors (working values as float64,
+	// §4.5: integers round to nearest), in sorted order.
+	for off := 0; off < ds.Rows; off += vectorSize {
+		n := min(vectorSize, ds.Rows-off)
+		copy(a.uint64s(0), et[off:off+n])
+		for j, c := range cols {
+			dst := a.float64s(j + 1)[:n]
+			switch {
+			case order != nil:
+				for i := range dst {
+					dst[i] = c.Float(order[off+i])
+				}
+			case c.Kind == profile.Float:
+				copy(dst, c.F[off:off+n])
+			case c.Kind == profile.Uint:
+				for i, v := range c.U[off : off+n] {
+					dst[i] = float64(v)
+				}
+			default:
+				for i, v := range c.I[off : off+n] {
+					dst[i] = float64(v)
+				}
+			}
+		}
+		if err := a.flush(n); err != nil {
+			a.close()
+			return fmt.Errorf("append %s: %w", ds.Path(), err)
+		}
+		if err := run.ctx.Err(); err != nil {
+			a.close()
+			return err
+		}
+	}
+	if err := a.close(); err != nil {
+		return fmt.Errorf("append %s: %w", ds.Path(), err)
+	}
+	run.frames = append(run.frames, fr)
+	return nil
+}

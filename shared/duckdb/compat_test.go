@@ -1,0 +1,377 @@
+package duckdb
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/benchwrap/backend/shared/analysis"
+)
+
+const (
+	fixtureDir  = "../hdf5/testdata/fixtures"
+	expectedDir = "../testdata/expected"
+)
+
+// expected is an expected file of the original pipeline.
+type expected struct {
+	Columns    []string          `json:"columns"`
+	Dtypes     []analysis.DType  `json:"dtypes"`
+	Rows       int64             `json:"rows"`
+	Metrics    *analysis.Metrics `json:"metrics"`
+	SkipReason *string           `json:"skip_reason"`
+	Details    struct {
+		JobID        string                 `json:"job_id"`
+		TableName    string                 `json:"table_name"`
+		Groups       []analysis.GroupReport `json:"groups"`
+		Group        *string                `json:"group"`
+		EpochColumn  *string                `json:"epoch_column"`
+		PowerColumn  *string                `json:"power_column"`
+		EnergyColumn *string                `json:"energy_column"`
+	} `json:"details"`
+}
+
+var skipClasses = map[string]analysis.SkipClass{
+	"file does not exist":                      analysis.SkipMissing,
+	"file is empty":                            analysis.SkipEmpty,
+	"not a valid HDF5 file":                    analysis.SkipNotHDF5,
+	"unreadable HDF5 (corrupted or truncated)": analysis.SkipUnreadable,
+	"unexpected processing error":              analysis.SkipUnexpected,
+	"no usable data produced":                  analysis.SkipNoData,
+}
+
+func newTestEngine(t testing.TB) *Engine {
+	t.Helper()
+	e, err := New(Options{MemoryLimit: "1GB", Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// expectedName is the expected file of a fixture (the real files are
+// stored as real__<name>).
+func expectedName(t *testing.T, fixture string) string {
+	base := filepath.Base(fixture)
+	for _, n := range []string{base, "real__" + base} {
+		if _, err := os.Stat(filepath.Join(expectedDir, n+".json")); err == nil {
+			return n
+		}
+	}
+	t.Fatalf("no expected file for %s", base)
+	return ""
+}
+
+// TestCompatConformance runs every fixture and compares it with the
+// original pipeline's output: skip class, columns and dtypes, rows,
+// metrics (1e-9 relative), the details, and every cell (integers exactly,
+// floats within 1e-6 relative, NULL exactly where NULL).
+func TestCompatConformance(t *testing.T) {
+	fixtures, _ := filepath.Glob(filepath.Join(fixtureDir, "*.h5"))
+	if len(fixtures) < 18 {
+		t.Fatalf("found %d fixtures, want 18", len(fixtures))
+	}
+	e := newTestEngine(t)
+	for _, fx := range fixtures {
+		t.Run(filepath.Base(fx), func(t *testing.T) {
+			name := expectedName(t, fx)
+			want := readExpected(t, name)
+			res, err := e.Compat(context.Background(), fx, CompatOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.JobID != want.Details.JobID || res.Table != want.Details.TableName {
+				t.Errorf("job id %q table %q, want %q %q", res.JobID, res.Table, want.Details.JobID, want.Details.TableName)
+			}
+			if want.Details.Groups != nil {
+				compareGroups(t, res.Details.Groups, want.Details.Groups)
+			}
+			if want.SkipReason != nil {
+				class, ok := skipClasses[*want.SkipReason]
+				if !ok {
+					t.Fatalf("unknown skip reason %q", *want.SkipReason)
+				}
+				if res.Skip == nil || res.Skip.Class != class {
+					t.Fatalf("skip %v, want class %s", res.Skip, class)
+				}
+				if res.Metrics != nil || res.Rows != 0 || len(res.Columns) != 0 {
+					t.Errorf("skipped file has rows %d, columns %v, metrics %v", res.Rows, res.Columns, res.Metrics)
+				}
+				if err := e.ScanRows(context.Background(), func([]any) error { return nil }); err != ErrNoTable {
+					t.Errorf("ScanRows after a skip: %v", err)
+				}
+				return
+			}
+			if res.Skip != nil {
+				t.Fatalf("skipped: %v", res.Skip)
+			}
+			for _, c := range []struct {
+				what string
+				got  string
+				want *string
+			}{
+				{"group", res.Details.Group, want.Details.Group},
+				{"epoch column", res.Details.EpochColumn, want.Details.EpochColumn},
+				{"power column", res.Details.PowerColumn, want.Details.PowerColumn},
+				{"energy column", res.Details.EnergyColumn, want.Details.EnergyColumn},
+			} {
+				w := ""
+				if c.want != nil {
+					w = *c.want
+				}
+				if c.got != w {
+					t.Errorf("%s %q, want %q", c.what, c.got, w)
+				}
+			}
+			if len(res.Columns) != len(want.Columns) {
+				t.Fatalf("%d columns, want %d\ngot  %v\nwant %v", len(res.Columns), len(want.Columns), res.Columns, want.Columns)
+			}
+			for i, c := range res.Columns {
+				if c.Name != want.Columns[i] || c.Type != want.Dtypes[i] {
+					t.Errorf("column %d: %s %s, want %s %s", i, c.Name, c.Type, want.Columns[i], want.Dtypes[i])
+				}
+			}
+			if res.Rows != want.Rows {
+				t.Fatalf("rows %d, want %d", res.Rows, want.Rows)
+			}
+			compareMetrics(t, res.Metrics, want.Metrics)
+			compareCells(t, e, filepath.Join(expectedDir, name+".csv"), want.Dtypes)
+
+			var buf bytes.Buffer
+			if err := e.WriteCSV(context.Background(), &buf); err != nil {
+				t.Fatal(err)
+			}
+			csvWant, _ := os.ReadFile(filepath.Join(expectedDir, name+".csv"))
+			if !bytes.Equal(buf.Bytes(), csvWant) {
+				t.Errorf("WriteCSV differs from the expected CSV: %s", firstDiff(buf.String(), string(csvWant)))
+			}
+		})
+	}
+}
+
+func compareGroups(t *testing.T, got, want []analysis.GroupReport) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%d groups, want %d: %+v", len(got), len(want), got)
+		return
+	}
+	for i, g := range got {
+		w := want[i]
+		if g.Group != w.Group || g.Empty != w.Empty || g.ZeroPower != w.ZeroPower || g.Errors != w.Errors || g.Total != w.Total || len(g.Datasets) != len(w.Datasets) {
+			t.Errorf("group %d: %+v, want %+v", i, g, w)
+			continue
+		}
+		for j, d := range g.Datasets {
+			wd := w.Datasets[j]
+			if d.Path != wd.Path || d.Status != wd.Status || d.Prefix != wd.Prefix || d.Rows != wd.Rows {
+				t.Errorf("group %s dataset %d: %+v, want %+v", g.Group, j, d, wd)
+			}
+		}
+	}
+}
+
+func relClose(a, b, tol float64) bool {
+	if a == b || (math.IsNaN(a) && math.IsNaN(b)) {
+		return true
+	}
+	return math.Abs(a-b) <= tol*math.Max(math.Abs(a), math.Abs(b))
+}
+
+func compareMetrics(t *testing.T, got, want *analysis.Metrics) {
+	t.Helper()
+	if (got == nil) != (want == nil) {
+		t.Fatalf("metrics %+v, want %+v", got, want)
+	}
+	if got == nil {
+		return
+	}
+	for _, f := range []struct {
+		name      string
+		got, want *float64
+	}{
+		{"energy_to_solution_j", got.EnergyToSolutionJ, want.EnergyToSolutionJ},
+		{"time_to_solution_s", got.TimeToSolutionS, want.TimeToSolutionS},
+		{"average_power_w", got.AveragePowerW, want.AveragePowerW},
+		{"peak_power_w", got.PeakPowerW, want.PeakPowerW},
+		{"peak_power_time_s", got.PeakPowerTimeS, want.PeakPowerTimeS},
+		{"energy_delay_product", got.EnergyDelayProduct, want.EnergyDelayProduct},
+	} {
+		switch {
+		case (f.got == nil) != (f.want == nil):
+			t.Errorf("%s: %v, want %v", f.name, ptrString(f.got), ptrString(f.want))
+		case f.got != nil && !relClose(*f.got, *f.want, 1e-9):
+			t.Errorf("%s: %v, want %v", f.name, *f.got, *f.want)
+		}
+	}
+	if got.ApplianceName != want.ApplianceName || got.ApplianceUnit != want.ApplianceUnit ||
+		got.ApplianceAmount != want.ApplianceAmount || got.ApplianceDescription != want.ApplianceDescription {
+		t.Errorf("appliance %q %v %q %q, want %q %v %q %q", got.ApplianceName, got.ApplianceAmount, got.ApplianceUnit, got.ApplianceDescription,
+			want.ApplianceName, want.ApplianceAmount, want.ApplianceUnit, want.ApplianceDescription)
+	}
+}
+
+func ptrString(p *float64) string {
+	if p == nil {
+		return "null"
+	}
+	return strconv.FormatFloat(*p, 'g', -1, 64)
+}
+
+func readExpected(t *testing.T, name string) expected {
+	t.Helper()
+	var want expected
+	b, err := os.ReadFile(filepath.Join(expectedDir, name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
+// readCSV returns the records of a CSV file, header first.
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	records, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return records
+}
+
+// compareCells compares the engine's table with an expected CSV.
+func compareCells(t *testing.T, e *Engine, csvPath string, dtypes []analysis.DType) {
+	t.Helper()
+	records := readCSV(t, csvPath)
+	body := records[1:]
+	n, bad := 0, 0
+	err := e.ScanRows(context.Background(), func(row []any) error {
+		if n >= len(body) {
+			n++
+			return nil
+		}
+		for i, v := range row {
+			if msg := cellDiff(v, body[n][i], dtypes[i]); msg != "" {
+				bad++
+				if bad <= 10 {
+					t.Errorf("row %d column %s: %s", n, records[0][i], msg)
+				}
+			}
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(body) {
+		t.Errorf("scanned %d rows, CSV has %d", n, len(body))
+	}
+	if bad > 10 {
+		t.Errorf("%d cells differ", bad)
+	}
+}
+
+// cellDiff compares one value with its CSV text; "" when equal.
+func cellDiff(v any, text string, dtype analysis.DType) string {
+	if text == "" || v == nil {
+		if text == "" && v == nil {
+			return ""
+		}
+		return "got " + valueString(v) + ", want " + strconv.Quote(text)
+	}
+	switch dtype {
+	case analysis.UInt16, analysis.UInt32, analysis.UInt64:
+		want, err := strconv.ParseUint(text, 10, 64)
+		var got uint64
+		switch x := v.(type) {
+		case uint16:
+			got = uint64(x)
+		case uint32:
+			got = uint64(x)
+		case uint64:
+			got = x
+		default:
+			return "type " + valueString(v)
+		}
+		if err != nil || got != want {
+			return "got " + valueString(v) + ", want " + text
+		}
+	case analysis.Int64:
+		want, err := strconv.ParseInt(text, 10, 64)
+		if got, ok := v.(int64); !ok || err != nil || got != want {
+			return "got " + valueString(v) + ", want " + text
+		}
+	default:
+		want, err := strconv.ParseFloat(text, 64)
+		var got float64
+		switch x := v.(type) {
+		case float32:
+			if dtype != analysis.Float32 {
+				return "type " + valueString(v)
+			}
+			got = float64(x)
+		case float64:
+			if dtype != analysis.Float64 {
+				return "type " + valueString(v)
+			}
+			got = x
+		default:
+			return "type " + valueString(v)
+		}
+		if err != nil || !relClose(got, want, 1e-6) {
+			return "got " + valueString(v) + ", want " + text
+		}
+	}
+	return ""
+}
+
+func valueString(v any) string {
+	if v == nil {
+		return "NULL"
+	}
+	return strings.TrimSpace(string(AppendValue(nil, v))) + " (" + typeName(v) + ")"
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case uint16:
+		return "uint16"
+	case uint32:
+		return "uint32"
+	case uint64:
+		return "uint64"
+	case int64:
+		return "int64"
+	case float32:
+		return "float32"
+	case float64:
+		return "float64"
+	}
+	return "other"
+}
+
+// firstDiff shows the first differing line of two texts.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) && i < len(w); i++ {
+		if g[i] != w[i] {
+			return "line " + strconv.Itoa(i+1) + ":\n got  " + g[i] + "\n want " + w[i]
+		}
+	}
+	return "lengths " + strconv.Itoa(len(g)) + " and " + strconv.Itoa(len(w)) + " lines"
+}

@@ -1,0 +1,168 @@
+// Package duckdb runs the analysis pipelines on an embedded, in-memory
+// DuckDB database. Compat reproduces the original Python pipeline
+// (docs/compat-pipeline.md): the HDF5 reader feeds one dataset at a time
+// into DuckDB through the Appender, and SQL builds the time-aligned table,
+// its derived columns and the metrics. The finished table stays in the
+// engine's database until the next run, so writers stream it out with
+// ScanRows (analysis.RowSource) or WriteCSV.
+package duckdb
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/hdf5"
+)
+
+// Defaults of Options.
+const (
+	DefaultMemoryLimit = "2GB"
+	DefaultMaxRows     = 100_000_000
+)
+
+// Options configures an Engine. Zero fields take the defaults.
+type Options struct {
+	// MemoryLimit is DuckDB's memory_limit ("2GB", "512MB"). Above it
+	// DuckDB spills sorts and joins to TempDir.
+	MemoryLimit string
+	// Threads is DuckDB's worker thread count (default: GOMAXPROCS).
+	Threads int
+	// TempDir is where DuckDB spills; default a directory the engine
+	// creates under os.TempDir and removes on Close.
+	TempDir string
+	// MaxRows bounds the rows of a result table. The join multiplies rows
+	// with duplicate times, so a small file can ask for a huge table; a
+	// file above the bound is skipped as too_large before it is built.
+	MaxRows int64
+	// Reader bounds what the HDF5 reader loads (rows, bytes, objects).
+	Reader hdf5.Options
+	// Trace, if set, is called after every SQL statement of a pipeline
+	// with the statement and its duration (for profiling).
+	Trace func(stmt string, took time.Duration)
+}
+
+// Engine owns one in-memory DuckDB database and one connection to it. It
+// runs one pipeline at a time (calls are serialised) and keeps the table
+// of the last successful run until the next run or Close.
+type Engine struct {
+	opt     Options
+	tempDir string // created by the engine, removed on Close
+	db      *nativeDB
+
+	mu      sync.Mutex
+	result  *table   // the last table built, nil if none
+	scratch []string // tables the result view reads
+
+	lastSumInGo bool // how the last run summed Energy_used_J (for tests)
+}
+
+// table is a finished table in the database: the view resultTable over
+// the run's intermediate tables, computed as it is read.
+type table struct {
+	name    string // DuckDB view name
+	columns []analysis.Column
+	rows    int64
+}
+
+// resultTable is the DuckDB name of the finished table, a view. The full
+// PostgreSQL name (job_<label>) is in the Result; it may be long or
+// contain characters DuckDB folds, so it is not used here. Its rows come
+// in no guaranteed order; each carries its position in the column
+// __bw_pos, by which ScanRows orders them.
+const resultTable = "compat_result"
+
+// dropResult drops the last result and its tables.
+func (e *Engine) dropResult(ctx context.Context) error {
+	e.result = nil
+	if err := e.exec(ctx, "DROP VIEW IF EXISTS "+resultTable); err != nil {
+		return err
+	}
+	for _, t := range e.scratch {
+		if err := e.exec(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
+			return err
+		}
+	}
+	e.scratch = nil
+	return nil
+}
+
+// New opens an engine.
+func New(opt Options) (*Engine, error) {
+	if opt.MemoryLimit == "" {
+		opt.MemoryLimit = DefaultMemoryLimit
+	}
+	if opt.Threads <= 0 {
+		opt.Threads = runtime.GOMAXPROCS(0)
+	}
+	if opt.MaxRows <= 0 {
+		opt.MaxRows = DefaultMaxRows
+	}
+	e := &Engine{opt: opt}
+	if opt.TempDir == "" {
+		dir, err := os.MkdirTemp("", "benchwrap-duckdb-")
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: spill directory: %w", err)
+		}
+		e.tempDir, opt.TempDir = dir, dir
+	}
+	// No extension may be installed or loaded: there is no network, and
+	// the pipeline needs none.
+	settings := [][2]string{
+		{"memory_limit", opt.MemoryLimit},
+		{"threads", strconv.Itoa(opt.Threads)},
+		{"temp_directory", opt.TempDir},
+		{"autoinstall_known_extensions", "false"},
+		{"autoload_known_extensions", "false"},
+		{"preserve_insertion_order", "true"},
+	}
+	db, err := openNative(settings)
+	if err != nil {
+		e.removeTemp()
+		return nil, fmt.Errorf("duckdb: open: %w", err)
+	}
+	e.db = db
+	return e, nil
+}
+
+// Close drops the database and the engine's spill directory.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.db != nil {
+		e.db.close()
+		e.db = nil
+	}
+	e.result, e.scratch = nil, nil
+	e.removeTemp()
+	return nil
+}
+
+func (e *Engine) removeTemp() {
+	if e.tempDir != "" {
+		os.RemoveAll(e.tempDir)
+		e.tempDir = ""
+	}
+}
+
+func (e *Engine) exec(ctx context.Context, query string) error {
+	return e.db.exec(ctx, query)
+}
+
+// quote makes a DuckDB identifier of any name.
+func quote(name string) string {
+	b := make([]byte, 0, len(name)+2)
+	b = append(b, '"')
+	for i := 0; i < len(name); i++ {
+		if name[i] == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, name[i])
+	}
+	return string(append(b, '"'))
+}

@@ -1,0 +1,182 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	duck "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/benchwrap/backend/shared/analysis"
+)
+
+// Store is the embedded default for results: the same tables and catalog
+// as in PostgreSQL, in a DuckDB file, for machines without a database
+// server (the batch analyzer's --duckdb).
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+const storeCatalog = `CREATE TABLE IF NOT EXISTS main.analysis_runs (
+	id BIGINT PRIMARY KEY, source VARCHAR NOT NULL, bucket VARCHAR, object_key VARCHAR, etag VARCHAR,
+	sequencer VARCHAR, object_size BIGINT, path VARCHAR, sha256 VARCHAR, username VARCHAR,
+	schema_name VARCHAR NOT NULL, table_name VARCHAR, full_table_name VARCHAR, mode VARCHAR NOT NULL,
+	status VARCHAR NOT NULL, skip_class VARCHAR, skip_reason VARCHAR, error VARCHAR, "rows" BIGINT,
+	columns JSON, metrics JSON, details JSON, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
+	read_seconds DOUBLE, pipeline_seconds DOUBLE, write_seconds DOUBLE)`
+
+// OpenStore opens (creating if needed) a DuckDB file for results.
+func OpenStore(ctx context.Context, path string) (*Store, error) {
+	cfg := url.Values{}
+	cfg.Set("autoinstall_known_extensions", "false")
+	cfg.Set("autoload_known_extensions", "false")
+	connector, err := duck.NewConnector(path+"?"+cfg.Encode(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(1) // one writer; Appender and DDL share the connection
+	s := &Store{db: db, path: path}
+	if _, err := db.ExecContext(ctx, storeCatalog); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("duckdb: catalog in %s: %w", path, err)
+	}
+	// Tables of writes that died before publishing.
+	rows, err := db.QueryContext(ctx, `SELECT schema_name, table_name FROM duckdb_tables() WHERE table_name LIKE 'bw_new_%'`)
+	if err == nil {
+		var stale [][2]string
+		for rows.Next() {
+			var s, t string
+			if rows.Scan(&s, &t) == nil {
+				stale = append(stale, [2]string{s, t})
+			}
+		}
+		rows.Close()
+		for _, st := range stale {
+			_, _ = db.ExecContext(ctx, "DROP TABLE IF EXISTS "+quote(st[0])+"."+quote(st[1]))
+		}
+	}
+	return s, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Publish writes the table (when the run has one) into the run's schema,
+// replacing a previous table atomically, and records the run.
+func (s *Store) Publish(ctx context.Context, res *analysis.Result, src analysis.RowSource, run *analysis.Run) error {
+	start := time.Now()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	schema := analysis.Identifier(run.Schema)
+	tmp := fmt.Sprintf("bw_new_%d", time.Now().UnixNano())
+	if run.Status == analysis.StatusDone {
+		if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(schema)); err != nil {
+			return fmt.Errorf("duckdb: create schema: %w", err)
+		}
+		defs := make([]string, len(res.Columns))
+		for i, c := range res.Columns {
+			defs[i] = quote(c.Name) + " " + c.Type.DuckDB()
+		}
+		if _, err := conn.ExecContext(ctx, "CREATE TABLE "+quote(schema)+"."+quote(tmp)+" ("+strings.Join(defs, ", ")+")"); err != nil {
+			return fmt.Errorf("duckdb: create table: %w", err)
+		}
+		n, err := appendRows(ctx, conn, schema, tmp, src, len(res.Columns))
+		if err != nil {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+quote(schema)+"."+quote(tmp))
+			return fmt.Errorf("duckdb: append rows: %w", err)
+		}
+		run.Table, run.Rows = analysis.Identifier(res.Table), n
+	}
+	run.FinishedAt = time.Now()
+	run.WriteSeconds = time.Since(start).Seconds()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if run.Status == analysis.StatusDone {
+		for _, q := range []string{
+			"DROP TABLE IF EXISTS " + quote(schema) + "." + quote(run.Table),
+			"ALTER TABLE " + quote(schema) + "." + quote(tmp) + " RENAME TO " + quote(run.Table),
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("duckdb: publish table: %w", err)
+			}
+		}
+	}
+	if err := insertRun(ctx, tx, run); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func appendRows(ctx context.Context, conn *sql.Conn, schema, table string, src analysis.RowSource, width int) (int64, error) {
+	var n int64
+	err := conn.Raw(func(dc any) error {
+		a, err := duck.NewAppenderFromConn(dc.(driver.Conn), schema, table)
+		if err != nil {
+			return err
+		}
+		vals := make([]driver.Value, width)
+		err = src.ScanRows(ctx, func(row []any) error {
+			for i, v := range row {
+				vals[i] = v
+			}
+			n++
+			return a.AppendRow(vals...)
+		})
+		if cerr := a.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+	return n, err
+}
+
+func insertRun(ctx context.Context, tx *sql.Tx, r *analysis.Run) error {
+	js := func(v any) any {
+		b, err := json.Marshal(v)
+		if err != nil || string(b) == "null" {
+			return nil
+		}
+		return string(b)
+	}
+	type col struct {
+		Name string         `json:"name"`
+		Type analysis.DType `json:"type"`
+	}
+	var cols []col
+	for _, c := range r.Columns {
+		cols = append(cols, col{c.Name, c.Type})
+	}
+	null := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	var finished any
+	if !r.FinishedAt.IsZero() {
+		finished = r.FinishedAt
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO main.analysis_runs VALUES (
+		(SELECT coalesce(max(id), 0) + 1 FROM main.analysis_runs), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Source, null(r.Bucket), null(r.Key), null(r.ETag), null(r.Sequencer), r.Size, null(r.Path), null(r.SHA256),
+		null(r.Username), r.Schema, null(r.Table), null(r.FullTable), string(r.Mode), r.Status, null(string(r.SkipClass)),
+		null(r.Reason), null(r.Error), r.Rows, js(cols), js(r.Metrics), js(r.Details), r.StartedAt, finished,
+		r.ReadSeconds, r.PipelineSeconds, r.WriteSeconds)
+	if err != nil {
+		return fmt.Errorf("duckdb: record run: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,598 @@
+package hdf5
+
+/*
+#include <stdlib.h>
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/benchwrap/backend/shared/profile"
+)
+
+// plan is what the walk learned about a dataset, enough to read it later.
+type plan struct {
+	addr    C.haddr_t
+	dims    []uint64 // nil for scalar / null
+	scalar  bool
+	null    bool
+	rows    int
+	cols    int          // columns produced
+	members []string     // compound: numeric member names, in member order
+	kinds   []memberKind // one per column
+	chunk0  int          // rows per chunk (0 if not chunked)
+	err     *profile.DatasetError
+}
+
+type memberKind struct {
+	kind profile.Kind
+	size int
+}
+
+// blockBytes is about how many bytes of columns one H5Dread fills (rounded
+// to whole chunks). 32 KiB was fastest for Slurm's 10-row chunks with
+// libhdf5 1.10.8 (larger selections cost more per chunk). A variable for
+// benchmarks.
+var blockBytes = 32 << 10
+
+func dsErr(class profile.DatasetClass, err error, format string, args ...any) *profile.DatasetError {
+	return &profile.DatasetError{Class: class, Reason: fmt.Sprintf(format, args...), Err: err}
+}
+
+// inspect fills ds's shape, type and fields from the open dataset did, and
+// records a plan for Load. Limits are checked here, on the declared sizes,
+// before anything is allocated.
+func (r *Reader) inspect(did C.hid_t, ds *profile.Dataset, addr C.haddr_t, chunkElem uint64) {
+	p := &plan{addr: addr}
+	r.plans[ds] = p
+	fail := func(e *profile.DatasetError) {
+		p.err = e
+		ds.Err = e
+		ds.Fields = nil
+	}
+
+	space := C.H5Dget_space(did)
+	if space < 0 {
+		fail(dsErr(profile.DatasetUnreadable, lastError("dataspace of %s", ds.Path()), "cannot read the dataspace"))
+		return
+	}
+	switch C.H5Sget_simple_extent_type(space) {
+	case C.H5S_SCALAR:
+		p.scalar = true
+		ds.Scalar = true
+	case C.H5S_NULL:
+		p.null = true
+		ds.Notes = append(ds.Notes, "null dataspace (no elements)")
+	case C.H5S_SIMPLE:
+		dims, err := simpleDims(space)
+		if err != nil {
+			C.H5Sclose(space)
+			fail(dsErr(profile.DatasetUnreadable, err, "cannot read the dataspace"))
+			return
+		}
+		p.dims = dims
+		ds.Shape = dims
+	default:
+		C.H5Sclose(space)
+		fail(dsErr(profile.DatasetUnsupported, nil, "unknown dataspace class"))
+		return
+	}
+	C.H5Sclose(space)
+
+	tid := C.H5Dget_type(did)
+	if tid < 0 {
+		fail(dsErr(profile.DatasetUnreadable, lastError("datatype of %s", ds.Path()), "cannot read the datatype"))
+		return
+	}
+	defer C.H5Tclose(tid)
+	elemSize := uint64(C.H5Tget_size(tid))
+	class := C.H5Tget_class(tid)
+	ds.Compound = class == C.H5T_COMPOUND
+	var desc strings.Builder
+	if ds.Compound {
+		nm := int(C.H5Tget_nmembers(tid))
+		if nm < 0 {
+			fail(dsErr(profile.DatasetUnreadable, lastError("compound members of %s", ds.Path()), "cannot read the compound type"))
+			return
+		}
+		desc.WriteString("compound{")
+		for i := 0; i < nm; i++ {
+			cname := C.H5Tget_member_name(tid, C.uint(i))
+			if cname == nil {
+				fail(dsErr(profile.DatasetUnreadable, lastError("member %d of %s", i, ds.Path()), "cannot read the compound type"))
+				return
+			}
+			name := C.GoString(cname)
+			C.H5free_memory(unsafe.Pointer(cname))
+			mt := C.H5Tget_member_type(tid, C.uint(i))
+			if mt < 0 {
+				fail(dsErr(profile.DatasetUnreadable, lastError("member %q of %s", name, ds.Path()), "cannot read the compound type"))
+				return
+			}
+			mk, mdesc, why := numericType(mt)
+			msize := uint64(C.H5Tget_size(mt))
+			C.H5Tclose(mt)
+			// libhdf5 does not check that a decoded member lies inside
+			// the compound; its conversion then copies out of bounds.
+			if off := uint64(C.H5Tget_member_offset(tid, C.uint(i))); msize == 0 || off > elemSize || msize > elemSize-off {
+				fail(dsErr(profile.DatasetUnreadable, nil, "member %q (offset %d, %d bytes) outside the %d-byte compound", name, off, msize, elemSize))
+				return
+			}
+			if i > 0 {
+				desc.WriteByte(',')
+			}
+			if i < 16 {
+				desc.WriteString(name + ":" + mdesc)
+			} else if i == 16 {
+				desc.WriteString("...")
+			}
+			if why != "" {
+				ds.Notes = append(ds.Notes, fmt.Sprintf("member %q skipped: %s", name, why))
+				continue
+			}
+			p.members = append(p.members, name)
+			p.kinds = append(p.kinds, mk)
+		}
+		desc.WriteString("}")
+	} else {
+		mk, mdesc, why := numericType(tid)
+		desc.WriteString(mdesc)
+		if why != "" {
+			ds.Type = desc.String()
+			fail(dsErr(profile.DatasetUnsupported, nil, "element type is not numeric: %s", why))
+			return
+		}
+		p.kinds = []memberKind{mk}
+	}
+	ds.Type = desc.String()
+
+	if elemSize == 0 || elemSize > maxElemBytes {
+		fail(dsErr(profile.DatasetTooLarge, nil, "element size %d bytes is outside 1..%d", elemSize, maxElemBytes))
+		return
+	}
+	// libhdf5 sizes chunk buffers from the layout message and copies
+	// elements of the datatype's size into them: they must agree.
+	if chunkElem != 0 && chunkElem != elemSize {
+		fail(dsErr(profile.DatasetUnreadable, nil, "layout records %d-byte elements, the datatype has %d", chunkElem, elemSize))
+		return
+	}
+	if e := r.checkStorage(did, ds, p, elemSize); e != nil {
+		fail(e)
+		return
+	}
+
+	// Rows and columns, checked against the limits without overflow.
+	var rows, cols uint64
+	switch {
+	case p.null:
+		rows = 0
+	case p.scalar:
+		rows = 1
+	case len(p.dims) == 0:
+		rows = 0
+	default:
+		rows = p.dims[0]
+	}
+	if ds.Compound {
+		if len(p.dims) > 1 {
+			fail(dsErr(profile.DatasetUnsupported, nil, "compound dataset with %d dimensions", len(p.dims)))
+			return
+		}
+		if len(p.members) == 0 {
+			fail(dsErr(profile.DatasetUnsupported, nil, "compound has no numeric members"))
+			return
+		}
+		cols = uint64(len(p.members))
+	} else {
+		cols = 1
+		for _, d := range p.dims[min(1, len(p.dims)):] {
+			hi, lo := bits.Mul64(cols, d)
+			if hi != 0 || lo > uint64(r.opt.MaxColumns) {
+				fail(dsErr(profile.DatasetTooLarge, nil, "shape %v gives more than %d columns", p.dims, r.opt.MaxColumns))
+				return
+			}
+			cols = lo
+		}
+	}
+	if cols > uint64(r.opt.MaxColumns) {
+		fail(dsErr(profile.DatasetTooLarge, nil, "%d columns exceed the limit of %d", cols, r.opt.MaxColumns))
+		return
+	}
+	if rows > uint64(r.opt.MaxRows) {
+		fail(dsErr(profile.DatasetTooLarge, nil, "%d rows exceed the limit of %d", rows, r.opt.MaxRows))
+		return
+	}
+	if hi, lo := bits.Mul64(rows, cols*8); hi != 0 || lo > uint64(r.opt.MaxBytes) {
+		fail(dsErr(profile.DatasetTooLarge, nil, "%d rows x %d columns exceed the limit of %d bytes", rows, cols, r.opt.MaxBytes))
+		return
+	}
+	p.rows, p.cols = int(rows), int(cols)
+
+	// Fields, named like the original pipeline.
+	switch {
+	case ds.Compound:
+		for i, name := range p.members {
+			ds.Fields = append(ds.Fields, profile.Field{Name: name, Kind: p.kinds[i].kind, Size: p.kinds[i].size})
+		}
+	case len(p.dims) <= 1:
+		ds.Fields = []profile.Field{{Name: "value", Kind: p.kinds[0].kind, Size: p.kinds[0].size}}
+	default:
+		k := p.kinds[0]
+		p.kinds = make([]memberKind, cols)
+		ds.Fields = make([]profile.Field, cols)
+		for i := range ds.Fields {
+			p.kinds[i] = k
+			ds.Fields[i] = profile.Field{Name: "col_" + strconv.Itoa(i), Kind: k.kind, Size: k.size}
+		}
+	}
+}
+
+// checkStorage refuses storage the reader must not follow (raw data in
+// external files, virtual datasets that map other files) and chunks too
+// large to allocate.
+func (r *Reader) checkStorage(did C.hid_t, ds *profile.Dataset, p *plan, elemSize uint64) *profile.DatasetError {
+	dcpl := C.H5Dget_create_plist(did)
+	if dcpl < 0 {
+		return dsErr(profile.DatasetUnreadable, lastError("creation properties of %s", ds.Path()), "cannot read the storage layout")
+	}
+	defer C.H5Pclose(dcpl)
+	layout := C.H5Pget_layout(dcpl)
+	switch layout {
+	case C.H5D_COMPACT, C.H5D_CONTIGUOUS, C.H5D_CHUNKED:
+	case C.H5D_VIRTUAL:
+		return dsErr(profile.DatasetUnsupported, nil, "virtual dataset (maps other files) not read")
+	default:
+		return dsErr(profile.DatasetUnreadable, lastError("layout of %s", ds.Path()), "unknown storage layout")
+	}
+	if n := C.H5Pget_external_count(dcpl); n != 0 {
+		return dsErr(profile.DatasetUnsupported, nil, "raw data stored in external files not read")
+	}
+	if layout != C.H5D_CHUNKED {
+		// libhdf5 1.10.8 copies elements x element size out of compact
+		// or contiguous storage without checking the stored size (a
+		// corrupt header makes it read past its buffers). Storage 0 is a
+		// dataset never written: HDF5 returns fill values.
+		elems := uint64(1)
+		for _, d := range p.dims {
+			hi, lo := bits.Mul64(elems, d)
+			if hi != 0 {
+				return dsErr(profile.DatasetTooLarge, nil, "shape %v overflows", p.dims)
+			}
+			elems = lo
+		}
+		if p.null {
+			elems = 0
+		}
+		hi, need := bits.Mul64(elems, elemSize)
+		stored := uint64(C.H5Dget_storage_size(did))
+		if hi != 0 || (stored != 0 && stored != need) || (layout == C.H5D_COMPACT && stored != need) {
+			return dsErr(profile.DatasetUnreadable, nil, "stored size %d bytes does not match %d elements of %d bytes", stored, elems, elemSize)
+		}
+		return nil
+	}
+	var cd [32]C.hsize_t
+	rank := int(C.H5Pget_chunk(dcpl, 32, &cd[0]))
+	if rank < 1 || rank > 32 {
+		return dsErr(profile.DatasetUnreadable, lastError("chunk shape of %s", ds.Path()), "cannot read the chunk shape")
+	}
+	// libhdf5 does not check that the chunk rank matches the dataspace; a
+	// mismatch (e.g. a scalar dataspace) makes it map an unbounded number
+	// of chunks for one read (gigabytes of memory).
+	if p.scalar || p.null || rank != len(p.dims) {
+		return dsErr(profile.DatasetUnreadable, nil, "chunks of rank %d for a dataspace of rank %d", rank, len(p.dims))
+	}
+	total := elemSize
+	for i := 0; i < rank; i++ {
+		hi, lo := bits.Mul64(total, uint64(cd[i]))
+		if hi != 0 || lo > uint64(r.opt.MaxChunkBytes) {
+			return dsErr(profile.DatasetTooLarge, nil, "chunks larger than %d bytes", r.opt.MaxChunkBytes)
+		}
+		total = lo
+	}
+	if uint64(cd[0]) <= math.MaxInt32 {
+		p.chunk0 = int(cd[0])
+	}
+	// The chunk index records each chunk's stored size, and libhdf5
+	// allocates that much to read a (filtered) chunk: a corrupt index can
+	// make it allocate gigabytes. Together the chunks cannot be larger than
+	// the file.
+	if stored := uint64(C.H5Dget_storage_size(did)); stored > uint64(r.file.Size) {
+		return dsErr(profile.DatasetUnreadable, nil, "chunk index claims %d stored bytes in a %d-byte file", stored, r.file.Size)
+	}
+	return nil
+}
+
+// numericType classifies an HDF5 type: the column kind and size when it is a
+// 1/2/4/8-byte integer or a 2/4/8-byte float, a short description, and a
+// reason when it is not numeric.
+func numericType(t C.hid_t) (memberKind, string, string) {
+	size := int(C.H5Tget_size(t))
+	order := "le"
+	if C.H5Tget_order(t) == C.H5T_ORDER_BE {
+		order = "be"
+	}
+	switch class := C.H5Tget_class(t); class {
+	case C.H5T_INTEGER:
+		k := profile.Uint
+		letter := "u"
+		if C.H5Tget_sign(t) != C.H5T_SGN_NONE {
+			k, letter = profile.Int, "i"
+		}
+		desc := letter + strconv.Itoa(size*8) + order
+		if size != 1 && size != 2 && size != 4 && size != 8 {
+			return memberKind{}, desc, fmt.Sprintf("%d-byte integer", size)
+		}
+		if size == 1 {
+			desc = letter + "8"
+		}
+		return memberKind{kind: k, size: size}, desc, ""
+	case C.H5T_FLOAT:
+		desc := "f" + strconv.Itoa(size*8) + order
+		if size != 2 && size != 4 && size != 8 {
+			return memberKind{}, desc, fmt.Sprintf("%d-byte float", size)
+		}
+		return memberKind{kind: profile.Float, size: size}, desc, ""
+	default:
+		name := typeClassName(class)
+		return memberKind{}, name, name + " type is not numeric"
+	}
+}
+
+func nativeType(k profile.Kind) C.hid_t {
+	switch k {
+	case profile.Uint:
+		return C.bw_native(C.BW_U64)
+	case profile.Int:
+		return C.bw_native(C.BW_I64)
+	}
+	return C.bw_native(C.BW_F64)
+}
+
+// Load reads the columns of ds, which must come from this Reader's File.
+// On failure ds.Err is set and returned (as a *profile.DatasetError); the
+// rest of the file stays readable. Loading a loaded dataset is a no-op.
+func (r *Reader) Load(ds *profile.Dataset) error {
+	lock()
+	defer unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	p := r.plans[ds]
+	if p == nil {
+		return fmt.Errorf("hdf5: dataset %s does not belong to this reader", ds.Path())
+	}
+	if p.err != nil {
+		ds.Err = p.err
+		return p.err
+	}
+	if ds.Loaded {
+		return nil
+	}
+	need := int64(p.rows) * int64(p.cols) * 8 // bounded by MaxBytes in inspect
+	if r.held+need > r.opt.MaxBytes {
+		ds.Err = dsErr(profile.DatasetTooLarge, nil,
+			"loading %d bytes would exceed the reader's budget of %d bytes (%d held)", need, r.opt.MaxBytes, r.held)
+		return ds.Err
+	}
+	cols, err := r.read(ds, p)
+	if err != nil {
+		p.err = err
+		ds.Err = err
+		return err
+	}
+	ds.Err = nil
+	ds.Columns = cols
+	ds.Rows = p.rows
+	ds.Loaded = true
+	r.held += need
+	return nil
+}
+
+// Release drops the columns of a loaded dataset and returns its bytes to
+// the reader's budget.
+func (r *Reader) Release(ds *profile.Dataset) {
+	lock()
+	defer unlock()
+	if p := r.plans[ds]; p != nil && ds.Loaded {
+		r.held -= int64(p.rows) * int64(p.cols) * 8
+	}
+	ds.Release()
+}
+
+// LoadAll loads every dataset of the file in walk order and returns how many
+// failed (their Err says why).
+func (r *Reader) LoadAll() (failed int) {
+	for _, ds := range r.file.Datasets() {
+		if r.Load(ds) != nil {
+			failed++
+		}
+	}
+	return failed
+}
+
+// read performs the H5Dread calls for one dataset. Caller holds mu.
+func (r *Reader) read(ds *profile.Dataset, p *plan) ([]profile.Column, *profile.DatasetError) {
+	did := C.H5Oopen_by_addr(r.fid, p.addr)
+	if did < 0 {
+		return nil, dsErr(profile.DatasetUnreadable, lastError("open %s", ds.Path()), "cannot open the dataset")
+	}
+	defer C.H5Oclose(did)
+	fspace := C.H5Dget_space(did)
+	if fspace < 0 {
+		return nil, dsErr(profile.DatasetUnreadable, lastError("dataspace of %s", ds.Path()), "cannot read the dataspace")
+	}
+	defer C.H5Sclose(fspace)
+	if !p.scalar && !p.null {
+		dims, err := simpleDims(fspace)
+		if err != nil || !equalDims(dims, p.dims) {
+			return nil, dsErr(profile.DatasetUnreadable, err, "dataspace changed since the walk")
+		}
+	}
+
+	if p.cols == 0 { // an N-D dataset with a zero trailing dimension
+		return nil, nil
+	}
+
+	// Memory type: the numeric members as native u64/i64/f64, densely
+	// packed in member order. HDF5 converts by member name; members not in
+	// the memory type are skipped. When the file type is exactly this
+	// (packed, 8-byte native members: Slurm's files) HDF5 copies without
+	// conversion.
+	var mtype C.hid_t
+	if ds.Compound {
+		mtype = C.H5Tcreate(C.H5T_COMPOUND, C.size_t(8*p.cols))
+		if mtype < 0 {
+			return nil, dsErr(profile.DatasetUnreadable, lastError("memory type for %s", ds.Path()), "cannot build the memory type")
+		}
+		defer C.H5Tclose(mtype)
+		for j, name := range p.members {
+			cname := C.CString(name)
+			rc := C.H5Tinsert(mtype, cname, C.size_t(8*j), nativeType(p.kinds[j].kind))
+			C.free(unsafe.Pointer(cname))
+			if rc < 0 {
+				return nil, dsErr(profile.DatasetUnreadable, lastError("memory type for %s", ds.Path()), "cannot build the memory type")
+			}
+		}
+	} else {
+		mtype = nativeType(p.kinds[0].kind)
+	}
+
+	cols := make([]profile.Column, p.cols)
+	for j := range cols {
+		k := p.kinds[j]
+		c := &cols[j]
+		c.Name, c.Kind, c.Size = ds.Fields[j].Name, k.kind, k.size
+		switch k.kind {
+		case profile.Uint:
+			c.U = make([]uint64, p.rows)
+		case profile.Int:
+			c.I = make([]int64, p.rows)
+		default:
+			c.F = make([]float64, p.rows)
+		}
+	}
+	if p.rows == 0 {
+		return cols, nil
+	}
+	if p.scalar {
+		buf := make([]uint64, p.cols)
+		if C.H5Dread(did, mtype, C.H5S_ALL, C.H5S_ALL, C.H5P_DEFAULT, unsafe.Pointer(&buf[0])) < 0 {
+			return nil, dsErr(profile.DatasetUnreadable, lastError("read %s", ds.Path()), "cannot read the data")
+		}
+		scatter(cols, buf, 0, 1)
+		return cols, nil
+	}
+
+	// Elements per row in the memory dataspace: 1 compound record, or the
+	// product of the trailing dimensions.
+	perRow := 1
+	if !ds.Compound {
+		perRow = p.cols
+	}
+	rank := len(p.dims)
+	start := make([]C.hsize_t, rank)
+	count := make([]C.hsize_t, rank)
+	for i := 1; i < rank; i++ {
+		count[i] = C.hsize_t(p.dims[i])
+	}
+
+	// HDF5's cost per H5Dread grows faster than linearly with the number
+	// of chunks it touches, so rows are read in blocks of about blockBytes
+	// made of whole chunks (each chunk is then read by exactly one call).
+	// A single column is read straight into its slice; otherwise each block
+	// goes through one buffer and is split into the columns.
+	block := max(1, blockBytes/(8*p.cols))
+	if p.chunk0 > 0 {
+		block = max(p.chunk0, block-block%p.chunk0)
+	}
+	block = min(block, p.rows)
+	var buf []uint64
+	if p.cols > 1 {
+		buf = make([]uint64, block*p.cols)
+	}
+	for r0 := 0; r0 < p.rows; r0 += block {
+		n := min(block, p.rows-r0)
+		start[0], count[0] = C.hsize_t(r0), C.hsize_t(n)
+		if C.H5Sselect_hyperslab(fspace, C.H5S_SELECT_SET, &start[0], nil, &count[0], nil) < 0 {
+			return nil, dsErr(profile.DatasetUnreadable, lastError("select rows of %s", ds.Path()), "cannot select rows")
+		}
+		melems := C.hsize_t(n * perRow)
+		mspace := C.H5Screate_simple(1, &melems, nil)
+		if mspace < 0 {
+			return nil, dsErr(profile.DatasetUnreadable, lastError("memory space for %s", ds.Path()), "cannot create the memory space")
+		}
+		var dst unsafe.Pointer
+		if p.cols == 1 {
+			dst = columnData(&cols[0], r0)
+		} else {
+			dst = unsafe.Pointer(&buf[0])
+		}
+		rc := C.H5Dread(did, mtype, mspace, fspace, C.H5P_DEFAULT, dst)
+		if rc < 0 {
+			err := lastError("read rows %d..%d of %s", r0, r0+n-1, ds.Path())
+			C.H5Sclose(mspace)
+			return nil, dsErr(profile.DatasetUnreadable, err, "cannot read the data")
+		}
+		C.H5Sclose(mspace)
+		if p.cols > 1 {
+			scatter(cols, buf[:n*p.cols], r0, n)
+		}
+	}
+	return cols, nil
+}
+
+// columnData is the address of value i of a column.
+func columnData(c *profile.Column, i int) unsafe.Pointer {
+	switch c.Kind {
+	case profile.Uint:
+		return unsafe.Pointer(&c.U[i])
+	case profile.Int:
+		return unsafe.Pointer(&c.I[i])
+	}
+	return unsafe.Pointer(&c.F[i])
+}
+
+// scatter splits n rows of row-major 8-byte values into the columns,
+// starting at row r0.
+func scatter(cols []profile.Column, buf []uint64, r0, n int) {
+	stride := len(cols)
+	for j := range cols {
+		c := &cols[j]
+		switch c.Kind {
+		case profile.Uint:
+			dst := c.U[r0 : r0+n]
+			for i := range dst {
+				dst[i] = buf[i*stride+j]
+			}
+		case profile.Int:
+			dst := c.I[r0 : r0+n]
+			for i := range dst {
+				dst[i] = int64(buf[i*stride+j])
+			}
+		default:
+			dst := c.F[r0 : r0+n]
+			for i := range dst {
+				dst[i] = math.Float64frombits(buf[i*stride+j])
+			}
+		}
+	}
+}
+
+func equalDims(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
