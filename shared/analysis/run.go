@@ -36,8 +36,9 @@ type Run struct {
 
 	Rows    int64
 	Columns []Column
-	Metrics any // *Metrics or a richer corrected-mode summary
-	Details any
+	Metrics   any // *Metrics or a richer corrected-mode summary
+	Details   any
+	Summaries []SummaryRow // job_summaries rows (corrected mode)
 
 	StartedAt       time.Time
 	FinishedAt      time.Time

@@ -33,8 +33,11 @@ func (s PostgresSink) Publish(ctx context.Context, res *analysis.Result, rows an
 			run.Table, run.Rows = ident, n
 			run.FinishedAt = time.Now()
 			run.WriteSeconds = time.Since(start).Seconds()
-			_, err := postgres.InsertRun(ctx, tx, *run)
-			return err
+			id, err := postgres.InsertRun(ctx, tx, *run)
+			if err != nil {
+				return err
+			}
+			return postgres.InsertSummaries(ctx, tx, id, *run, run.Summaries)
 		},
 	})
 	return s.classify(ctx, err)

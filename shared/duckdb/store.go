@@ -29,7 +29,13 @@ const storeCatalog = `CREATE TABLE IF NOT EXISTS main.analysis_runs (
 	schema_name VARCHAR NOT NULL, table_name VARCHAR, full_table_name VARCHAR, mode VARCHAR NOT NULL,
 	status VARCHAR NOT NULL, skip_class VARCHAR, skip_reason VARCHAR, error VARCHAR, "rows" BIGINT,
 	columns JSON, metrics JSON, details JSON, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
-	read_seconds DOUBLE, pipeline_seconds DOUBLE, write_seconds DOUBLE)`
+	read_seconds DOUBLE, pipeline_seconds DOUBLE, write_seconds DOUBLE);
+CREATE TABLE IF NOT EXISTS main.job_summaries (
+	run_id BIGINT NOT NULL, schema_name VARCHAR NOT NULL, table_name VARCHAR, source VARCHAR NOT NULL,
+	mode VARCHAR NOT NULL, level VARCHAR NOT NULL, step VARCHAR, node VARCHAR, energy_j DOUBLE, energy_kwh DOUBLE,
+	gpu_energy_j DOUBLE, wall_time_s DOUBLE, average_power_w DOUBLE, peak_power_w DOUBLE, peak_power_time_s DOUBLE,
+	energy_delay_product DOUBLE, cost_eur DOUBLE, co2_kg DOUBLE, appliance_name VARCHAR, appliance_amount DOUBLE,
+	appliance_unit VARCHAR, nulls BIGINT, out_of_range BIGINT, long_gaps BIGINT, extra JSON)`
 
 // OpenStore opens (creating if needed) a DuckDB file for results.
 func OpenStore(ctx context.Context, path string) (*Store, error) {
@@ -169,14 +175,31 @@ func insertRun(ctx context.Context, tx *sql.Tx, r *analysis.Run) error {
 	if !r.FinishedAt.IsZero() {
 		finished = r.FinishedAt
 	}
+	var id int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM main.analysis_runs`).Scan(&id); err != nil {
+		return fmt.Errorf("duckdb: record run: %w", err)
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO main.analysis_runs VALUES (
-		(SELECT coalesce(max(id), 0) + 1 FROM main.analysis_runs), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id,
 		r.Source, null(r.Bucket), null(r.Key), null(r.ETag), null(r.Sequencer), r.Size, null(r.Path), null(r.SHA256),
 		null(r.Username), r.Schema, null(r.Table), null(r.FullTable), string(r.Mode), r.Status, null(string(r.SkipClass)),
 		null(r.Reason), null(r.Error), r.Rows, js(cols), js(r.Metrics), js(r.Details), r.StartedAt, finished,
 		r.ReadSeconds, r.PipelineSeconds, r.WriteSeconds)
 	if err != nil {
 		return fmt.Errorf("duckdb: record run: %w", err)
+	}
+	source := r.Key
+	if source == "" {
+		source = r.Path
+	}
+	for _, s := range r.Summaries {
+		_, err := tx.ExecContext(ctx, `INSERT INTO main.job_summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, r.Schema, null(r.Table), source, string(r.Mode), s.Level, null(s.Step), null(s.Node),
+			s.EnergyJ, s.EnergyKWh, s.GPUEnergyJ, s.WallTimeS, s.AveragePowerW, s.PeakPowerW, s.PeakPowerTimeS, s.EnergyDelayProduct,
+			s.CostEUR, s.CO2Kg, null(s.ApplianceName), s.ApplianceAmount, null(s.ApplianceUnit), s.Nulls, s.OutOfRange, s.LongGaps, js(s.Extra))
+		if err != nil {
+			return fmt.Errorf("duckdb: record summary: %w", err)
+		}
 	}
 	return nil
 }

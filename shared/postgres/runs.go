@@ -158,3 +158,28 @@ func LockObject(ctx context.Context, pool *pgxpool.Pool, bucket, key string) (re
 		conn.Release()
 	}, nil
 }
+
+// InsertSummaries stores the summary rows of a run.
+func InsertSummaries(ctx context.Context, q querier, runID int64, r analysis.Run, rows []analysis.SummaryRow) error {
+	source := r.Key
+	if source == "" {
+		source = r.Path
+	}
+	for _, s := range rows {
+		extra, err := jsonOrNil(s.Extra)
+		if err != nil {
+			return fmt.Errorf("summary extra: %w", err)
+		}
+		_, err = q.Exec(ctx, `INSERT INTO job_summaries (run_id, schema_name, table_name, source, mode, level, step, node,
+			energy_j, energy_kwh, gpu_energy_j, wall_time_s, average_power_w, peak_power_w, peak_power_time_s, energy_delay_product,
+			cost_eur, co2_kg, appliance_name, appliance_amount, appliance_unit, nulls, out_of_range, long_gaps, extra)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
+			runID, r.Schema, nullable(r.Table), source, string(r.Mode), s.Level, nullable(s.Step), nullable(s.Node),
+			s.EnergyJ, s.EnergyKWh, s.GPUEnergyJ, s.WallTimeS, s.AveragePowerW, s.PeakPowerW, s.PeakPowerTimeS, s.EnergyDelayProduct,
+			s.CostEUR, s.CO2Kg, nullable(s.ApplianceName), s.ApplianceAmount, nullable(s.ApplianceUnit), s.Nulls, s.OutOfRange, s.LongGaps, extra)
+		if err != nil {
+			return fmt.Errorf("insert job summary: %w", err)
+		}
+	}
+	return nil
+}
