@@ -34,8 +34,8 @@ type Run struct {
 	Reason    string // skip reason or error, for people
 	Error     string // internal cause of a failure
 
-	Rows    int64
-	Columns []Column
+	Rows      int64
+	Columns   []Column
 	Metrics   any // *Metrics or a richer corrected-mode summary
 	Details   any
 	Summaries []SummaryRow // job_summaries rows (corrected mode)

@@ -1,137 +1,15 @@
-// Command handler serves one benchwrap function over HTTP.
-//
-// On OpenFaaS it runs behind the of-watchdog in mode=http: the image's
-// fprocess starts it with -listen set to the watchdog's upstream_url
-// (127.0.0.1:8082). Run on its own (Knative without the watchdog, a
-// laptop), it listens on :$PORT, else on :8082.
-//
-// The gateway forwards /function/<name>/<rest> as /<rest>. A few reserved
-// paths are answered here, so that the Ingress can map the original
-// backend's builtins onto a function; every other path goes to the
-// function's Handle, which never sees the path:
-//
-//	GET /hello    200 {"message":"Hello World"}          (the original GET /)
-//	GET /healthz  200 {"status":"ok"}, or 503 {"status":"unavailable","component":...}
-//	GET /livez    200 {"status":"ok"}: the process serves; no dependency is checked
+// Command handler serves one benchwrap function over HTTP (see
+// fnhttp.Main): behind the of-watchdog in mode=http, the image's fprocess
+// passes -listen 127.0.0.1:8082; on its own (Knative without the
+// watchdog) it listens on :$PORT.
 //
 // handle.go, written by build.sh next to this file, binds handle to the
 // function's Handle.
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
-	"log/slog"
-	"net"
-	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
-
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/fnhttp"
-	"github.com/benchwrap/backend/shared/logging"
 )
 
-// Reserved paths; keep deploy/ingress.yaml in step.
-const (
-	HelloPath  = "/hello"
-	HealthPath = "/healthz"
-	LivePath   = "/livez"
-)
-
-// DefaultPort is the of-watchdog's usual upstream port in mode=http.
-const DefaultPort = "8082"
-
-func main() {
-	listen := flag.String("listen", "", "address to listen on (default :$PORT, else :"+DefaultPort+")")
-	flag.Parse()
-	logging.Setup()
-
-	addr := listenAddr(*listen, os.Getenv("PORT"))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		slog.Error("listen", "addr", addr, "error", err)
-		os.Exit(1)
-	}
-	srv := &http.Server{
-		Handler:           Mux(fnhttp.Handler(handle, fnhttp.DefaultMaxBody), app.Ping),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	slog.Info("listening", "addr", ln.Addr().String())
-
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		// The watchdog and Knative send SIGTERM and wait a grace period:
-		// finish the requests in flight.
-		shutdown, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-		err = srv.Shutdown(shutdown)
-		cancel()
-	}
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		slog.Error("serve", "error", err)
-		os.Exit(1)
-	}
-}
-
-// listenAddr picks the address: the -listen flag, else :$PORT, else the
-// default upstream port.
-func listenAddr(flagValue, port string) string {
-	switch {
-	case flagValue != "":
-		return flagValue
-	case port != "":
-		return ":" + port
-	}
-	return ":" + DefaultPort
-}
-
-// Mux answers the reserved paths and passes every other request to fn.
-// ping reports the failing dependency, as app.Ping does.
-func Mux(fn http.Handler, ping func(context.Context) (string, error)) http.Handler {
-	ok := map[string]string{"status": "ok"}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case HelloPath:
-			if getOnly(w, r) {
-				fnhttp.Write(w, fnhttp.JSON(http.StatusOK, map[string]string{"message": "Hello World"}))
-			}
-		case LivePath:
-			if getOnly(w, r) {
-				fnhttp.Write(w, fnhttp.JSON(http.StatusOK, ok))
-			}
-		case HealthPath:
-			if !getOnly(w, r) {
-				return
-			}
-			if component, err := ping(r.Context()); err != nil {
-				slog.WarnContext(r.Context(), "health check failed", "component", component, "error", err)
-				fnhttp.Write(w, fnhttp.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "component": component}))
-				return
-			}
-			fnhttp.Write(w, fnhttp.JSON(http.StatusOK, ok))
-		default:
-			fn.ServeHTTP(w, r)
-		}
-	})
-}
-
-// getOnly answers 405 to anything but GET, as the local gateway does for
-// the builtins, and reports whether to go on.
-func getOnly(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method == http.MethodGet {
-		return true
-	}
-	resp := fnhttp.JSON(http.StatusMethodNotAllowed, fnhttp.Detail{Detail: "Method Not Allowed"})
-	resp.Header.Set("Allow", "GET")
-	fnhttp.Write(w, resp)
-	return false
-}
+func main() { fnhttp.Main(handle, app.Ping) }
