@@ -78,7 +78,7 @@ func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) 
 // table's size as 8-byte values and the process's peak RSS during both.
 func BenchmarkCompat2M(b *testing.B) {
 	path := bigFile(b)
-	e, err := New(Options{MemoryLimit: os.Getenv("BENCH_MEM")})
+	e, err := New(Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,9 @@ import (
 )
 
 // How the table is built (§4-§9) from the frame tables f<k> (et, c0..;
-// rowid = row of the frame in sorted order):
+// rowid = row of the frame in sorted order). All of it is SQL except the
+// sizing of the plan (makePlan) and, for fractional power, the sequential
+// running sum (runningSum).
 //
 // tl, the timeline (§4.1): one row per distinct ElapsedTime, in time order
 // (rowid = index of the time), with per frame k its row count n<k> there
@@ -20,30 +22,33 @@ import (
 // (the product of max(1, n<k>), §4.3), and start, the position of its
 // first joined row (running sum of m); pet, the previous time; and for
 // frames absent at some times, g<k> = index of the frame's last time at or
-// before it (running count of n<k>, minus 1).
+// before it (running count of n<k>, minus 1). A frame with exactly one row
+// at every time ("dense", e.g. Energy in most files) carries its values in
+// tl instead (v<k>_<j>), so the result reads them without a join.
 //
 // Positions instead of a join: the joined row at offset o of time t
 // (0 <= o < m) pairs frame k's row a<k> + (o / S<k>) mod n<k>, where S<k>
 // is the product of max(1, n<j>) over the later frames j (nested loops,
 // first frame outermost); that is the row order of the LEFT JOIN chain
-// (§4.3). The skeleton below lists every joined row with its position and,
-// per frame, the key of the row that supplies its values.
+// (§4.3). The skeleton lists every joined row with its position and, per
+// frame, the key of the row that supplies its values.
 //
 // Interpolation (§4.5) by position: every joined row of a time t carries,
 // for frame k, one of k's rows at t or nothing, so all columns of a frame
-// share their NULL runs and these are runs of whole times. s<k> holds, per
-// frame with absent times, one row per key: its own rows (key = rowid,
-// b = value, s = -0.0) and one row per gap between consecutive times t1 <
-// t2 of the frame (key = N + 1 + index of t1, b = low = value of the last
-// joined row at t1, s = slope = (high - low) / (hp - lp) with lp, hp the
-// positions of the last row at t1 and the first at t2), plus NULL rows for
-// the times before its first and after its last row (no extrapolation).
-// A row at position p gets b + K * s with K = p - lp in a gap, which is the
-// spec's low + k * ((high - low) / n), and K = 0 for the frame's own rows,
-// where b + 0 * -0.0 = b + -0.0 = b exactly (also for -0.0, NaN and the
-// infinities). Every skeleton row matches exactly one row of each s<k>
-// (or of f<k> for frames present at every time): the joins are inner
-// joins with one match per row.
+// share their NULL runs and these are runs of whole times: the positions
+// are computed once per frame, not per column. s<k> holds, per frame with
+// absent times, one row per key: its own rows (key = rowid, b = value,
+// s = -0.0) and one row per gap between consecutive times t1 < t2 of the
+// frame (key = N + 1 + index of t1, b = low = value of the last joined row
+// at t1, s = slope = (high - low) / (hp - lp) with lp, hp the positions of
+// the last row at t1 and the first at t2), plus NULL rows for the times
+// before its first and after its last row (no extrapolation). A row at
+// position p gets b + K * s with K = p - lp in a gap, which is the spec's
+// low + k * ((high - low) / n), and K = 0 for the frame's own rows, where
+// b + 0 * -0.0 = b + -0.0 = b exactly (also for -0.0, NaN and the
+// infinities): no CASE per value. Every skeleton row matches exactly one
+// row of each s<k> (or of f<k> for frames present at every time), so the
+// joins are inner joins with one match per row.
 //
 // The result is the view compat_result, computed as it is read: no copy
 // of the table is ever stored (the frames, tl and s<k> are a fraction of
@@ -92,6 +97,7 @@ type plan struct {
 	times  int64  // distinct times of all frames
 	rows   int64  // joined rows (after the §7.2 filter on the energy path)
 	absent []bool // frame k lacks some time of the timeline
+	dense  []bool // frame k has exactly one row at every time
 	dups   bool   // some frame has several rows at one time
 }
 
@@ -130,8 +136,10 @@ func (run *compatRun) makePlan(filter bool) (plan, error) {
 			}
 		}
 	}
+	p.dense = make([]bool, len(frames))
 	for k, f := range frames {
 		p.absent[k] = int64(len(f.times)) < p.times
+		p.dense[k] = !p.absent[k] && !f.dups
 		p.dups = p.dups || f.dups
 		f.times, f.counts = nil, nil
 	}
@@ -215,12 +223,18 @@ func (run *compatRun) build() error {
 	// direct is the working value of column j over that join (the same
 	// expression as w<k>_<j> below, for the narrower metric queries).
 	frameJoin := func(k int) string {
+		if p.dense[k] {
+			return ""
+		}
 		if !p.absent[k] {
 			return fmt.Sprintf("JOIN %s x%d ON x%d.rowid = sk.key%d", frames[k].table, k, k, k)
 		}
 		return fmt.Sprintf("JOIN s%d ON s%d.key = sk.key%d", k, k, k)
 	}
 	direct := func(k, j int) string {
+		if p.dense[k] {
+			return fmt.Sprintf("sk.v%d_%d", k, j)
+		}
 		if !p.absent[k] {
 			return fmt.Sprintf("x%d.c%d", k, j)
 		}
@@ -300,6 +314,11 @@ func (run *compatRun) build() error {
 		}
 	}
 
+	if hasEpoch {
+		if err := run.checkEpoch(p, epoch.k, epoch.j, frameJoin, direct); err != nil {
+			return err
+		}
+	}
 	// Metrics first (§7.5): they come from the working values, and they
 	// find the row from which a non-finite power makes the running sum NaN.
 	if path != noEnergy {
@@ -335,6 +354,12 @@ func (run *compatRun) build() error {
 	var kExprs, wExprs []string
 	for k, f := range frames {
 		if len(f.members) == 0 {
+			continue
+		}
+		if p.dense[k] {
+			for j := range f.members {
+				l1 = append(l1, fmt.Sprintf("sk.v%d_%d AS w%d_%d", k, j, k, j))
+			}
 			continue
 		}
 		joins = append(joins, frameJoin(k))
@@ -382,19 +407,63 @@ func (run *compatRun) build() error {
 	return nil
 }
 
-// timeline creates tl.
+// timeline creates tl. A dense frame (one row at every time) lists the
+// timeline itself: when there is one, tl is that frame, with its values
+// (v<k>_<j>, which the result then reads without a join) and the other
+// frames' counts joined on ElapsedTime. Otherwise the frames' times are
+// merged by a GROUP BY.
 func (run *compatRun) timeline(p plan) error {
-	var union, pivot, sel []string
-	m := []string{}
-	for k, f := range run.frames {
-		counts := "n, a"
-		if !f.dups {
-			// Without duplicate times the frame is its own list of times.
-			union = append(union, fmt.Sprintf("SELECT %d AS k, et, 1 AS n, rowid AS a FROM %s", k, f.table))
-		} else {
-			union = append(union, fmt.Sprintf("SELECT %d AS k, et, %s FROM (SELECT et, count(*) AS n, min(rowid) AS a FROM %s GROUP BY et)", k, counts, f.table))
+	base := -1
+	for k := range run.frames {
+		if p.dense[k] {
+			base = k
+			run.dense = true
+			break
 		}
-		pivot = append(pivot, fmt.Sprintf("max(n) FILTER (WHERE k = %d) AS n%d", k, k), fmt.Sprintf("max(a) FILTER (WHERE k = %d) AS a%d", k, k))
+	}
+	times := func(k int) string { // the frame's distinct times, n and first rowid
+		f := run.frames[k]
+		if !f.dups {
+			return fmt.Sprintf("SELECT et, 1 AS n, rowid AS a FROM %s", f.table)
+		}
+		return fmt.Sprintf("SELECT et, count(*) AS n, min(rowid) AS a FROM %s GROUP BY et", f.table)
+	}
+	var from string
+	var cols, sel, m []string
+	if base >= 0 {
+		from = run.frames[base].table + " b"
+		for k, f := range run.frames {
+			switch {
+			case k == base:
+				for j := range f.members {
+					cols = append(cols, fmt.Sprintf("b.c%d AS v%d_%d", j, k, j))
+				}
+			case p.dense[k]:
+				from += fmt.Sprintf(" JOIN %s x%d ON x%d.et = b.et", f.table, k, k)
+				for j := range f.members {
+					cols = append(cols, fmt.Sprintf("x%d.c%d AS v%d_%d", k, j, k, j))
+				}
+			default:
+				from += fmt.Sprintf(" LEFT JOIN (%s) d%d ON d%d.et = b.et", times(k), k, k)
+				cols = append(cols, fmt.Sprintf("d%d.n AS n%d", k, k), fmt.Sprintf("d%d.a AS a%d", k, k))
+			}
+		}
+		from = "(SELECT b.et, " + strings.Join(cols, ", ") + " FROM " + from + ")"
+	} else {
+		var union, pivot []string
+		for k := range run.frames {
+			union = append(union, fmt.Sprintf("SELECT %d AS k, et, n, a FROM (%s)", k, times(k)))
+			pivot = append(pivot, fmt.Sprintf("max(n) FILTER (WHERE k = %d) AS n%d", k, k), fmt.Sprintf("max(a) FILTER (WHERE k = %d) AS a%d", k, k))
+		}
+		from = "(SELECT et, " + strings.Join(pivot, ", ") + " FROM (" + strings.Join(union, " UNION ALL ") + ") GROUP BY et)"
+	}
+	for k, f := range run.frames {
+		if p.dense[k] {
+			for j := range f.members {
+				sel = append(sel, fmt.Sprintf("v%d_%d", k, j))
+			}
+			continue
+		}
 		sel = append(sel, fmt.Sprintf("n%d", k), fmt.Sprintf("a%d", k))
 		if p.absent[k] {
 			sel = append(sel, fmt.Sprintf("count(n%d) OVER w - 1 AS g%d", k, k))
@@ -402,10 +471,10 @@ func (run *compatRun) timeline(p plan) error {
 		m = append(m, fmt.Sprintf("coalesce(n%d, 1)", k))
 	}
 	if p.dups {
-		sel = append(sel, strings.Join(m, " * ")+" AS m", "CAST(sum("+strings.Join(m, " * ")+") OVER w AS BIGINT) - ("+strings.Join(m, " * ")+") AS start")
+		prod := strings.Join(m, " * ")
+		sel = append(sel, prod+" AS m", "CAST(sum("+prod+") OVER w AS BIGINT) - ("+prod+") AS start")
 	}
-	q := "SELECT et, lag(et) OVER (ORDER BY et) AS pet, " + strings.Join(sel, ", ") +
-		" FROM (SELECT et, " + strings.Join(pivot, ", ") + " FROM (" + strings.Join(union, " UNION ALL ") + ") GROUP BY et)" +
+	q := "SELECT et, lag(et) OVER (ORDER BY et) AS pet" + prefixComma(sel) + " FROM " + from +
 		" WINDOW w AS (ORDER BY et ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) ORDER BY et"
 	return run.create("tl", q)
 }
@@ -421,6 +490,12 @@ func (run *compatRun) skeleton(p plan, filter bool) string {
 	var keys []string
 	for k, f := range run.frames {
 		if len(f.members) == 0 {
+			continue
+		}
+		if p.dense[k] { // the values are in tl
+			for j := range f.members {
+				keys = append(keys, fmt.Sprintf("v%d_%d", k, j))
+			}
 			continue
 		}
 		present := fmt.Sprintf("a%d", k)
@@ -513,10 +588,13 @@ func (run *compatRun) runningSum(p plan, k, j int) error {
 	// The power at the first joined row of each time: the frame's row a<k>,
 	// or the interpolation at position start.
 	var from, val string
-	if p.absent[k] {
+	switch {
+	case p.dense[k]:
+		val = fmt.Sprintf("tl.v%d_%d", k, j)
+	case p.absent[k]:
 		from = fmt.Sprintf("JOIN s%d ON s%d.key = CASE WHEN tl.n%d IS NOT NULL THEN tl.a%d ELSE %d + tl.g%d END", k, k, k, k, f.rows+1, k)
 		val = fmt.Sprintf("s%d.b%d + coalesce(CAST(tl.start - s%d.lp AS DOUBLE), 0.0) * s%d.s%d", k, j, k, k, j)
-	} else {
+	default:
 		from = fmt.Sprintf("JOIN %s x ON x.rowid = tl.a%d", f.table, k)
 		val = fmt.Sprintf("x.c%d", j)
 	}
@@ -632,12 +710,39 @@ func (run *compatRun) metrics(path energyPath, q string) (*analysis.Metrics, int
 		}
 		ets, _ = float64Value(w[0])
 	}
-	m := analysis.NewMetrics(ets, tts, peak, peakTime)
-	// JSON has no infinities: report them as null like NaN.
+	return finiteMetrics(analysis.NewMetrics(ets, tts, peak, peakTime)), from, nil
+}
+
+// finiteMetrics reports infinite figures as null, like NaN: JSON (and the
+// catalog's jsonb) has no infinities. An infinite energy has no appliance
+// comparison either (its amount would be infinite).
+func finiteMetrics(m analysis.Metrics) *analysis.Metrics {
+	if m.EnergyToSolutionJ != nil && math.IsInf(*m.EnergyToSolutionJ, 0) {
+		a := analysis.CompareAppliance(math.NaN())
+		m.ApplianceName, m.ApplianceAmount, m.ApplianceUnit, m.ApplianceDescription = a.Name, a.Amount, a.Unit, a.Description
+	}
 	for _, f := range []**float64{&m.EnergyToSolutionJ, &m.TimeToSolutionS, &m.AveragePowerW, &m.PeakPowerW, &m.PeakPowerTimeS, &m.EnergyDelayProduct} {
 		if *f != nil && math.IsInf(**f, 0) {
 			*f = nil
 		}
 	}
-	return &m, from, nil
+	return &m
+}
+
+// checkEpoch runs the original's strict Int64 cast of EpochTime (§5, §10)
+// over every joined row, before the §7.2 filter: a NaN, an infinity or a
+// value beyond Int64 fails the file (a DuckDB conversion error, which
+// Compat reports as unexpected). The view computes EpochTime only when it
+// is read, so this must fail here, not during a scan. When the source
+// column is finite and well inside Int64, so are its interpolations, and
+// the check is skipped.
+func (run *compatRun) checkEpoch(p plan, k, j int, join func(int) string, direct func(int, int) string) error {
+	v, err := run.e.db.row(run.ctx, fmt.Sprintf("SELECT bool_and(isfinite(c%d) AND abs(c%d) < 4e18) FROM %s", j, j, run.frames[k].table))
+	if err != nil {
+		return err
+	}
+	if ok, _ := v[0].(bool); ok {
+		return nil
+	}
+	return run.exec(fmt.Sprintf("SELECT count(CAST(trunc(%s) AS BIGINT)) FROM (%s) sk %s", direct(k, j), run.skeleton(p, false), join(k)))
 }

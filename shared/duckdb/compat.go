@@ -67,7 +67,7 @@ func (e *Engine) Compat(ctx context.Context, path string, opt CompatOptions) (*a
 	}
 	run := &compatRun{e: e, ctx: ctx, res: res}
 	err := run.protect(func() error { return run.file(path) })
-	e.lastSumInGo = run.sumInGo
+	e.lastSumInGo, e.lastDense = run.sumInGo, run.dense
 	res.Seconds = time.Since(start).Seconds()
 	if err == nil {
 		// The result view reads the intermediate tables: they stay until
@@ -76,7 +76,7 @@ func (e *Engine) Compat(ctx context.Context, path string, opt CompatOptions) (*a
 		return res, nil
 	}
 	run.dropScratch()
-	_ = e.exec(context.Background(), "DROP VIEW IF EXISTS "+resultTable)
+	_ = e.dropResult(context.Background())
 	var se *skipError
 	switch {
 	case errors.As(err, &se):
@@ -85,7 +85,9 @@ func (e *Engine) Compat(ctx context.Context, path string, opt CompatOptions) (*a
 	case isDataError(err):
 		// A value the pipeline cannot process (e.g. a NaN EpochTime under
 		// the strict integer cast): the original failed the file the same way.
-		se = &skipError{analysis.Skip{Class: analysis.SkipUnexpected, Detail: err.Error()}}
+		var de *dbError
+		errors.As(err, &de)
+		se = &skipError{analysis.Skip{Class: analysis.SkipUnexpected, Detail: de.msg}}
 	default:
 		return nil, fmt.Errorf("duckdb: compat %s: %w", name, err)
 	}
@@ -108,8 +110,8 @@ type compatRun struct {
 	out     *table
 
 	// How the run went, for tests.
-	sumInGo  bool // Energy_used_J was summed in Go (inexact increments)
-	resorted bool // the result needed the ORDER BY fallback
+	sumInGo bool // Energy_used_J was summed in Go (inexact increments)
+	dense   bool // some frame had one row at every time
 }
 
 // frame is one used dataset, stored in DuckDB as table f<k>: et UBIGINT

@@ -2,9 +2,9 @@
 // DuckDB database. Compat reproduces the original Python pipeline
 // (docs/compat-pipeline.md): the HDF5 reader feeds one dataset at a time
 // into DuckDB through the Appender, and SQL builds the time-aligned table,
-// its derived columns and the metrics. The finished table stays in the
-// engine's database until the next run, so writers stream it out with
-// ScanRows (analysis.RowSource) or WriteCSV.
+// its derived columns and the metrics. The finished table is a view in the
+// engine's database until the next run, computed as writers stream it out
+// with ScanRows (analysis.RowSource) or WriteCSV.
 package duckdb
 
 import (
@@ -22,13 +22,13 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultMemoryLimit = "2GB"
+	DefaultMemoryLimit = "1GB"
 	DefaultMaxRows     = 100_000_000
 )
 
 // Options configures an Engine. Zero fields take the defaults.
 type Options struct {
-	// MemoryLimit is DuckDB's memory_limit ("2GB", "512MB"). Above it
+	// MemoryLimit is DuckDB's memory_limit ("1GB", "512MB"). Above it
 	// DuckDB spills sorts and joins to TempDir.
 	MemoryLimit string
 	// Threads is DuckDB's worker thread count (default: GOMAXPROCS).
@@ -43,7 +43,8 @@ type Options struct {
 	// Reader bounds what the HDF5 reader loads (rows, bytes, objects).
 	Reader hdf5.Options
 	// Trace, if set, is called after every SQL statement of a pipeline
-	// with the statement and its duration (for profiling).
+	// that creates a table or view, with the statement and its duration
+	// (for profiling).
 	Trace func(stmt string, took time.Duration)
 }
 
@@ -59,15 +60,21 @@ type Engine struct {
 	result  *table   // the last table built, nil if none
 	scratch []string // tables the result view reads
 
-	lastSumInGo bool // how the last run summed Energy_used_J (for tests)
+	// How the last run went, for tests.
+	lastSumInGo bool // Energy_used_J was summed in Go
+	lastDense   bool // a frame had one row at every time
 }
 
 // table is a finished table in the database: the view resultTable over
 // the run's intermediate tables, computed as it is read.
 type table struct {
-	name    string // DuckDB view name
+	name    string // DuckDB view (or table) name
 	columns []analysis.Column
 	rows    int64
+	// ordered is set when the scan order is the table's order; otherwise
+	// the column hiddenPos holds each row's position and ScanRows orders
+	// the rows by it.
+	ordered bool
 }
 
 // resultTable is the DuckDB name of the finished table, a view. The full
@@ -80,8 +87,11 @@ const resultTable = "compat_result"
 // dropResult drops the last result and its tables.
 func (e *Engine) dropResult(ctx context.Context) error {
 	e.result = nil
-	if err := e.exec(ctx, "DROP VIEW IF EXISTS "+resultTable); err != nil {
-		return err
+	for _, kind := range []string{"VIEW", "TABLE"} {
+		// The other kind of object answers with a catalog error.
+		if err := e.exec(ctx, "DROP "+kind+" IF EXISTS "+resultTable); err != nil && !isCatalogError(err) {
+			return err
+		}
 	}
 	for _, t := range e.scratch {
 		if err := e.exec(ctx, "DROP TABLE IF EXISTS "+t); err != nil {

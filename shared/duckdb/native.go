@@ -45,6 +45,13 @@ func isDataError(err error) bool {
 	return false
 }
 
+// isCatalogError reports a DuckDB catalog error (e.g. dropping a view
+// that is a table).
+func isCatalogError(err error) bool {
+	var de *dbError
+	return errors.As(err, &de) && de.typ == mapping.ErrorTypeCatalog
+}
+
 func openNative(settings [][2]string) (*nativeDB, error) {
 	var cfg mapping.Config
 	if mapping.CreateConfig(&cfg) == mapping.StateError {
@@ -152,6 +159,62 @@ func (n *nativeDB) row(ctx context.Context, q string) ([]any, error) {
 // stream runs a query as a streaming result and passes each data chunk
 // to fn (valid until fn returns).
 func (n *nativeDB) stream(ctx context.Context, q string, fn func(ch mapping.DataChunk, types []mapping.Type) error) error {
+	return n.streamOwned(ctx, q, func(ch mapping.DataChunk, types []mapping.Type) error {
+		err := fn(ch, types)
+		mapping.DestroyDataChunk(&ch)
+		return err
+	})
+}
+
+// pipeline is stream with fn run in the calling goroutine while another
+// goroutine makes DuckDB compute the next chunks: DuckDB's work and fn's
+// overlap on two cores (with threads = 1, DuckDB computes a streaming
+// result in the goroutine that fetches it).
+func (n *nativeDB) pipeline(ctx context.Context, q string, fn func(ch mapping.DataChunk, types []mapping.Type) error) (err error) {
+	type item struct {
+		ch    mapping.DataChunk
+		types []mapping.Type
+	}
+	items := make(chan item, 4)
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		defer close(items)
+		done <- n.streamOwned(ctx, q, func(ch mapping.DataChunk, types []mapping.Type) error {
+			select {
+			case items <- item{ch, types}:
+				return nil
+			case <-stop:
+				mapping.DestroyDataChunk(&ch)
+				return errStopped
+			}
+		})
+	}()
+	// However fn ends (error or panic), stop the producer, free what it
+	// has fetched and wait for it: the connection is then free again.
+	defer func() {
+		close(stop)
+		for it := range items {
+			mapping.DestroyDataChunk(&it.ch)
+		}
+		if perr := <-done; err == nil && perr != errStopped {
+			err = perr
+		}
+	}()
+	for it := range items {
+		ferr := fn(it.ch, it.types)
+		mapping.DestroyDataChunk(&it.ch)
+		if ferr != nil {
+			return ferr
+		}
+	}
+	return nil
+}
+
+var errStopped = errors.New("stopped")
+
+// streamOwned is stream where fn owns (and destroys) each chunk.
+func (n *nativeDB) streamOwned(ctx context.Context, q string, fn func(ch mapping.DataChunk, types []mapping.Type) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -199,9 +262,7 @@ func (n *nativeDB) stream(ctx context.Context, q string, fn func(ch mapping.Data
 			}
 			return ctx.Err()
 		}
-		err := fn(ch, types)
-		mapping.DestroyDataChunk(&ch)
-		if err != nil {
+		if err := fn(ch, types); err != nil {
 			return err
 		}
 	}
@@ -251,6 +312,7 @@ func (r *columnReader) value(i int) any {
 	case mapping.TypeBoolean:
 		return *(*bool)(unsafe.Add(r.data, i))
 	}
+	// The engine only reads columns of the types above (its own queries).
 	panic(fmt.Sprintf("duckdb: unexpected column type %d", r.typ))
 }
 

@@ -357,13 +357,7 @@ func (o *oracle) table(frames []oFrame) {
 				peak, peakT = np.v[i], et[i]
 			}
 		}
-		m := analysis.NewMetrics(ets, et[n-1], peak, peakT)
-		for _, f := range []**float64{&m.EnergyToSolutionJ, &m.TimeToSolutionS, &m.AveragePowerW, &m.PeakPowerW, &m.PeakPowerTimeS, &m.EnergyDelayProduct} {
-			if *f != nil && math.IsInf(**f, 0) {
-				*f = nil
-			}
-		}
-		o.metrics = &m
+		o.metrics = finiteMetrics(analysis.NewMetrics(ets, et[n-1], peak, peakT))
 		for _, c := range tab {
 			if c.isU { // ElapsedTime is float64 now (exact below 1e7)
 				c.v = make([]float64, n)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/duckdb/duckdb-go/v2/mapping"
 
@@ -38,20 +39,31 @@ func (e *Engine) ScanRows(ctx context.Context, fn func(row []any) error) error {
 	for i, c := range t.columns {
 		sel[i] = quote(c.Name)
 	}
-	sel = append(sel, hiddenPos)
+	if !t.ordered {
+		sel = append(sel, hiddenPos)
+	}
 	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + t.name
 	// The joins of the view probe with the ordered skeleton when the
 	// optimizer keeps them as written; the rows then come almost in order.
-	if err := e.exec(ctx, "SET disabled_optimizers = 'join_order,build_side_probe_side'"); err != nil {
-		return err
+	// DuckDB computes on one thread, in the goroutine that fetches; fn
+	// and the conversion of the values run on another core (pipeline).
+	// More DuckDB threads only contend for the same two cores, and one
+	// thread keeps the rows closer to their order.
+	for _, q := range []string{"SET disabled_optimizers = 'join_order,build_side_probe_side'", "SET threads = 1"} {
+		if err := e.exec(ctx, q); err != nil {
+			return err
+		}
 	}
-	defer e.exec(context.Background(), "RESET disabled_optimizers") //nolint:errcheck // best effort
-	o := orderer{fn: fn, width: len(t.columns), row: make([]any, len(t.columns)), pending: make(map[int64][]any)}
-	err := e.db.stream(ctx, query, o.chunk)
+	defer func() {
+		_ = e.exec(context.Background(), "RESET disabled_optimizers")
+		_ = e.exec(context.Background(), "SET threads = "+strconv.Itoa(e.opt.Threads))
+	}()
+	o := orderer{fn: fn, width: len(t.columns), row: make([]any, len(t.columns)), pending: make(map[int64][]any), ordered: t.ordered}
+	err := e.db.pipeline(ctx, query, o.chunk)
 	if err == errReorder {
 		// Too far out of order: the rest comes sorted by DuckDB.
 		o.pending = nil
-		err = e.db.stream(ctx, fmt.Sprintf("%s WHERE %s >= %d ORDER BY %s", query, hiddenPos, o.next, hiddenPos), o.chunk)
+		err = e.db.pipeline(ctx, fmt.Sprintf("%s WHERE %s >= %d ORDER BY %s", query, hiddenPos, o.next, hiddenPos), o.chunk)
 	}
 	if err != nil {
 		return err
@@ -67,7 +79,7 @@ func (e *Engine) ScanRows(ctx context.Context, fn func(row []any) error) error {
 // needed a second probe move within their chunk (a few per thousand), so
 // the rows held at once stay far below it; past it, the scan falls back to
 // an ORDER BY for the remaining rows.
-const reorderLimit = 1 << 15
+var reorderLimit = 1 << 15
 
 var errReorder = errors.New("rows too far out of order")
 
@@ -79,6 +91,77 @@ type orderer struct {
 	next    int64 // position of the next row to pass on
 	pending map[int64][]any
 	cols    []columnReader
+	ordered bool       // no position column: the rows come in order
+	buf     []any      // a chunk's values, row by row (fast path)
+	last    []boxCache // per column
+}
+
+// boxCache keeps a column's last boxed value: a value equal to the
+// previous row's (constant or slowly changing columns) reuses it instead
+// of allocating.
+type boxCache struct {
+	bits uint64
+	box  any
+}
+
+// inOrder reports whether the chunk's n rows are the next n positions.
+func (o *orderer) inOrder(n int) bool {
+	if o.ordered {
+		return true
+	}
+	pc := &o.cols[o.width]
+	if pc.valid != nil || pc.typ != mapping.TypeBigInt {
+		return false
+	}
+	pos := unsafe.Slice((*int64)(pc.data), n)
+	for i, p := range pos {
+		if p != o.next+int64(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// fast passes a chunk whose rows are in order, converting the values
+// column by column.
+func (o *orderer) fast(n int) error {
+	w := o.width
+	if cap(o.buf) < n*w {
+		o.buf = make([]any, n*w)
+	}
+	if len(o.last) != w {
+		o.last = make([]boxCache, w)
+	}
+	buf := o.buf[:n*w]
+	for c := 0; c < w; c++ {
+		col, lc := &o.cols[c], &o.last[c]
+		for i := 0; i < n; i++ {
+			if col.isNull(i) {
+				buf[i*w+c] = nil
+				continue
+			}
+			var bits uint64
+			switch col.typ {
+			case mapping.TypeUSmallInt:
+				bits = uint64(*(*uint16)(unsafe.Add(col.data, i*2)))
+			case mapping.TypeUInteger, mapping.TypeFloat:
+				bits = uint64(*(*uint32)(unsafe.Add(col.data, i*4)))
+			default:
+				bits = *(*uint64)(unsafe.Add(col.data, i*8))
+			}
+			if lc.box == nil || bits != lc.bits {
+				lc.bits, lc.box = bits, col.value(i)
+			}
+			buf[i*w+c] = lc.box
+		}
+	}
+	for i := 0; i < n; i++ {
+		if err := o.fn(buf[i*w : (i+1)*w : (i+1)*w]); err != nil {
+			return err
+		}
+	}
+	o.next += int64(n)
+	return nil
 }
 
 // chunk handles one data chunk of the scan: the table's columns, then the
@@ -88,11 +171,17 @@ func (o *orderer) chunk(ch mapping.DataChunk, types []mapping.Type) error {
 	for c := range types {
 		o.cols = append(o.cols, newColumnReader(mapping.DataChunkGetVector(ch, mapping.IdxT(c)), types[c]))
 	}
-	posCol := &o.cols[o.width]
-	for i, n := 0, int(mapping.DataChunkGetSize(ch)); i < n; i++ {
-		pos, ok := posCol.value(i).(int64)
-		if !ok {
-			return errors.New("duckdb: row without position")
+	n := int(mapping.DataChunkGetSize(ch))
+	if len(o.pending) == 0 && o.inOrder(n) {
+		return o.fast(n)
+	}
+	for i := 0; i < n; i++ {
+		pos := o.next
+		if !o.ordered {
+			var ok bool
+			if pos, ok = o.cols[o.width].value(i).(int64); !ok {
+				return errors.New("duckdb: row without position")
+			}
 		}
 		switch {
 		case pos == o.next:
