@@ -29,6 +29,7 @@ import (
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/logging"
 	"github.com/benchwrap/backend/shared/postgres"
+	"github.com/benchwrap/backend/shared/pricing"
 	"github.com/benchwrap/backend/shared/storage"
 )
 
@@ -58,6 +59,8 @@ type options struct {
 	jsonOut     bool
 	maxRows     int64
 	memory      string
+	price       string
+	carbon      string
 }
 
 func main() {
@@ -72,7 +75,9 @@ func parse(args []string, stderr io.Writer) (options, []string, error) {
 	fl := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	fl.Usage = func() { fmt.Fprint(stderr, usage); fl.PrintDefaults() }
-	fl.StringVar(&o.mode, "mode", string(analysis.Compat), "analysis mode: compat (the original's semantics) or corrected")
+	fl.StringVar(&o.mode, "mode", string(analysis.Corrected), "analysis mode: corrected, or compat (the original's semantics, defects included)")
+	fl.StringVar(&o.price, "price", os.Getenv("ANALYZE_PRICE"), "electricity price: smard[:REGION], file:PATH (epoch_seconds,eur_per_mwh) or fixed:EUR_PER_KWH; off by default (ANALYZE_PRICE)")
+	fl.StringVar(&o.carbon, "carbon", os.Getenv("ANALYZE_CARBON"), "carbon intensity: file:PATH (epoch_seconds,g_co2_per_kwh) or fixed:G_PER_KWH; off by default (ANALYZE_CARBON)")
 	fl.StringVar(&o.postgresURL, "postgres", "", "write to this PostgreSQL database")
 	fl.StringVar(&o.duckdbPath, "duckdb", "analysis.duckdb", "without --postgres, write to this DuckDB file")
 	fl.StringVar(&o.schema, "schema", "public", "schema of the tables made from local files")
@@ -207,11 +212,7 @@ func newBatch(ctx context.Context, o options, stdout, stderr io.Writer) (*batch,
 			b.tty = true
 		}
 	}
-	a, err := analyzer.New(analysis.Mode(o.mode), duckdb.Options{MemoryLimit: o.memory, MaxRows: o.maxRows, Reader: hdf5.Options{MaxRows: o.maxRows, Isolate: true}})
-	if err != nil {
-		return nil, err
-	}
-	b.analyzer = a
+	var err error
 	switch {
 	case o.dryRun:
 	case o.postgresURL != "":
@@ -230,6 +231,30 @@ func newBatch(ctx context.Context, o options, stdout, stderr io.Writer) (*batch,
 			return nil, err
 		}
 		b.sink = b.store
+	}
+	// SMARD blocks are cached where the results go, so each is fetched once.
+	var cache pricing.BlockCache
+	switch {
+	case b.pool != nil:
+		cache = postgres.PriceCache{Pool: b.pool}
+	case b.store != nil:
+		cache = b.store.PriceCache()
+	}
+	price, err := pricing.Parse(o.price, cache)
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	carbon, err := pricing.ParseCarbon(o.carbon)
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	b.analyzer, err = analyzer.New(analyzer.Config{Mode: analysis.Mode(o.mode), Price: price, Carbon: carbon,
+		Engine: duckdb.Options{MemoryLimit: o.memory, MaxRows: o.maxRows, Reader: hdf5.Options{MaxRows: o.maxRows, Isolate: true}}})
+	if err != nil {
+		b.close()
+		return nil, err
 	}
 	return b, nil
 }
@@ -256,7 +281,7 @@ func (b *batch) file(ctx context.Context, path string) {
 		b.fail(path, started, err)
 		return
 	}
-	run := analyzer.NewRun(out.Result, b.o.schema, started)
+	run := analyzer.NewRun(out, b.o.schema, started)
 	run.Source, run.Path = "file", path
 	if sum, err := analyzer.FileSHA256(path); err == nil {
 		run.SHA256 = sum
@@ -279,7 +304,7 @@ func (b *batch) publish(ctx context.Context, out analyzer.Output, run *analysis.
 		}
 	}
 	secs := time.Since(started).Seconds()
-	line := analyzer.NewLine(out.Result, run.Status, secs)
+	line := analyzer.NewLine(out, run.Status, secs)
 	b.report(line, run)
 }
 
@@ -417,7 +442,7 @@ func (b *batch) downloaded(ctx context.Context, store interface {
 		b.fail(o.Key, started, err)
 		return
 	}
-	run := analyzer.NewRun(out.Result, schema, started)
+	run := analyzer.NewRun(out, schema, started)
 	run.Source, run.Key, run.ETag, run.Size = "minio", o.Key, o.ETag, o.Size
 	b.publish(ctx, out, &run, started)
 }

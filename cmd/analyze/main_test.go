@@ -62,7 +62,7 @@ func close9(a, b *float64) bool {
 func TestDryRunMatchesExpected(t *testing.T) {
 	csvDir := t.TempDir()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"--dry-run", "--json", "--csv", csvDir, fixtures}, &out, &errOut)
+	code := run(context.Background(), []string{"--mode", "compat", "--dry-run", "--json", "--csv", csvDir, fixtures}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
@@ -164,8 +164,8 @@ func TestWritesPostgresAndDuckDBAlike(t *testing.T) {
 	duck := filepath.Join(t.TempDir(), "out.duckdb")
 	files := []string{filepath.Join(fixtures, "12346_job_merged.h5"), filepath.Join(fixtures, "12347_0_node02.h5"), filepath.Join(fixtures, "empty_datasets.h5")}
 	for _, args := range [][]string{
-		append([]string{"--postgres", url, "--schema", "lab"}, files...),
-		append([]string{"--duckdb", duck, "--schema", "lab"}, files...),
+		append([]string{"--mode", "compat", "--postgres", url, "--schema", "lab"}, files...),
+		append([]string{"--mode", "compat", "--duckdb", duck, "--schema", "lab"}, files...),
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(context.Background(), args, &out, &errOut); code != 0 {
@@ -237,7 +237,7 @@ func TestRescanFindsMissedObjects(t *testing.T) {
 
 	rescan := func() []map[string]any {
 		var out, errOut bytes.Buffer
-		if code := run(ctx, []string{"--rescan", "--minio-prefix", "", "--postgres", url, "--json"}, &out, &errOut); code != 0 {
+		if code := run(ctx, []string{"--mode", "compat", "--rescan", "--minio-prefix", "", "--postgres", url, "--json"}, &out, &errOut); code != 0 {
 			t.Fatalf("rescan exit %d: %s", code, errOut.String())
 		}
 		var res []map[string]any

@@ -183,7 +183,70 @@ func TestRestartKeepsAccounts(t *testing.T) {
 	if status, _ := post(t, base+"/auth/login", map[string]string{"username": "olduser", "password": "original-pass-42"}); status != 200 {
 		t.Errorf("imported user cannot log in: %d", status)
 	}
-	if status, _ := post(t, base+"/auth/login", map[string]string{"username": "survivor", "password": "password-123"}); status != 200 {
-		t.Errorf("user lost across restart: %d", status)
+	status, tokens = post(t, base+"/auth/login", map[string]string{"username": "survivor", "password": "password-123"})
+	if status != 200 {
+		t.Fatalf("user lost across restart: %d", status)
+	}
+	uploadIsAnalysed(t, base, tokens["access"])
+}
+
+// uploadIsAnalysed uploads a profile through a presigned URL and waits for
+// its analysis in the default (corrected) mode to show in the listing.
+func uploadIsAnalysed(t *testing.T, base, access string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/api/storage/presign/upload?object_name=12345_0_node01.h5", nil)
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		URL     string            `json:"url"`
+		Headers map[string]string `json:"headers"`
+	}
+	json.NewDecoder(resp.Body).Decode(&p)
+	resp.Body.Close()
+	data, err := os.ReadFile("../../shared/hdf5/testdata/fixtures/12345_0_node01.h5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	put, _ := http.NewRequest("PUT", p.URL, bytes.NewReader(data))
+	for k, v := range p.Headers {
+		put.Header.Set(k, v)
+	}
+	if resp, err := http.DefaultClient.Do(put); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT: %v %v", resp, err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		req, _ := http.NewRequest("GET", base+"/storage/list", nil)
+		req.Header.Set("Authorization", "Bearer "+access)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l struct {
+			Objects []struct {
+				Analysis *struct {
+					Status string   `json:"status"`
+					Table  string   `json:"table"`
+					Energy *float64 `json:"energy_to_solution_j"`
+				} `json:"analysis"`
+			} `json:"objects"`
+		}
+		json.NewDecoder(resp.Body).Decode(&l)
+		resp.Body.Close()
+		if len(l.Objects) == 1 && l.Objects[0].Analysis != nil {
+			a := l.Objects[0].Analysis
+			// Corrected mode integrates the trapezoid over the 300 samples.
+			if a.Status != "done" || a.Table != "survivor.job_12345_0_node01" || a.Energy == nil || *a.Energy <= 100000 {
+				t.Fatalf("analysis %+v", a)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("upload not analysed within a minute")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

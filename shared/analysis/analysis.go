@@ -55,6 +55,8 @@ func (t DType) DuckDB() string {
 		return "BIGINT"
 	case Float32:
 		return "FLOAT"
+	case Text:
+		return "VARCHAR"
 	}
 	return "DOUBLE"
 }
@@ -70,6 +72,8 @@ func (t DType) Postgres() string {
 		return "bigint"
 	case Float32:
 		return "real"
+	case Text:
+		return "text"
 	}
 	return "double precision"
 }
@@ -129,7 +133,7 @@ func (s *Skip) Error() string {
 
 // RowSource streams a finished table's rows in order. fn gets a slice it
 // must not keep (it is reused); values are uint16/uint32/uint64, int64,
-// float32, float64 or nil.
+// float32, float64, string or nil.
 type RowSource interface {
 	ScanRows(ctx context.Context, fn func(row []any) error) error
 }

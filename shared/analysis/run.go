@@ -53,6 +53,7 @@ type RunSummary struct {
 	Table             string   `json:"table,omitempty"` // schema.table
 	Rows              int64    `json:"rows"`
 	EnergyToSolutionJ *float64 `json:"energy_to_solution_j"`
+	CostEUR           *float64 `json:"cost_eur"`
 	Reason            string   `json:"reason,omitempty"`
 	ETag              string   `json:"-"`
 	Sequencer         string   `json:"-"`

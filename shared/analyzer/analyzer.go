@@ -6,6 +6,7 @@
 package analyzer
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/pricing"
 )
 
 // Sink stores a result: its table (when it has one) and its catalog
@@ -26,60 +28,101 @@ type Sink interface {
 	Publish(ctx context.Context, res *analysis.Result, rows analysis.RowSource, run *analysis.Run) error
 }
 
+// Config configures an Analyzer.
+type Config struct {
+	Mode   analysis.Mode
+	Engine duckdb.Options
+	// Price and Carbon are the electricity price and carbon-intensity
+	// sources; nil is off (the original's default).
+	Price, Carbon pricing.Source
+}
+
 // Analyzer runs one file at a time through its engine.
 type Analyzer struct {
-	mode   analysis.Mode
+	cfg    Config
 	mu     sync.Mutex
 	engine *duckdb.Engine
 }
 
 // New opens an analyzer with its own DuckDB engine.
-func New(mode analysis.Mode, opt duckdb.Options) (*Analyzer, error) {
-	if _, err := analysis.ParseMode(string(mode)); err != nil {
+func New(cfg Config) (*Analyzer, error) {
+	if _, err := analysis.ParseMode(string(cfg.Mode)); err != nil {
 		return nil, err
 	}
-	e, err := duckdb.New(opt)
+	e, err := duckdb.New(cfg.Engine)
 	if err != nil {
 		return nil, err
 	}
-	return &Analyzer{mode: mode, engine: e}, nil
+	return &Analyzer{cfg: cfg, engine: e}, nil
 }
 
 // Close releases the engine.
 func (a *Analyzer) Close() error { return a.engine.Close() }
 
 // Mode is the analysis mode.
-func (a *Analyzer) Mode() analysis.Mode { return a.mode }
+func (a *Analyzer) Mode() analysis.Mode { return a.cfg.Mode }
 
-// Output is what Analyze produced: the result, and the engine's table
-// until the next Analyze.
+// Output is what Analyze produced: the result, its corrected-mode summary,
+// and the rows of the engine's table until the next Analyze.
 type Output struct {
 	*analysis.Result
-	a *Analyzer
+	Summary *analysis.Summary // corrected mode
+	rows    analysis.RowSource
 }
 
 // Rows streams the table (analysis.RowSource).
-func (o Output) Rows() analysis.RowSource { return o.a.engine }
+func (o Output) Rows() analysis.RowSource { return o.rows }
 
-// WriteCSV writes the table as CSV (header row, empty field for NULL).
-func (o Output) WriteCSV(ctx context.Context, w io.Writer) error { return o.a.engine.WriteCSV(ctx, w) }
+// WriteCSV writes the table as CSV: a header row, an empty field for NULL,
+// numbers as the original printed them.
+func (o Output) WriteCSV(ctx context.Context, w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var line []byte
+	for i, c := range o.Columns {
+		if i > 0 {
+			line = append(line, ',')
+		}
+		line = duckdb.AppendValue(line, c.Name)
+	}
+	bw.Write(append(line, '\n'))
+	err := o.rows.ScanRows(ctx, func(row []any) error {
+		line = line[:0]
+		for i, v := range row {
+			if i > 0 {
+				line = append(line, ',')
+			}
+			line = duckdb.AppendValue(line, v)
+		}
+		_, err := bw.Write(append(line, '\n'))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
 
 // Analyze runs the pipeline on a local file; name is what the table is
 // named after (the object key for a downloaded object; the path for a
 // local file). Callers serialise Analyze and the use of its Output.
 func (a *Analyzer) Analyze(ctx context.Context, path, name string) (Output, error) {
-	var res *analysis.Result
+	out := Output{rows: a.engine}
 	var err error
-	switch a.mode {
+	switch a.cfg.Mode {
 	case analysis.Compat:
-		res, err = a.engine.Compat(ctx, path, duckdb.CompatOptions{Name: name})
+		out.Result, err = a.engine.Compat(ctx, path, duckdb.CompatOptions{Name: name})
+		if err == nil && a.cfg.Price != nil && out.Skip == nil {
+			err = a.compatPrices(ctx, &out)
+		}
+	case analysis.Corrected:
+		out.Result, out.Summary, err = a.engine.Corrected(ctx, path, duckdb.CorrectedOptions{Name: name, Price: a.cfg.Price, Carbon: a.cfg.Carbon})
 	default:
-		err = fmt.Errorf("analysis mode %s is not available", a.mode)
+		err = fmt.Errorf("analysis mode %s is not available", a.cfg.Mode)
 	}
 	if err != nil {
 		return Output{}, err
 	}
-	return Output{Result: res, a: a}, nil
+	return out, nil
 }
 
 // Lock serialises users of one analyzer (Analyze, then publishing its
@@ -87,8 +130,9 @@ func (a *Analyzer) Analyze(ctx context.Context, path, name string) (Output, erro
 func (a *Analyzer) Lock()   { a.mu.Lock() }
 func (a *Analyzer) Unlock() { a.mu.Unlock() }
 
-// NewRun makes the catalog record of a result.
-func NewRun(res *analysis.Result, schema string, started time.Time) analysis.Run {
+// NewRun makes the catalog record of an output.
+func NewRun(out Output, schema string, started time.Time) analysis.Run {
+	res := out.Result
 	r := analysis.Run{
 		Schema: schema, FullTable: res.Table, Mode: res.Mode, StartedAt: started,
 		PipelineSeconds: res.Seconds, Details: res.Details,
@@ -98,7 +142,10 @@ func NewRun(res *analysis.Result, schema string, started time.Time) analysis.Run
 		return r
 	}
 	r.Status, r.Rows, r.Columns = analysis.StatusDone, res.Rows, res.Columns
-	if res.Metrics != nil {
+	switch {
+	case out.Summary != nil:
+		r.Metrics, r.Summaries = out.Summary, out.Summary.Rows()
+	case res.Metrics != nil:
 		r.Metrics = res.Metrics
 	}
 	return r
@@ -107,22 +154,29 @@ func NewRun(res *analysis.Result, schema string, started time.Time) analysis.Run
 // Line is the batch analyzer's JSON line for one file: the fields and
 // types of the expected files.
 type Line struct {
-	File       string            `json:"file"`
-	Table      *string           `json:"table"`
-	Rows       int64             `json:"rows"`
-	Columns    []string          `json:"columns"`
-	DTypes     []analysis.DType  `json:"dtypes"`
-	Metrics    *analysis.Metrics `json:"metrics"`
-	SkipReason *string           `json:"skip_reason"`
-	Seconds    float64           `json:"seconds"`
-	Status     string            `json:"status"`
-	Error      string            `json:"error,omitempty"`
+	File       string           `json:"file"`
+	Table      *string          `json:"table"`
+	Rows       int64            `json:"rows"`
+	Columns    []string         `json:"columns"`
+	DTypes     []analysis.DType `json:"dtypes"`
+	Metrics    any              `json:"metrics"` // *analysis.Metrics, or the corrected-mode *analysis.Summary
+	SkipReason *string          `json:"skip_reason"`
+	Seconds    float64          `json:"seconds"`
+	Status     string           `json:"status"`
+	Error      string           `json:"error,omitempty"`
 }
 
-// NewLine summarises a result.
-func NewLine(res *analysis.Result, status string, seconds float64) Line {
-	l := Line{File: res.File, Rows: res.Rows, Metrics: res.Metrics, Seconds: seconds, Status: status,
+// NewLine summarises an output.
+func NewLine(out Output, status string, seconds float64) Line {
+	res := out.Result
+	l := Line{File: res.File, Rows: res.Rows, Seconds: seconds, Status: status,
 		Columns: []string{}, DTypes: []analysis.DType{}}
+	switch {
+	case out.Summary != nil:
+		l.Metrics = out.Summary
+	case res.Metrics != nil:
+		l.Metrics = res.Metrics
+	}
 	if res.Skip != nil {
 		reason := res.Skip.Class.Reason()
 		l.SkipReason = &reason

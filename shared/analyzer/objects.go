@@ -170,7 +170,7 @@ func (p *Processor) Process(ctx context.Context, o Object, opt ProcessOptions) (
 		run.Status, run.Reason, run.Error = analysis.StatusFailed, "analysis failed", err.Error()
 		return p.record(ctx, out, &run)
 	}
-	run := NewRun(res.Result, owner, started)
+	run := NewRun(res, owner, started)
 	run.Source, run.Bucket, run.Key, run.ETag, run.Sequencer, run.Size = base.Source, base.Bucket, base.Key, base.ETag, base.Sequencer, base.Size
 	run.Username, run.ReadSeconds = owner, base.ReadSeconds
 	if err := p.Sink.Publish(ctx, res.Result, res.Rows(), &run); err != nil {

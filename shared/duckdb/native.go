@@ -311,6 +311,8 @@ func (r *columnReader) value(i int) any {
 		return *(*float64)(unsafe.Add(r.data, i*8))
 	case mapping.TypeBoolean:
 		return *(*bool)(unsafe.Add(r.data, i))
+	case mapping.TypeVarchar:
+		return corrVarchar(r.data, i)
 	}
 	// The engine only reads columns of the types above (its own queries).
 	panic(fmt.Sprintf("duckdb: unexpected column type %d", r.typ))

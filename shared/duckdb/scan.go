@@ -101,6 +101,7 @@ type orderer struct {
 // of allocating.
 type boxCache struct {
 	bits uint64
+	str  string // VARCHAR columns compare the whole value
 	box  any
 }
 
@@ -142,6 +143,15 @@ func (o *orderer) fast(n int) error {
 			}
 			var bits uint64
 			switch col.typ {
+			case mapping.TypeVarchar:
+				// The first 8 bytes of a VARCHAR entry are its length and a
+				// prefix, not its value: compare the string itself.
+				if b := corrVarcharBytes(col.data, i); lc.box == nil || string(b) != lc.str {
+					lc.str = string(b)
+					lc.box = lc.str
+				}
+				buf[i*w+c] = lc.box
+				continue
 			case mapping.TypeUSmallInt:
 				bits = uint64(*(*uint16)(unsafe.Add(col.data, i*2)))
 			case mapping.TypeUInteger, mapping.TypeFloat:
@@ -292,6 +302,8 @@ func AppendValue(b []byte, v any) []byte {
 		return appendPyFloat(b, float64(x), 32)
 	case float64:
 		return appendPyFloat(b, x, 64)
+	case string:
+		return append(b, csvField(x)...)
 	}
 	return fmt.Append(b, v)
 }

@@ -83,13 +83,14 @@ func nullTime(r analysis.Run) any {
 }
 
 const summaryColumns = `status, coalesce(schema_name || '.' || table_name, ''), coalesce(rows, 0),
-	(metrics->>'energy_to_solution_j')::float8, coalesce(skip_reason, ''), coalesce(etag, ''), coalesce(sequencer, ''), mode`
+	(metrics->>'energy_to_solution_j')::float8, (metrics->>'cost_eur')::float8,
+	coalesce(skip_reason, ''), coalesce(etag, ''), coalesce(sequencer, ''), mode`
 
 // scanSummary reads summaryColumns, after any leading columns into lead.
 func scanSummary(row pgx.Row, lead ...any) (analysis.RunSummary, error) {
 	var s analysis.RunSummary
 	var mode string
-	err := row.Scan(append(lead, &s.Status, &s.Table, &s.Rows, &s.EnergyToSolutionJ, &s.Reason, &s.ETag, &s.Sequencer, &mode)...)
+	err := row.Scan(append(lead, &s.Status, &s.Table, &s.Rows, &s.EnergyToSolutionJ, &s.CostEUR, &s.Reason, &s.ETag, &s.Sequencer, &mode)...)
 	s.Mode = analysis.Mode(mode)
 	return s, err
 }

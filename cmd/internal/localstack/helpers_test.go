@@ -53,6 +53,12 @@ func testStack(t testing.TB) *Stack {
 		if port, stackErr = devserver.FreePort(); stackErr != nil {
 			return
 		}
+		// The end-to-end tests compare tables with the original pipeline's
+		// output; the default (corrected) mode is tested end to end by
+		// cmd/stack's test of the real binary.
+		if stackErr = os.Setenv("ANALYZE_MODE", "compat"); stackErr != nil {
+			return
+		}
 		stack, stackErr = Start(context.Background(), Options{
 			Dir: dir, GatewayAddr: "127.0.0.1:0", FastPostgres: true,
 			MinIOAddr: fmt.Sprintf("127.0.0.1:%d", port),

@@ -16,11 +16,14 @@ import (
 	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/postgres"
+	"github.com/benchwrap/backend/shared/pricing"
 )
 
 // AnalyzeSettings are the analyze function's settings.
 type AnalyzeSettings struct {
-	Mode        string `envconfig:"ANALYZE_MODE" default:"compat"`
+	Mode        string `envconfig:"ANALYZE_MODE" default:"corrected"`
+	Price       string `envconfig:"ANALYZE_PRICE"`                          // smard[:REGION], file:PATH, fixed:EUR_PER_KWH; off by default
+	Carbon      string `envconfig:"ANALYZE_CARBON"`                         // file:PATH (epoch_seconds,g_co2_per_kwh) or fixed:G_PER_KWH
 	MaxBytes    int64  `envconfig:"ANALYZE_MAX_BYTES" default:"2147483648"` // 2 GiB per object
 	MaxRows     int64  `envconfig:"ANALYZE_MAX_ROWS" default:"50000000"`
 	MemoryLimit string `envconfig:"ANALYZE_MEMORY_LIMIT" default:"2GB"` // DuckDB's
@@ -54,7 +57,15 @@ func Processor(ctx context.Context) (*analyzer.Processor, error) {
 		if err != nil {
 			return nil, err
 		}
-		a, err := analyzer.New(mode, s.EngineOptions())
+		price, err := pricing.Parse(s.Price, postgres.PriceCache{Pool: pool})
+		if err != nil {
+			return nil, app.Misconfigured(err)
+		}
+		carbon, err := pricing.ParseCarbon(s.Carbon)
+		if err != nil {
+			return nil, app.Misconfigured(err)
+		}
+		a, err := analyzer.New(analyzer.Config{Mode: mode, Engine: s.EngineOptions(), Price: price, Carbon: carbon})
 		if err != nil {
 			return nil, apperr.Wrap(apperr.Internal, "Internal server error.", err)
 		}
