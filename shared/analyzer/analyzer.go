@@ -70,8 +70,8 @@ type Output struct {
 	rows    analysis.RowSource
 }
 
-// Rows streams the table (analysis.RowSource).
-func (o Output) Rows() analysis.RowSource { return o.rows }
+// Table streams the table's rows (Output.Rows, from the Result, counts them).
+func (o Output) Table() analysis.RowSource { return o.rows }
 
 // WriteCSV writes the table as CSV: a header row, an empty field for NULL,
 // numbers as the original printed them.
