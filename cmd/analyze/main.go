@@ -298,7 +298,7 @@ func (b *batch) publish(ctx context.Context, out analyzer.Output, run *analysis.
 		}
 	}
 	if b.sink != nil {
-		if err := b.sink.Publish(ctx, out.Result, out.Table(), run); err != nil {
+		if err := b.sink.Publish(ctx, out.Result, out.RowSource(), run); err != nil {
 			b.fail(out.File, started, err)
 			return
 		}

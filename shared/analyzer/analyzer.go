@@ -70,8 +70,8 @@ type Output struct {
 	rows    analysis.RowSource
 }
 
-// Table streams the table's rows (Output.Rows, from the Result, counts them).
-func (o Output) Table() analysis.RowSource { return o.rows }
+// RowSource streams the table's rows (Result.Rows counts them).
+func (o Output) RowSource() analysis.RowSource { return o.rows }
 
 // WriteCSV writes the table as CSV: a header row, an empty field for NULL,
 // numbers as the original printed them.

@@ -173,7 +173,7 @@ func (p *Processor) Process(ctx context.Context, o Object, opt ProcessOptions) (
 	run := NewRun(res, owner, started)
 	run.Source, run.Bucket, run.Key, run.ETag, run.Sequencer, run.Size = base.Source, base.Bucket, base.Key, base.ETag, base.Sequencer, base.Size
 	run.Username, run.ReadSeconds = owner, base.ReadSeconds
-	if err := p.Sink.Publish(ctx, res.Result, res.Table(), &run); err != nil {
+	if err := p.Sink.Publish(ctx, res.Result, res.RowSource(), &run); err != nil {
 		if errors.Is(err, ErrTransient) || ctx.Err() != nil {
 			return out, err
 		}
