@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path"
 	"runtime/debug"
 	"sort"
@@ -168,32 +167,11 @@ func (run *compatRun) dropScratch() {
 // file runs the pipeline on one file: §2 whole-file checks, §3 group and
 // dataset selection, then the table (build.go).
 func (run *compatRun) file(p string) error {
-	if _, err := os.Stat(p); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return skipf(analysis.SkipMissing, "%v", err)
-		}
-		return skipf(analysis.SkipMissing, "cannot stat file: %v", err)
-	}
-	r, err := hdf5.Open(p, run.e.opt.Reader)
+	r, f, err := run.e.openProfile(p, run.res)
 	if err != nil {
-		if fe, ok := profile.AsFileError(err); ok {
-			class := analysis.SkipUnreadable
-			switch fe.Class {
-			case profile.FileEmpty:
-				class = analysis.SkipEmpty
-			case profile.FileNotHDF5:
-				class = analysis.SkipNotHDF5
-			}
-			return skipf(class, "%v", err)
-		}
-		return skipf(analysis.SkipUnexpected, "%v", err)
+		return err
 	}
 	defer r.Close()
-	f := r.File()
-	run.res.Details.Warnings = append(run.res.Details.Warnings, f.Notes...)
-	if f.Root == nil {
-		return skipf(analysis.SkipUnreadable, "no root group")
-	}
 	if f.Root.Err != nil {
 		// h5py lists the root's links before anything else; a listing that
 		// fails makes the whole file unreadable.

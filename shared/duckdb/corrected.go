@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"regexp"
 	"runtime/debug"
 	"sort"
@@ -209,32 +208,11 @@ var corrGPUField = regexp.MustCompile(`^GPU[0-9]+Power$`)
 
 // file runs the pipeline on one file.
 func (run *corrRun) file(p string) error {
-	if _, err := os.Stat(p); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return skipf(analysis.SkipMissing, "%v", err)
-		}
-		return skipf(analysis.SkipMissing, "cannot stat file: %v", err)
-	}
-	r, err := hdf5.Open(p, run.e.opt.Reader)
+	r, f, err := run.e.openProfile(p, run.res)
 	if err != nil {
-		if fe, ok := profile.AsFileError(err); ok {
-			class := analysis.SkipUnreadable
-			switch fe.Class {
-			case profile.FileEmpty:
-				class = analysis.SkipEmpty
-			case profile.FileNotHDF5:
-				class = analysis.SkipNotHDF5
-			}
-			return skipf(class, "%v", err)
-		}
-		return skipf(analysis.SkipUnexpected, "%v", err)
+		return err
 	}
 	defer r.Close()
-	f := r.File()
-	run.res.Details.Warnings = append(run.res.Details.Warnings, f.Notes...)
-	if f.Root == nil {
-		return skipf(analysis.SkipUnreadable, "no root group")
-	}
 	if f.Root.Err != nil {
 		run.warn("root group listed incompletely: %v", f.Root.Err)
 	}

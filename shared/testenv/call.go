@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"strings"
 	"testing"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
@@ -60,4 +62,42 @@ func Register(tb testing.TB, username, password string) (access, refresh string)
 		tb.Fatalf("register %s: %v", username, err)
 	}
 	return t.Access, t.Refresh
+}
+
+// Handle is a function's entry point.
+type Handle = func(handler.Request) (handler.Response, error)
+
+// ExpectOnly checks that every method but the allowed ones gets the
+// original's 405 with an Allow header.
+func ExpectOnly(tb testing.TB, handle Handle, allow string) {
+	tb.Helper()
+	for _, m := range []string{"GET", "POST", "PUT", "DELETE", "PATCH"} {
+		if strings.Contains(", "+allow+",", ", "+m+",") {
+			continue
+		}
+		r := Call(tb, handle, m, "", "")
+		if r.Status != 405 || r.Detail() != "Method Not Allowed" || r.Header.Get("Allow") != allow {
+			tb.Errorf("%s: %d %v %s", m, r.Status, r.Header, r.Raw)
+		}
+	}
+}
+
+// ExpectAuthFirst checks the original's 401s for requests without a
+// valid access token, whatever else the request holds.
+func ExpectAuthFirst(tb testing.TB, handle Handle, method, query string) {
+	tb.Helper()
+	if os.Getenv("JWT_SECRET") == "" {
+		tb.Setenv("JWT_SECRET", "unit-test-secret-unit-test-secret-0123")
+	}
+	for _, c := range []struct{ header, detail string }{
+		{"", "Missing Authorization header."},
+		{"Bearer", "Malformed Authorization header."},
+		{"Token abc", "Unsupported authorization scheme."},
+		{"Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.", "Invalid or expired token."},
+	} {
+		r := Call(tb, handle, method, query, "", "Authorization", c.header)
+		if r.Status != 401 || r.Detail() != c.detail {
+			tb.Errorf("%q: %d %s", c.header, r.Status, r.Raw)
+		}
+	}
 }
