@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/benchwrap/backend/shared/app"
+	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/routes"
 )
@@ -129,8 +130,10 @@ func TestStackEnvironment(t *testing.T) {
 	_, st := loadStack(t)
 	known := slices.Clone(watchdogEnv)
 	known = append(known, "LOG_LEVEL")
-	for f := range reflect.TypeFor[app.Settings]().Fields() {
-		known = append(known, f.Tag.Get("envconfig"))
+	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[pipeline.AnalyzeSettings]()} {
+		for f := range typ.Fields() {
+			known = append(known, f.Tag.Get("envconfig"))
+		}
 	}
 	for name, f := range st.Functions {
 		for k, v := range f.Environment {
