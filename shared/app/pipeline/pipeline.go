@@ -26,7 +26,7 @@ type AnalyzeSettings struct {
 	Carbon      string `envconfig:"ANALYZE_CARBON"`                         // file:PATH (epoch_seconds,g_co2_per_kwh) or fixed:G_PER_KWH
 	MaxBytes    int64  `envconfig:"ANALYZE_MAX_BYTES" default:"2147483648"` // 2 GiB per object
 	MaxRows     int64  `envconfig:"ANALYZE_MAX_ROWS" default:"50000000"`
-	MemoryLimit string `envconfig:"ANALYZE_MEMORY_LIMIT" default:"2GB"` // DuckDB's
+	MemoryLimit string `envconfig:"ANALYZE_MEMORY_LIMIT" default:"1GB"` // DuckDB's
 	TempDir     string `envconfig:"ANALYZE_TEMP_DIR"`
 }
 
