@@ -27,6 +27,13 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		return nil, errors.New("database URL is not valid")
 	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	// pgxpool's default (the CPU count, at least 4) is too few when an
+	// analysis holds a per-object lock and a transaction while other
+	// requests of the same process need the database; a URL's own
+	// pool_max_conns wins.
+	if !strings.Contains(url, "pool_max_conns") && cfg.MaxConns < 10 {
+		cfg.MaxConns = 10
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database pool: %w", err)
