@@ -17,16 +17,21 @@ import (
 const MinIOVersion = "v0.0.0-20260212201848-7aac2a2c5b7c"
 
 // MinIOBinary finds the server binary: $MINIO_BIN, else the cached build
-// $HOME/.cache/benchwrap/minio-<version> that `make deps` produces.
+// $BENCHWRAP_CACHE/minio-<version> (default ~/.cache/benchwrap) that
+// `make deps` produces.
 func MinIOBinary() (string, error) {
 	if b := os.Getenv("MINIO_BIN"); b != "" {
 		return b, nil
 	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", err
+	cache := os.Getenv("BENCHWRAP_CACHE")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		cache = filepath.Join(home, ".cache", "benchwrap")
 	}
-	b := filepath.Join(home, ".cache", "benchwrap", "minio-"+MinIOVersion)
+	b := filepath.Join(cache, "minio-"+MinIOVersion)
 	if _, err := os.Stat(b); err != nil {
 		return "", fmt.Errorf("MinIO server binary not found at %s (run `make deps`, or set MINIO_BIN)", b)
 	}
