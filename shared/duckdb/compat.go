@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"path"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -64,7 +63,7 @@ func (e *Engine) Compat(ctx context.Context, path string, opt CompatOptions) (*a
 	if err := e.dropResult(ctx); err != nil {
 		return nil, fmt.Errorf("duckdb: %w", err)
 	}
-	run := &compatRun{e: e, ctx: ctx, res: res}
+	run := &compatRun{pipelineRun: pipelineRun{e: e, ctx: ctx, res: res}}
 	err := run.protect(func() error { return run.file(path) })
 	e.lastSumInGo, e.lastDense = run.sumInGo, run.dense
 	res.Seconds = time.Since(start).Seconds()
@@ -101,12 +100,9 @@ func baseName(name string) string {
 
 // compatRun is the state of one Compat call.
 type compatRun struct {
-	e       *Engine
-	ctx     context.Context
-	res     *analysis.Result
-	frames  []*frame
-	scratch []string // intermediate tables to drop
-	out     *table
+	pipelineRun
+	frames []*frame
+	out    *table
 
 	// How the run went, for tests.
 	sumInGo bool // Energy_used_J was summed in Go (inexact increments)
@@ -128,40 +124,6 @@ type frame struct {
 	times  []uint64
 	counts []int32
 	dups   bool // some time has more than one row
-}
-
-// protect turns a panic below into an unexpected skip: a malformed file
-// must not bring the process down.
-func (run *compatRun) protect(fn func() error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = skipf(analysis.SkipUnexpected, "internal error: %v\n%s", p, debug.Stack())
-		}
-	}()
-	return fn()
-}
-
-func (run *compatRun) exec(query string) error {
-	if tr := run.e.opt.Trace; tr != nil {
-		defer func(t0 time.Time) { tr(query, time.Since(t0)) }(time.Now())
-	}
-	if err := run.e.exec(run.ctx, query); err != nil {
-		return fmt.Errorf("%w\nquery: %s", err, query)
-	}
-	return nil
-}
-
-// create runs a CREATE TABLE name AS query and records name as scratch.
-func (run *compatRun) create(name, query string) error {
-	run.scratch = append(run.scratch, name)
-	return run.exec("CREATE OR REPLACE TABLE " + name + " AS " + query)
-}
-
-func (run *compatRun) dropScratch() {
-	for _, t := range run.scratch {
-		_ = run.e.exec(context.Background(), "DROP TABLE IF EXISTS "+t)
-	}
-	run.scratch = nil
 }
 
 // file runs the pipeline on one file: §2 whole-file checks, §3 group and

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -63,7 +62,7 @@ func (e *Engine) Corrected(ctx context.Context, path string, opt CorrectedOption
 	if err := e.dropResult(ctx); err != nil {
 		return nil, nil, fmt.Errorf("duckdb: %w", err)
 	}
-	run := &corrRun{e: e, ctx: ctx, opt: opt, res: res, label: label}
+	run := &corrRun{pipelineRun: pipelineRun{e: e, ctx: ctx, res: res}, opt: opt, label: label}
 	err := run.protect(func() error { return run.file(path) })
 	res.Seconds = time.Since(start).Seconds()
 	if err == nil {
@@ -89,10 +88,8 @@ func (e *Engine) Corrected(ctx context.Context, path string, opt CorrectedOption
 
 // corrRun is the state of one Corrected call.
 type corrRun struct {
-	e     *Engine
-	ctx   context.Context
+	pipelineRun
 	opt   CorrectedOptions
-	res   *analysis.Result
 	label string
 
 	series  []*corrSeries
@@ -103,35 +100,8 @@ type corrRun struct {
 
 	// The job's time origin: elapsed_s = (series start - ref) + el - firstRel.
 	ref, firstRel float64
-	scratch       []string
 	out           *table
 	sum           *analysis.Summary
-}
-
-func (run *corrRun) protect(fn func() error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = skipf(analysis.SkipUnexpected, "internal error: %v\n%s", p, debug.Stack())
-		}
-	}()
-	return fn()
-}
-
-func (run *corrRun) exec(query string) error {
-	if tr := run.e.opt.Trace; tr != nil {
-		defer func(t0 time.Time) { tr(query, time.Since(t0)) }(time.Now())
-	}
-	if err := run.e.exec(run.ctx, query); err != nil {
-		return fmt.Errorf("%w\nquery: %s", err, query)
-	}
-	return nil
-}
-
-func (run *corrRun) dropScratch() {
-	for _, t := range run.scratch {
-		_ = run.e.exec(context.Background(), "DROP TABLE IF EXISTS "+t)
-	}
-	run.scratch = nil
 }
 
 func (run *corrRun) warn(format string, args ...any) {
