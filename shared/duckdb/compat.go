@@ -46,51 +46,16 @@ func (e *Engine) Compat(ctx context.Context, path string, opt CompatOptions) (*a
 	if e.db == nil {
 		return nil, errors.New("duckdb: engine is closed")
 	}
-	name := opt.Name
-	if name == "" {
-		name = path
-	}
-	label := analysis.Label(name)
-	res := &analysis.Result{
-		Mode:  analysis.Compat,
-		File:  baseName(name),
-		Label: label,
-		JobID: analysis.JobID(label),
-		Table: analysis.TableName(label),
-	}
-	res.Details.JobID, res.Details.TableName = res.JobID, res.Table
-
+	res := newResult(analysis.Compat, path, opt.Name)
 	if err := e.dropResult(ctx); err != nil {
 		return nil, fmt.Errorf("duckdb: %w", err)
 	}
 	run := &compatRun{pipelineRun: pipelineRun{e: e, ctx: ctx, res: res}}
 	err := run.protect(func() error { return run.file(path) })
 	e.lastSumInGo, e.lastDense = run.sumInGo, run.dense
-	res.Seconds = time.Since(start).Seconds()
-	if err == nil {
-		// The result view reads the intermediate tables: they stay until
-		// the next run.
-		e.result, e.scratch = run.out, run.scratch
-		return res, nil
+	if err := run.finish(run.out, err, start); err != nil {
+		return nil, err
 	}
-	run.dropScratch()
-	_ = e.dropResult(context.Background())
-	var se *skipError
-	switch {
-	case errors.As(err, &se):
-	case ctx.Err() != nil:
-		return nil, ctx.Err()
-	case isDataError(err):
-		// A value the pipeline cannot process (e.g. a NaN EpochTime under
-		// the strict integer cast): the original failed the file the same way.
-		var de *dbError
-		errors.As(err, &de)
-		se = &skipError{analysis.Skip{Class: analysis.SkipUnexpected, Detail: de.msg}}
-	default:
-		return nil, fmt.Errorf("duckdb: compat %s: %w", name, err)
-	}
-	skip := se.skip
-	res.Skip, res.Rows, res.Columns, res.Metrics = &skip, 0, nil, nil
 	return res, nil
 }
 

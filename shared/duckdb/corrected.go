@@ -46,44 +46,19 @@ func (e *Engine) Corrected(ctx context.Context, path string, opt CorrectedOption
 	if e.db == nil {
 		return nil, nil, errors.New("duckdb: engine is closed")
 	}
-	name := opt.Name
-	if name == "" {
-		name = path
-	}
-	label := analysis.Label(name)
-	res := &analysis.Result{
-		Mode:  analysis.Corrected,
-		File:  baseName(name),
-		Label: label,
-		JobID: analysis.JobID(label),
-		Table: analysis.TableName(label),
-	}
-	res.Details.JobID, res.Details.TableName = res.JobID, res.Table
+	res := newResult(analysis.Corrected, path, opt.Name)
 	if err := e.dropResult(ctx); err != nil {
 		return nil, nil, fmt.Errorf("duckdb: %w", err)
 	}
-	run := &corrRun{pipelineRun: pipelineRun{e: e, ctx: ctx, res: res}, opt: opt, label: label}
+	run := &corrRun{pipelineRun: pipelineRun{e: e, ctx: ctx, res: res}, opt: opt, label: res.Label}
 	err := run.protect(func() error { return run.file(path) })
-	res.Seconds = time.Since(start).Seconds()
-	if err == nil {
-		e.result, e.scratch = run.out, run.scratch
-		return res, run.sum, nil
+	if err := run.finish(run.out, err, start); err != nil {
+		return nil, nil, err
 	}
-	run.dropScratch()
-	_ = e.exec(context.Background(), "DROP VIEW IF EXISTS "+resultTable)
-	var se *skipError
-	switch {
-	case errors.As(err, &se):
-	case ctx.Err() != nil:
-		return nil, nil, ctx.Err()
-	case isDataError(err):
-		se = &skipError{analysis.Skip{Class: analysis.SkipUnexpected, Detail: err.Error()}}
-	default:
-		return nil, nil, fmt.Errorf("duckdb: corrected %s: %w", name, err)
+	if res.Skip != nil {
+		return res, nil, nil
 	}
-	skip := se.skip
-	res.Skip, res.Rows, res.Columns, res.Metrics = &skip, 0, nil, nil
-	return res, nil, nil
+	return res, run.sum, nil
 }
 
 // corrRun is the state of one Corrected call.

@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -51,4 +52,52 @@ func (r *pipelineRun) dropScratch() {
 		_ = r.e.exec(context.Background(), "DROP TABLE IF EXISTS "+t)
 	}
 	r.scratch = nil
+}
+
+// newResult starts the result of a run of mode on path; the label (and
+// so the table name) derives from name, the path when empty.
+func newResult(mode analysis.Mode, path, name string) *analysis.Result {
+	if name == "" {
+		name = path
+	}
+	label := analysis.Label(name)
+	res := &analysis.Result{
+		Mode:  mode,
+		File:  baseName(name),
+		Label: label,
+		JobID: analysis.JobID(label),
+		Table: analysis.TableName(label),
+	}
+	res.Details.JobID, res.Details.TableName = res.JobID, res.Table
+	return res
+}
+
+// finish settles a run: on success its table becomes the engine's result
+// (the result view reads the intermediate tables, so they stay until the
+// next run); a skip, or a value the pipeline cannot process, becomes the
+// Result's Skip; anything else is the engine's own failure.
+func (r *pipelineRun) finish(out *table, err error, start time.Time) error {
+	r.res.Seconds = time.Since(start).Seconds()
+	if err == nil {
+		r.e.result, r.e.scratch = out, r.scratch
+		return nil
+	}
+	r.dropScratch()
+	_ = r.e.dropResult(context.Background())
+	var se *skipError
+	var de *dbError
+	switch {
+	case errors.As(err, &se):
+	case r.ctx.Err() != nil:
+		return r.ctx.Err()
+	case isDataError(err) && errors.As(err, &de):
+		// A value the pipeline cannot process (e.g. a NaN EpochTime under
+		// the strict integer cast): the original failed the file the same way.
+		se = &skipError{analysis.Skip{Class: analysis.SkipUnexpected, Detail: de.msg}}
+	default:
+		return fmt.Errorf("duckdb: %s %s: %w", r.res.Mode, r.res.File, err)
+	}
+	skip := se.skip
+	r.res.Skip, r.res.Rows, r.res.Columns, r.res.Metrics = &skip, 0, nil, nil
+	return nil
 }
