@@ -1,20 +1,19 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/pricing"
+	"github.com/benchwrap/backend/shared/pricing/pricingtest"
 	"github.com/benchwrap/backend/shared/testenv"
 )
 
@@ -25,49 +24,7 @@ func TestPriceCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	c := postgres.PriceCache{Pool: pool}
-
-	if _, ok, err := c.Get(ctx, "smard/4169/DE-LU/quarterhour/1"); ok || err != nil {
-		t.Fatalf("empty cache: ok %v, err %v", ok, err)
-	}
-	body := []byte(`{"series": [[1, 2.5], [2, null]]}` + "\x00\xff")
-	steps := []struct {
-		key  string
-		body []byte
-	}{
-		{"smard/4169/DE-LU/quarterhour/1", body},
-		{"smard/4169/DE-LU/quarterhour/2", []byte{}},
-		{"smard/4169/DE-LU/quarterhour/1", []byte("replaced")},
-	}
-	want := map[string][]byte{}
-	for _, s := range steps {
-		if err := c.Put(ctx, s.key, s.body); err != nil {
-			t.Fatal(err)
-		}
-		want[s.key] = s.body
-		for k, w := range want {
-			got, ok, err := c.Get(ctx, k)
-			if err != nil || !ok || !bytes.Equal(got, w) {
-				t.Fatalf("Get(%s) = %q, %v, %v; want %q", k, got, ok, err, w)
-			}
-		}
-	}
-
-	// Concurrent writers of one key (blocks are fetched concurrently).
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.Put(ctx, "smard/4169/DE-LU/quarterhour/index", []byte{byte(i)}); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	if got, ok, err := c.Get(ctx, "smard/4169/DE-LU/quarterhour/index"); err != nil || !ok || len(got) != 1 {
-		t.Fatalf("after concurrent puts: %q, %v, %v", got, ok, err)
-	}
+	pricingtest.CheckBlockCache(t, postgres.PriceCache{Pool: pool})
 }
 
 // Two runs (two SMARD sources) sharing the database fetch a settled block
