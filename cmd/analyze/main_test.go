@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,48 +12,16 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-const (
-	fixtures = "../../shared/hdf5/testdata/fixtures"
-	expected = "../../shared/testdata/expected"
+var (
+	fixtures = testenv.FixtureDir()
+	expected = testenv.ExpectedDir()
 )
-
-type expectedFile struct {
-	Columns    []string          `json:"columns"`
-	DTypes     []analysis.DType  `json:"dtypes"`
-	Rows       int64             `json:"rows"`
-	Metrics    *analysis.Metrics `json:"metrics"`
-	SkipReason *string           `json:"skip_reason"`
-}
-
-func expectedFor(t *testing.T, file string) (expectedFile, string) {
-	t.Helper()
-	for _, n := range []string{file, "real__" + file} {
-		b, err := os.ReadFile(filepath.Join(expected, n+".json"))
-		if err == nil {
-			var e expectedFile
-			if err := json.Unmarshal(b, &e); err != nil {
-				t.Fatal(err)
-			}
-			return e, filepath.Join(expected, n+".csv")
-		}
-	}
-	t.Fatalf("no expected file for %s", file)
-	return expectedFile{}, ""
-}
-
-func close9(a, b *float64) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b || math.Abs(*a-*b) <= 1e-9*math.Max(math.Abs(*a), math.Abs(*b))
-}
 
 // TestDryRunMatchesExpected is the issue's acceptance check: for every
 // fixture, `analyze --dry-run --json --csv DIR` gives the original's
@@ -72,7 +39,7 @@ func TestDryRunMatchesExpected(t *testing.T) {
 	}
 	for _, l := range lines {
 		var got struct {
-			expectedFile
+			testenv.Expected
 			File    string  `json:"file"`
 			Table   *string `json:"table"`
 			Seconds float64 `json:"seconds"`
@@ -81,7 +48,7 @@ func TestDryRunMatchesExpected(t *testing.T) {
 			t.Fatalf("%s: %v", l, err)
 		}
 		t.Run(got.File, func(t *testing.T) {
-			want, wantCSV := expectedFor(t, got.File)
+			want, wantCSV := testenv.LoadExpected(t, got.File)
 			if (got.SkipReason == nil) != (want.SkipReason == nil) || (got.SkipReason != nil && *got.SkipReason != *want.SkipReason) {
 				t.Fatalf("skip reason %v, want %v", got.SkipReason, want.SkipReason)
 			}
@@ -93,21 +60,7 @@ func TestDryRunMatchesExpected(t *testing.T) {
 					t.Errorf("dtype of %s: %s, want %s", got.Columns[i], got.DTypes[i], want.DTypes[i])
 				}
 			}
-			if (got.Metrics == nil) != (want.Metrics == nil) {
-				t.Fatalf("metrics %v, want %v", got.Metrics, want.Metrics)
-			}
-			if m, w := got.Metrics, want.Metrics; m != nil {
-				for _, p := range [][2]*float64{{m.EnergyToSolutionJ, w.EnergyToSolutionJ}, {m.TimeToSolutionS, w.TimeToSolutionS},
-					{m.AveragePowerW, w.AveragePowerW}, {m.PeakPowerW, w.PeakPowerW}, {m.PeakPowerTimeS, w.PeakPowerTimeS}, {m.EnergyDelayProduct, w.EnergyDelayProduct}} {
-					if !close9(p[0], p[1]) {
-						t.Errorf("metrics %+v\nwant %+v", m, w)
-						break
-					}
-				}
-				if m.ApplianceDescription != w.ApplianceDescription {
-					t.Errorf("appliance %q, want %q", m.ApplianceDescription, w.ApplianceDescription)
-				}
-			}
+			testenv.CompareMetrics(t, got.Metrics, want.Metrics)
 			if got.Table == nil {
 				return
 			}

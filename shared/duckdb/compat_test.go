@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,30 +11,13 @@ import (
 	"testing"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/testenv"
 )
 
-const (
-	fixtureDir  = "../hdf5/testdata/fixtures"
-	expectedDir = "../testdata/expected"
+var (
+	fixtureDir  = testenv.FixtureDir()
+	expectedDir = testenv.ExpectedDir()
 )
-
-// expected is an expected file of the original pipeline.
-type expected struct {
-	Columns    []string          `json:"columns"`
-	Dtypes     []analysis.DType  `json:"dtypes"`
-	Rows       int64             `json:"rows"`
-	Metrics    *analysis.Metrics `json:"metrics"`
-	SkipReason *string           `json:"skip_reason"`
-	Details    struct {
-		JobID        string                 `json:"job_id"`
-		TableName    string                 `json:"table_name"`
-		Groups       []analysis.GroupReport `json:"groups"`
-		Group        *string                `json:"group"`
-		EpochColumn  *string                `json:"epoch_column"`
-		PowerColumn  *string                `json:"power_column"`
-		EnergyColumn *string                `json:"energy_column"`
-	} `json:"details"`
-}
 
 var skipClasses = map[string]analysis.SkipClass{
 	"file does not exist":                      analysis.SkipMissing,
@@ -57,19 +38,6 @@ func newTestEngine(t testing.TB) *Engine {
 	return e
 }
 
-// expectedName is the expected file of a fixture (the real files are
-// stored as real__<name>).
-func expectedName(t *testing.T, fixture string) string {
-	base := filepath.Base(fixture)
-	for _, n := range []string{base, "real__" + base} {
-		if _, err := os.Stat(filepath.Join(expectedDir, n+".json")); err == nil {
-			return n
-		}
-	}
-	t.Fatalf("no expected file for %s", base)
-	return ""
-}
-
 // TestCompatConformance runs every fixture and compares it with the
 // original pipeline's output: skip class, columns and dtypes, rows,
 // metrics (1e-9 relative), the details, and every cell (integers exactly,
@@ -82,8 +50,8 @@ func TestCompatConformance(t *testing.T) {
 	e := newTestEngine(t)
 	for _, fx := range fixtures {
 		t.Run(filepath.Base(fx), func(t *testing.T) {
-			name := expectedName(t, fx)
-			want := readExpected(t, name)
+			name := testenv.ExpectedName(t, fx)
+			want, _ := testenv.LoadExpected(t, fx)
 			res, err := e.Compat(context.Background(), fx, CompatOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -135,15 +103,15 @@ func TestCompatConformance(t *testing.T) {
 				t.Fatalf("%d columns, want %d\ngot  %v\nwant %v", len(res.Columns), len(want.Columns), res.Columns, want.Columns)
 			}
 			for i, c := range res.Columns {
-				if c.Name != want.Columns[i] || c.Type != want.Dtypes[i] {
-					t.Errorf("column %d: %s %s, want %s %s", i, c.Name, c.Type, want.Columns[i], want.Dtypes[i])
+				if c.Name != want.Columns[i] || c.Type != want.DTypes[i] {
+					t.Errorf("column %d: %s %s, want %s %s", i, c.Name, c.Type, want.Columns[i], want.DTypes[i])
 				}
 			}
 			if res.Rows != want.Rows {
 				t.Fatalf("rows %d, want %d", res.Rows, want.Rows)
 			}
-			compareMetrics(t, res.Metrics, want.Metrics)
-			compareCells(t, e, filepath.Join(expectedDir, name+".csv"), want.Dtypes)
+			testenv.CompareMetrics(t, res.Metrics, want.Metrics)
+			compareCells(t, e, filepath.Join(expectedDir, name+".csv"), want.DTypes)
 
 			var buf bytes.Buffer
 			if err := e.WriteCSV(context.Background(), &buf); err != nil {
@@ -176,66 +144,6 @@ func compareGroups(t *testing.T, got, want []analysis.GroupReport) {
 			}
 		}
 	}
-}
-
-func relClose(a, b, tol float64) bool {
-	if a == b || (math.IsNaN(a) && math.IsNaN(b)) {
-		return true
-	}
-	return math.Abs(a-b) <= tol*math.Max(math.Abs(a), math.Abs(b))
-}
-
-func compareMetrics(t *testing.T, got, want *analysis.Metrics) {
-	t.Helper()
-	if (got == nil) != (want == nil) {
-		t.Fatalf("metrics %+v, want %+v", got, want)
-	}
-	if got == nil {
-		return
-	}
-	for _, f := range []struct {
-		name      string
-		got, want *float64
-	}{
-		{"energy_to_solution_j", got.EnergyToSolutionJ, want.EnergyToSolutionJ},
-		{"time_to_solution_s", got.TimeToSolutionS, want.TimeToSolutionS},
-		{"average_power_w", got.AveragePowerW, want.AveragePowerW},
-		{"peak_power_w", got.PeakPowerW, want.PeakPowerW},
-		{"peak_power_time_s", got.PeakPowerTimeS, want.PeakPowerTimeS},
-		{"energy_delay_product", got.EnergyDelayProduct, want.EnergyDelayProduct},
-	} {
-		switch {
-		case (f.got == nil) != (f.want == nil):
-			t.Errorf("%s: %v, want %v", f.name, ptrString(f.got), ptrString(f.want))
-		case f.got != nil && !relClose(*f.got, *f.want, 1e-9):
-			t.Errorf("%s: %v, want %v", f.name, *f.got, *f.want)
-		}
-	}
-	if got.ApplianceName != want.ApplianceName || got.ApplianceUnit != want.ApplianceUnit ||
-		got.ApplianceAmount != want.ApplianceAmount || got.ApplianceDescription != want.ApplianceDescription {
-		t.Errorf("appliance %q %v %q %q, want %q %v %q %q", got.ApplianceName, got.ApplianceAmount, got.ApplianceUnit, got.ApplianceDescription,
-			want.ApplianceName, want.ApplianceAmount, want.ApplianceUnit, want.ApplianceDescription)
-	}
-}
-
-func ptrString(p *float64) string {
-	if p == nil {
-		return "null"
-	}
-	return strconv.FormatFloat(*p, 'g', -1, 64)
-}
-
-func readExpected(t *testing.T, name string) expected {
-	t.Helper()
-	var want expected
-	b, err := os.ReadFile(filepath.Join(expectedDir, name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &want); err != nil {
-		t.Fatal(err)
-	}
-	return want
 }
 
 // readCSV returns the records of a CSV file, header first.
@@ -333,7 +241,7 @@ func cellDiff(v any, text string, dtype analysis.DType) string {
 		default:
 			return "type " + valueString(v)
 		}
-		if err != nil || !relClose(got, want, 1e-6) {
+		if err != nil || !testenv.RelClose(got, want, 1e-6) {
 			return "got " + valueString(v) + ", want " + text
 		}
 	}

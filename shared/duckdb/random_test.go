@@ -12,6 +12,7 @@ import (
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/profile"
+	"github.com/benchwrap/backend/shared/testenv"
 )
 
 // The oracle reproduces the expected files: it is a valid reference for
@@ -20,8 +21,8 @@ func TestOracleMatchesExpected(t *testing.T) {
 	fixtures, _ := filepath.Glob(filepath.Join(fixtureDir, "*.h5"))
 	for _, fx := range fixtures {
 		t.Run(filepath.Base(fx), func(t *testing.T) {
-			name := expectedName(t, fx)
-			want := readExpected(t, name)
+			name := testenv.ExpectedName(t, fx)
+			want, _ := testenv.LoadExpected(t, fx)
 			o := runOracle(fx)
 			if want.SkipReason != nil {
 				if o.skip != skipClasses[*want.SkipReason] {
@@ -36,11 +37,11 @@ func TestOracleMatchesExpected(t *testing.T) {
 				t.Fatalf("%d columns %d rows, want %d %d", len(o.columns), len(o.rows), len(want.Columns), want.Rows)
 			}
 			for i, c := range o.columns {
-				if c.Name != want.Columns[i] || c.Type != want.Dtypes[i] {
-					t.Errorf("column %d: %v, want %s %s", i, c, want.Columns[i], want.Dtypes[i])
+				if c.Name != want.Columns[i] || c.Type != want.DTypes[i] {
+					t.Errorf("column %d: %v, want %s %s", i, c, want.Columns[i], want.DTypes[i])
 				}
 			}
-			compareMetrics(t, o.metrics, want.Metrics)
+			testenv.CompareMetrics(t, o.metrics, want.Metrics)
 			body := readCSV(t, filepath.Join(expectedDir, name+".csv"))[1:]
 			bad := 0
 			for r, row := range o.rows {
@@ -146,7 +147,7 @@ func compareWithOracle(t *testing.T, e *Engine, got *analysis.Result, want oracl
 func metricValues(m *analysis.Metrics) []string {
 	var out []string
 	for _, p := range []*float64{m.EnergyToSolutionJ, m.TimeToSolutionS, m.AveragePowerW, m.PeakPowerW, m.PeakPowerTimeS, m.EnergyDelayProduct} {
-		out = append(out, ptrString(p))
+		out = append(out, testenv.PtrString(p))
 	}
 	return append(out, m.ApplianceDescription)
 }

@@ -20,9 +20,9 @@ import (
 	"github.com/benchwrap/backend/shared/testenv"
 )
 
-const (
-	fixtures = "../../../shared/hdf5/testdata/fixtures"
-	expected = "../../../shared/testdata/expected"
+var (
+	fixtures = testenv.FixtureDir()
+	expected = testenv.ExpectedDir()
 )
 
 var (
