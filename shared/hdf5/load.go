@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -431,7 +432,7 @@ func (r *Reader) read(ds *profile.Dataset, p *plan) ([]profile.Column, *profile.
 	defer C.H5Sclose(fspace)
 	if !p.scalar && !p.null {
 		dims, err := simpleDims(fspace)
-		if err != nil || !equalDims(dims, p.dims) {
+		if err != nil || !slices.Equal(dims, p.dims) {
 			return nil, dsErr(profile.DatasetUnreadable, err, "dataspace changed since the walk")
 		}
 	}
@@ -583,16 +584,4 @@ func scatter(cols []profile.Column, buf []uint64, r0, n int) {
 			}
 		}
 	}
-}
-
-func equalDims(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -106,7 +107,7 @@ func TestFixturesMatchH5py(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := walkOrder(f.Root); !equalStrings(got, want.Order) {
+			if got := walkOrder(f.Root); !slices.Equal(got, want.Order) {
 				t.Errorf("walk order\n got %q\nwant %q", got, want.Order)
 			}
 			for path, wg := range want.Groups {
@@ -129,18 +130,6 @@ func TestFixturesMatchH5py(t *testing.T) {
 	}
 }
 
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func checkAttrs(t *testing.T, g *profile.Group, want goldenGroup) {
 	t.Helper()
 	if len(g.Attrs) != len(want.Attrs) {
@@ -158,7 +147,7 @@ func checkAttrs(t *testing.T, g *profile.Group, want goldenGroup) {
 		case "s":
 			var v []string
 			_ = json.Unmarshal(kv[1], &v)
-			if a.Kind != profile.AttrString || !equalStrings(a.Strings, v) {
+			if a.Kind != profile.AttrString || !slices.Equal(a.Strings, v) {
 				t.Errorf("%s: attribute %q = %v %q, want %q", g.Path(), name, a.Kind, a.Strings, v)
 			}
 		case "i":
@@ -186,7 +175,7 @@ func checkAttrs(t *testing.T, g *profile.Group, want goldenGroup) {
 func checkDataset(t *testing.T, ds *profile.Dataset, want goldenDS) {
 	t.Helper()
 	p := ds.Path()
-	if ds.Scalar != want.Scalar || (!want.Scalar && !equalU64(ds.Shape, want.Shape)) {
+	if ds.Scalar != want.Scalar || (!want.Scalar && !slices.Equal(ds.Shape, want.Shape)) {
 		t.Errorf("%s: shape %v scalar %v, want %v %v", p, ds.Shape, ds.Scalar, want.Shape, want.Scalar)
 	}
 	switch {
@@ -227,18 +216,6 @@ func checkDataset(t *testing.T, ds *profile.Dataset, want goldenDS) {
 			}
 		}
 	}
-}
-
-func equalU64(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // sameValue compares value i of c with h5py's text: decimal integers, or
