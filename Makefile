@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export GOPROXY ?= https://proxy.golang.org
 GO ?= go
-MODULES := ./shared/... ./cmd/... $(addsuffix /...,$(addprefix ./functions/,register login refresh presign list analyze))
+MODULES := ./shared/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh presign list analyze))
 TEST_FLAGS ?= -p 2 -timeout 20m -tags integration
 
 .PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze deploy-check clean
@@ -11,7 +11,7 @@ deps:
 	@bash cmd/scripts/deps.sh
 
 build: deps
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -o bin/ ./cmd/... ./loadgen/cmd/...
 
 # Every test, against real PostgreSQL and MinIO started for the run.
 test: build
@@ -21,7 +21,7 @@ test-go: lint
 	$(GO) test $(TEST_FLAGS) $(MODULES)
 
 lint:
-	@out=$$(gofmt -l shared cmd functions template 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l shared cmd loadgen functions template 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet -tags integration $(MODULES)
 
 run: build

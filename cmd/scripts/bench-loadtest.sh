@@ -32,7 +32,7 @@ log() { printf '%s\n' "$*" >&2; }
 
 # --- tools -------------------------------------------------------------
 log "building bin/loadtest"
-(cd "$ROOT/cmd" && go build -o "$ROOT/bin/loadtest" ./loadtest)
+(cd "$ROOT/loadgen" && go build -o "$ROOT/bin/loadtest" ./cmd/loadtest)
 LOADTEST=$ROOT/bin/loadtest
 
 if ! command -v wrk >/dev/null; then

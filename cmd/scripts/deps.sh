@@ -22,6 +22,10 @@ if ((${#missing[@]})); then
 fi
 
 bin=$CACHE/minio-$MINIO_VERSION
+mkdir -p "$CACHE"
+# One build at a time: parallel `make` runs in several clones share the cache.
+exec 9>"$CACHE/minio.lock"
+flock 9
 if [ ! -x "$bin" ]; then
   echo "deps: building MinIO $MINIO_VERSION (about 5 minutes, once)" >&2
   work=$CACHE/minio-build

@@ -19,9 +19,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/benchwrap/backend/cmd/internal/loadgen"
-	"github.com/benchwrap/backend/cmd/internal/loadgen/report"
-	"github.com/benchwrap/backend/cmd/internal/loadgen/scenario"
+	"github.com/benchwrap/backend/loadgen"
+	"github.com/benchwrap/backend/loadgen/report"
+	"github.com/benchwrap/backend/loadgen/scenario"
 )
 
 func main() {

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/benchwrap/backend/cmd/internal/loadgen/h1"
+	"github.com/benchwrap/backend/loadgen/internal/h1"
 )
 
 // ClientOptions configures NewTransport.

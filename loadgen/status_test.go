@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/benchwrap/backend/cmd/internal/loadgen/h1"
+	"github.com/benchwrap/backend/loadgen/internal/h1"
 )
 
 func TestParseStatusSet(t *testing.T) {

@@ -26,8 +26,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/benchwrap/backend/cmd/internal/loadgen"
-	"github.com/benchwrap/backend/cmd/internal/loadgen/h1"
+	"github.com/benchwrap/backend/loadgen"
+	"github.com/benchwrap/backend/loadgen/internal/h1"
 )
 
 // Names of the scenarios.

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/benchwrap/backend/cmd/internal/loadgen"
-	"github.com/benchwrap/backend/cmd/internal/loadgen/scenario"
+	"github.com/benchwrap/backend/loadgen"
+	"github.com/benchwrap/backend/loadgen/scenario"
 )
 
 // Defaults of the original performance_test/requests.py.

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/benchwrap/backend/cmd/internal/loadgen"
-	"github.com/benchwrap/backend/cmd/internal/loadgen/hdr"
-	"github.com/benchwrap/backend/cmd/internal/loadgen/scenario"
+	"github.com/benchwrap/backend/loadgen"
+	"github.com/benchwrap/backend/loadgen/internal/hdr"
+	"github.com/benchwrap/backend/loadgen/scenario"
 )
 
 // DoneLine is the original tool's closing line. As there, rps counts every

@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/benchwrap/backend/cmd/internal/loadgen/h1"
-	"github.com/benchwrap/backend/cmd/internal/loadgen/hdr"
+	"github.com/benchwrap/backend/loadgen/internal/h1"
+	"github.com/benchwrap/backend/loadgen/internal/hdr"
 )
 
 // Stats summarises a set of requests: to one URL, or to one endpoint of a

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchwrap/backend/cmd/internal/loadgen/fakeapi"
-	"github.com/benchwrap/backend/cmd/internal/loadgen/report"
+	"github.com/benchwrap/backend/loadgen/fakeapi"
+	"github.com/benchwrap/backend/loadgen/report"
 )
 
 func noEnv(string) string { return "" }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchwrap/backend/cmd/internal/loadgen"
-	"github.com/benchwrap/backend/cmd/internal/loadgen/scenario"
+	"github.com/benchwrap/backend/loadgen"
+	"github.com/benchwrap/backend/loadgen/scenario"
 )
 
 func TestDoneLine(t *testing.T) {

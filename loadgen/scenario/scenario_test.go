@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchwrap/backend/cmd/internal/loadgen/fakeapi"
+	"github.com/benchwrap/backend/loadgen/fakeapi"
 )
 
 func base(t *testing.T, s string) *url.URL {

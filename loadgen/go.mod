@@ -1,0 +1,3 @@
+module github.com/benchwrap/backend/loadgen
+
+go 1.26.0
