@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -84,14 +85,17 @@ func nullTime(r analysis.Run) any {
 
 const summaryColumns = `status, coalesce(schema_name || '.' || table_name, ''), coalesce(rows, 0),
 	(metrics->>'energy_to_solution_j')::float8, (metrics->>'cost_eur')::float8,
-	coalesce(skip_reason, ''), coalesce(etag, ''), coalesce(sequencer, ''), mode`
+	coalesce(skip_reason, ''), coalesce(etag, ''), coalesce(sequencer, ''), mode, started_at, finished_at`
 
 // scanSummary reads summaryColumns, after any leading columns into lead.
 func scanSummary(row pgx.Row, lead ...any) (analysis.RunSummary, error) {
 	var s analysis.RunSummary
 	var mode string
-	err := row.Scan(append(lead, &s.Status, &s.Table, &s.Rows, &s.EnergyToSolutionJ, &s.CostEUR, &s.Reason, &s.ETag, &s.Sequencer, &mode)...)
+	var started time.Time
+	err := row.Scan(append(lead, &s.Status, &s.Table, &s.Rows, &s.EnergyToSolutionJ, &s.CostEUR, &s.Reason, &s.ETag, &s.Sequencer, &mode,
+		&started, &s.FinishedAt)...)
 	s.Mode = analysis.Mode(mode)
+	s.StartedAt = &started
 	return s, err
 }
 
@@ -138,26 +142,12 @@ type queryer interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// LockObject serialises work on one object across every replica: it holds
-// a session advisory lock on a dedicated connection until release.
-func LockObject(ctx context.Context, pool *pgxpool.Pool, bucket, key string) (release func(), err error) {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lock object: %w", err)
-	}
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, bucket+"/"+key); err != nil {
-		conn.Release()
-		return nil, fmt.Errorf("lock object: %w", err)
-	}
-	return func() {
-		_, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, bucket+"/"+key)
-		if err != nil {
-			// A connection that may still hold the lock must not go back
-			// to the pool.
-			_ = conn.Conn().Close(context.Background())
-		}
-		conn.Release()
-	}, nil
+// Catalog answers the analyzer's lookups of recorded runs.
+type Catalog struct{ Pool *pgxpool.Pool }
+
+// FindRun is the package's FindRun on the pool.
+func (c Catalog) FindRun(ctx context.Context, bucket, key, etag string, mode analysis.Mode) (analysis.RunSummary, bool, error) {
+	return FindRun(ctx, c.Pool, bucket, key, etag, mode)
 }
 
 // InsertSummaries stores the summary rows of a run.

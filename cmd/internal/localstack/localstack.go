@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	analyzefn "github.com/benchwrap/backend/functions/analyze"
 	listfn "github.com/benchwrap/backend/functions/list"
 	loginfn "github.com/benchwrap/backend/functions/login"
@@ -28,10 +30,12 @@ import (
 
 	"github.com/benchwrap/backend/cmd/internal/gateway"
 	"github.com/benchwrap/backend/shared/app"
+	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/postgres"
+	"github.com/benchwrap/backend/shared/queue"
 )
 
 // Functions are the handlers the gateway serves.
@@ -60,6 +64,10 @@ type Options struct {
 	MinIOAccessKey    string // or: the bucket user's keys for MinIOEndpoint
 	MinIOSecretKey    string
 	Bucket            string // default benchwrap
+
+	// NoWorkers leaves the analysis queue to workers started elsewhere
+	// (bin/analyze worker); by default the stack runs them in-process.
+	NoWorkers bool
 }
 
 // Stack is a running local stack.
@@ -74,8 +82,10 @@ type Stack struct {
 	MinIORootUser     string
 	MinIORootPassword string
 
-	opts   Options
-	dir    string
+	opts    Options
+	dir     string
+	workers *queue.Workers
+	wpool   *pgxpool.Pool
 	pg     *devserver.Postgres
 	minio  *devserver.MinIO
 	ln     net.Listener
@@ -173,11 +183,44 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 		}
 	}
 
+	// Analysis workers, on a pool of their own: uploads are analysed
+	// from the queue the analyze function fills.
+	if !o.NoWorkers {
+		if err := s.StartWorkers(ctx); err != nil {
+			return err
+		}
+	}
+
 	// Gateway.
 	gw := gateway.New(Functions, map[string]int64{"analyze": 16 << 20}, app.Ping)
 	s.server = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.done <- s.server.Serve(s.ln) }()
 	return nil
+}
+
+// StartWorkers starts the in-process analysis workers (again, after
+// StopWorkers).
+func (s *Stack) StartWorkers(ctx context.Context) error {
+	ws, pool, err := pipeline.StartWorkers(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("analysis workers: %w", err)
+	}
+	s.workers, s.wpool = ws, pool
+	return nil
+}
+
+// StopWorkers stops the in-process analysis workers, letting running
+// analyses finish for up to 10 s.
+func (s *Stack) StopWorkers() error {
+	if s.workers == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.workers.Stop(ctx)
+	s.wpool.Close()
+	s.workers, s.wpool = nil, nil
+	return err
 }
 
 // StartPostgres starts the stack's own cluster (again, after
@@ -261,6 +304,7 @@ func (s *Stack) Close() error {
 		errs = append(errs, s.server.Shutdown(ctx))
 		cancel()
 	}
+	errs = append(errs, s.StopWorkers())
 	if s.ln != nil && s.server == nil {
 		errs = append(errs, s.ln.Close())
 	}

@@ -8,6 +8,8 @@ import (
 	"crypto/subtle"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/analyzer"
 	"github.com/benchwrap/backend/shared/app"
@@ -17,6 +19,7 @@ import (
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/pricing"
+	"github.com/benchwrap/backend/shared/queue"
 )
 
 // AnalyzeSettings are the analyze function's settings.
@@ -36,16 +39,55 @@ func (s AnalyzeSettings) EngineOptions() duckdb.Options {
 		Reader: hdf5.Options{MaxRows: s.MaxRows, Isolate: true}}
 }
 
-var processor app.Once[*analyzer.Processor]
+// NewProcessor builds an object processor with its own analysis engine
+// (one per worker slot) on the given pool.
+func NewProcessor(pool *pgxpool.Pool) (*analyzer.Processor, error) {
+	var s AnalyzeSettings
+	if err := config.Load(&s); err != nil {
+		return nil, app.Misconfigured(err)
+	}
+	mode, err := analysis.ParseMode(s.Mode)
+	if err != nil {
+		return nil, app.Misconfigured(err)
+	}
+	objects, err := app.Objects()
+	if err != nil {
+		return nil, err
+	}
+	price, err := pricing.Parse(s.Price, postgres.PriceCache{Pool: pool})
+	if err != nil {
+		return nil, app.Misconfigured(err)
+	}
+	carbon, err := pricing.ParseCarbon(s.Carbon)
+	if err != nil {
+		return nil, app.Misconfigured(err)
+	}
+	a, err := analyzer.New(analyzer.Config{Mode: mode, Engine: s.EngineOptions(), Price: price, Carbon: carbon})
+	if err != nil {
+		return nil, apperr.Wrap(apperr.Internal, "Internal server error.", err)
+	}
+	return &analyzer.Processor{
+		Analyzer: a, Sink: analyzer.PostgresSink{Pool: pool}, Catalog: postgres.Catalog{Pool: pool},
+		Objects: objects, Owners: postgres.Accounts{Pool: pool},
+		MaxBytes: s.MaxBytes, TempDir: s.TempDir,
+	}, nil
+}
 
-// Processor returns the analyze function's object processor.
-func Processor(ctx context.Context) (*analyzer.Processor, error) {
-	return processor.Get(func() (*analyzer.Processor, error) {
-		var s AnalyzeSettings
-		if err := config.Load(&s); err != nil {
+var intake app.Once[*queue.Intake]
+
+// Intake returns the webhook's intake: it validates events and enqueues
+// them on the functions' pool (short transactions only).
+func Intake(ctx context.Context) (*queue.Intake, error) {
+	return intake.Get(func() (*queue.Intake, error) {
+		var as AnalyzeSettings
+		if err := config.Load(&as); err != nil {
 			return nil, app.Misconfigured(err)
 		}
-		mode, err := analysis.ParseMode(s.Mode)
+		var qs queue.Settings
+		if err := config.Load(&qs); err != nil {
+			return nil, app.Misconfigured(err)
+		}
+		s, err := app.LoadSettings()
 		if err != nil {
 			return nil, app.Misconfigured(err)
 		}
@@ -57,24 +99,42 @@ func Processor(ctx context.Context) (*analyzer.Processor, error) {
 		if err != nil {
 			return nil, err
 		}
-		price, err := pricing.Parse(s.Price, postgres.PriceCache{Pool: pool})
+		q, err := queue.New(pool, qs)
 		if err != nil {
 			return nil, app.Misconfigured(err)
 		}
-		carbon, err := pricing.ParseCarbon(s.Carbon)
-		if err != nil {
-			return nil, app.Misconfigured(err)
-		}
-		a, err := analyzer.New(analyzer.Config{Mode: mode, Engine: s.EngineOptions(), Price: price, Carbon: carbon})
-		if err != nil {
-			return nil, apperr.Wrap(apperr.Internal, "Internal server error.", err)
-		}
-		return &analyzer.Processor{
-			Analyzer: a, Sink: analyzer.PostgresSink{Pool: pool}, Pool: pool,
-			Objects: objects, Owners: postgres.Accounts{Pool: pool},
-			MaxBytes: s.MaxBytes, TempDir: s.TempDir,
-		}, nil
+		return &queue.Intake{Queue: q, Objects: objects, Owners: postgres.Accounts{Pool: pool}, Bucket: s.Bucket, MaxBytes: as.MaxBytes}, nil
 	})
+}
+
+// StartWorkers starts this process's analysis workers on a pool of their
+// own, sized from their count; Stop them, then close the returned pool.
+func StartWorkers(ctx context.Context, after func(context.Context, analysis.Job, analyzer.Outcome)) (*queue.Workers, *pgxpool.Pool, error) {
+	var qs queue.Settings
+	if err := config.Load(&qs); err != nil {
+		return nil, nil, app.Misconfigured(err)
+	}
+	url, err := config.Secret(config.SecretDatabaseURL)
+	if err != nil {
+		return nil, nil, app.Misconfigured(err)
+	}
+	pool, err := postgres.OpenSized(ctx, url, queue.PoolSize(qs))
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := postgres.Migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, nil, fmt.Errorf("migrate: %w", err)
+	}
+	ws, err := queue.StartWorkers(ctx, queue.WorkerConfig{
+		Pool: pool, Settings: qs, AfterAnalysed: after,
+		NewProcessor: func() (*analyzer.Processor, error) { return NewProcessor(pool) },
+	})
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return ws, pool, nil
 }
 
 // MsgBadWebhookToken is the 401 for notifications without the right token.
