@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -136,9 +137,14 @@ func (p retryPolicy) delay(attempt int) time.Duration {
 	return time.Duration(float64(d) * (0.75 + 0.5*rand.Float64()))
 }
 
-// quietLogger keeps River's own logging to warnings and errors.
+// quietLogger keeps River's own logging to warnings and errors
+// (ANALYZE_RIVER_LOG=debug shows all of it).
 func quietLogger() *slog.Logger {
-	return slog.New(minLevel{slog.Default().Handler(), slog.LevelWarn})
+	level := slog.LevelWarn
+	if os.Getenv("ANALYZE_RIVER_LOG") == "debug" {
+		level = slog.LevelDebug
+	}
+	return slog.New(minLevel{slog.Default().Handler(), level})
 }
 
 type minLevel struct {

@@ -82,7 +82,10 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 			LaneLarge: {MaxWorkers: large},
 		},
 		Workers:              workers,
-		JobTimeout:           -1, // Work applies ANALYZE_JOB_TIMEOUT itself
+		// River rescues a running job only once its timeout has passed
+		// since attempted_at, which the lease renews; the job's real
+		// time limit (ANALYZE_JOB_TIMEOUT) is applied by Work.
+		JobTimeout:           s.Lease.D(),
 		RescueStuckJobsAfter: s.Lease.D(),
 		RetryPolicy:          retryPolicy{base: s.RetryBase.D(), max: s.RetryMax.D()},
 		MaxAttempts:          s.MaxAttempts,
@@ -118,8 +121,13 @@ func (ws *Workers) Stop(ctx context.Context) error {
 	return err
 }
 
+// Timeout is the lease: see JobTimeout above.
+func (w *worker) Timeout(*river.Job[Args]) time.Duration { return w.s.Lease.D() }
+
 // Work analyses one job.
 func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
+	ctx, done := withoutDeadline(ctx)
+	defer done()
 	a := rj.Args
 	pool := w.cfg.Pool
 	if a.Owner != "" {
@@ -240,4 +248,21 @@ func (w *worker) take() (*analyzer.Processor, error) {
 
 func (w *worker) give(p *analyzer.Processor) {
 	w.procs <- p
+}
+
+// withoutDeadline follows ctx's cancellation (the client stopping) but not
+// its deadline, which is River's view of the lease, not a time limit. Call
+// done when the work returns.
+func withoutDeadline(parent context.Context) (ctx context.Context, done func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	go func() {
+		select {
+		case <-parent.Done():
+			if !errors.Is(parent.Err(), context.DeadlineExceeded) {
+				cancel()
+			}
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
