@@ -16,6 +16,10 @@ import (
 // a transaction-scoped advisory lock: it is released by the commit or the
 // rollback, so no pooled connection ever keeps a lock while it waits.
 
+// liveJob is a row that stands for its version (the unique index's
+// predicate): refused events never do.
+const liveJob = `status IN ('queued', 'running', 'analysed', 'failed')`
+
 const jobColumns = `id, bucket, object_key, etag, object_size, coalesce(object_mtime, 'epoch'), coalesce(owner, ''),
 	coalesce(lane, ''), status, coalesce(reason, ''), coalesce(last_error, ''), attempts, coalesce(river_job_id, 0),
 	created_at, coalesce(started_at, 'epoch'), coalesce(finished_at, 'epoch')`
@@ -49,8 +53,8 @@ func RecordJobTx(ctx context.Context, tx pgx.Tx, j analysis.Job) (analysis.Job, 
 	if err := LockKeyTx(ctx, tx, j.Bucket, j.Key); err != nil {
 		return j, false, err
 	}
-	prev, err := scanJob(tx.QueryRow(ctx, `SELECT `+jobColumns+` FROM analysis_jobs WHERE bucket = $1 AND object_key = $2 AND etag = $3`,
-		j.Bucket, j.Key, j.ETag))
+	prev, err := scanJob(tx.QueryRow(ctx, `SELECT `+jobColumns+` FROM analysis_jobs WHERE bucket = $1 AND object_key = $2 AND etag = $3
+		AND `+liveJob, j.Bucket, j.Key, j.ETag))
 	if err == nil {
 		return prev, false, nil
 	}
@@ -59,7 +63,7 @@ func RecordJobTx(ctx context.Context, tx pgx.Tx, j analysis.Job) (analysis.Job, 
 	}
 	var newer bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM analysis_jobs WHERE bucket = $1 AND object_key = $2 AND etag <> $3
-		AND status <> 'skipped' AND object_mtime > $4)`, j.Bucket, j.Key, j.ETag, j.MTime).Scan(&newer); err != nil {
+		AND `+liveJob+` AND object_mtime > $4)`, j.Bucket, j.Key, j.ETag, j.MTime).Scan(&newer); err != nil {
 		return j, false, fmt.Errorf("find newer job: %w", err)
 	}
 	j.Status = analysis.JobQueued
@@ -85,7 +89,6 @@ func insertJob(ctx context.Context, q querier, j analysis.Job) (analysis.Job, er
 	}
 	err := q.QueryRow(ctx, `INSERT INTO analysis_jobs (bucket, object_key, etag, object_size, object_mtime, owner, lane, status, reason, finished_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (bucket, object_key, etag) DO UPDATE SET bucket = EXCLUDED.bucket
 		RETURNING id, created_at`,
 		j.Bucket, j.Key, j.ETag, j.Size, mtime, nullable(j.Owner), nullable(j.Lane), j.Status, nullable(j.Reason), finished).Scan(&j.ID, &j.CreatedAt)
 	if err != nil {
@@ -96,8 +99,8 @@ func insertJob(ctx context.Context, q querier, j analysis.Job) (analysis.Job, er
 
 // RecordSkip records an event refused before it became work (a bad
 // record, a key outside any user's prefix, a missing object: skipped; a
-// version the store no longer holds: superseded), so it is visible; a
-// version already recorded keeps its record.
+// version the store no longer holds: superseded), so it is visible. Each
+// refusal is its own row and never marks the version as known.
 func RecordSkip(ctx context.Context, q querier, j analysis.Job) (analysis.Job, error) {
 	if j.Status != analysis.JobSuperseded {
 		j.Status = analysis.JobSkipped

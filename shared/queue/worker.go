@@ -81,7 +81,7 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 			LaneSmall: {MaxWorkers: small},
 			LaneLarge: {MaxWorkers: large},
 		},
-		Workers:              workers,
+		Workers: workers,
 		// River rescues a running job only once its timeout has passed
 		// since attempted_at, which the lease renews; the job's real
 		// time limit (ANALYZE_JOB_TIMEOUT) is applied by Work.

@@ -86,11 +86,11 @@ type Stack struct {
 	dir     string
 	workers *queue.Workers
 	wpool   *pgxpool.Pool
-	pg     *devserver.Postgres
-	minio  *devserver.MinIO
-	ln     net.Listener
-	server *http.Server
-	done   chan error
+	pg      *devserver.Postgres
+	minio   *devserver.MinIO
+	ln      net.Listener
+	server  *http.Server
+	done    chan error
 }
 
 func (o *Options) defaults() {

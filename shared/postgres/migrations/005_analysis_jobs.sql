@@ -20,7 +20,11 @@ CREATE TABLE analysis_jobs (
     started_at   timestamptz,
     finished_at  timestamptz
 );
--- Idempotent enqueue: one row per object version.
-CREATE UNIQUE INDEX analysis_jobs_version ON analysis_jobs (bucket, object_key, etag);
+-- Idempotent enqueue: one live row per object version. Refused events
+-- (skipped, superseded) are each recorded and never count as the version
+-- being known: a forged event must not block the genuine one.
+CREATE UNIQUE INDEX analysis_jobs_version ON analysis_jobs (bucket, object_key, etag)
+    WHERE status IN ('queued', 'running', 'analysed', 'failed');
+CREATE INDEX analysis_jobs_key ON analysis_jobs (bucket, object_key, id DESC);
 CREATE INDEX analysis_jobs_open ON analysis_jobs (status, created_at) WHERE status IN ('queued', 'running', 'failed');
 CREATE INDEX analysis_jobs_owner ON analysis_jobs (owner, status);
