@@ -5,7 +5,7 @@ GO ?= go
 MODULES := ./shared/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh presign list analyze))
 TEST_FLAGS ?= -p 2 -timeout 20m -tags integration
 
-.PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze deploy-check clean
+.PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze bench-queue deploy-check clean
 
 deps:
 	@bash cmd/scripts/deps.sh
@@ -39,6 +39,12 @@ deploy-check: deps
 # bare pgx CopyFrom of the same table; peak RSS of the analyzer.
 bench-analyze: build
 	bin/stack exec -- bin/bench-analyze $(BENCH_ANALYZE_FLAGS)
+
+# The analysis queue on a whole local stack: small files' PUT→table during a
+# burst with a big file, throughput for 1/2/4 workers, login p99 under
+# deliveries vs idle (docs/analysis-queue.md).
+bench-queue: build
+	bin/bench-queue $(BENCH_QUEUE_FLAGS)
 
 # Start-up time and idle memory of each function binary.
 bench-functions: build

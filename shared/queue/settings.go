@@ -18,8 +18,8 @@ import (
 
 // Settings of the queue and its workers.
 type Settings struct {
-	// Concurrency is the number of analyses one process runs at once,
-	// split between the two lanes (at least one each); 0 is the CPU count.
+	// Concurrency is the number of analyses one process runs at once
+	// (at least 2: one per lane); 0 is the CPU count.
 	Concurrency int `envconfig:"ANALYZE_CONCURRENCY"`
 	// MemoryBudget bounds the estimated memory of the analyses running at
 	// once in one process ("4GiB", "512MiB" or bytes).
@@ -80,13 +80,15 @@ func (s *Settings) normalise() error {
 	return nil
 }
 
-// Workers per lane: the large lane gets half (at least 1), the small lane
-// the rest (at least 1), so a big file never holds every slot.
+// Workers per lane and analyses at once: the small lane may use every
+// slot, the large lane at most half (at least 1), so big files never hold
+// every slot and small files use them all when no big file waits. With
+// Concurrency 1 there are 2 slots: one lane each.
 func (s Settings) laneWorkers() (small, large int) {
-	large = max(1, s.Concurrency/2)
-	small = max(1, s.Concurrency-large)
-	return small, large
+	return max(1, s.Concurrency), max(1, s.Concurrency/2)
 }
+
+func (s Settings) slots() int { return max(2, s.Concurrency) }
 
 // Lane is the lane of an object of this size.
 func (s Settings) Lane(size int64) string {

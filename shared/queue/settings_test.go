@@ -28,11 +28,11 @@ func TestLanesAndBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Even one CPU gets one worker per lane: a big file never blocks the small lane.
-	if small, large := s.laneWorkers(); small != 1 || large != 1 {
+	if small, large := s.laneWorkers(); small != 1 || large != 1 || s.slots() != 2 {
 		t.Errorf("lanes for 1: %d small, %d large", small, large)
 	}
 	s.Concurrency = 8
-	if small, large := s.laneWorkers(); small != 4 || large != 4 {
+	if small, large := s.laneWorkers(); small != 8 || large != 4 || s.slots() != 8 {
 		t.Errorf("lanes for 8: %d small, %d large", small, large)
 	}
 	if s.Lane(16<<20) != LaneSmall || s.Lane(16<<20+1) != LaneLarge {

@@ -38,8 +38,7 @@ type WorkerConfig struct {
 // status updates, and River's own (listener, fetches, leader, maintenance).
 func PoolSize(s Settings) int32 {
 	_ = s.normalise()
-	small, large := s.laneWorkers()
-	return int32(2*(small+large) + 6)
+	return int32(2*s.slots() + 6)
 }
 
 // Workers run analyses from the queue.
@@ -52,7 +51,8 @@ type worker struct {
 	river.WorkerDefaults[Args]
 	cfg          WorkerConfig
 	s            Settings
-	small, large *semaphore.Weighted
+	slots        *semaphore.Weighted // analyses at once (ANALYZE_CONCURRENCY)
+	small, large *semaphore.Weighted // memory budget of each lane
 	smallCap     int64
 	largeCap     int64
 	procs        chan *analyzer.Processor
@@ -69,9 +69,9 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 	// estimate never makes small files wait.
 	smallCap := min(int64(s.MemoryBudget)/2, int64(small)*s.Need(int64(s.SmallBytes)))
 	w := &worker{cfg: cfg, s: s, smallCap: smallCap, largeCap: int64(s.MemoryBudget) - smallCap,
-		procs: make(chan *analyzer.Processor, small+large)}
+		procs: make(chan *analyzer.Processor, s.slots()), slots: semaphore.NewWeighted(int64(s.slots()))}
 	w.small, w.large = semaphore.NewWeighted(w.smallCap), semaphore.NewWeighted(w.largeCap)
-	for range small + large {
+	for range s.slots() {
 		w.procs <- nil // built on first use
 	}
 	workers := river.NewWorkers()
@@ -98,7 +98,7 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 	if err := client.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start queue workers: %w", err)
 	}
-	slog.Info("analysis workers started", "small", small, "large", large, "memory_budget", int64(s.MemoryBudget),
+	slog.Info("analysis workers started", "slots", s.slots(), "small", small, "large", large, "memory_budget", int64(s.MemoryBudget),
 		"user_concurrency", s.UserConcurrency, "max_attempts", s.MaxAttempts)
 	return &Workers{client: client, w: w}, nil
 }
@@ -154,6 +154,10 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 	if rj.Queue == LaneLarge {
 		sem, lcap = w.large, w.largeCap
 	}
+	if err := w.slots.Acquire(ctx, 1); err != nil {
+		return w.attemptFailed(rj, job, err)
+	}
+	defer w.slots.Release(1)
 	need := min(w.s.Need(job.Size), lcap)
 	if err := sem.Acquire(ctx, need); err != nil {
 		return w.attemptFailed(rj, job, err)
