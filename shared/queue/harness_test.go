@@ -122,13 +122,14 @@ func (s slowSink) Publish(ctx context.Context, res *analysis.Result, rows analys
 }
 
 // faultyObjects fails the downloads of chosen keys with the object store's
-// transient error, a given number of times (-1: always), and can slow
-// others down; everything else goes to the real store.
+// transient error, a given number of times (-1: always), and can hold
+// others back (a transfer that lasts as long as the test needs);
+// everything else goes to the real store.
 type faultyObjects struct {
 	analyzer.ObjectStore
 	mu    sync.Mutex
 	fails map[string]int
-	slow  map[string]time.Duration
+	gate  map[string]chan struct{} // downloads of the key wait until closed
 }
 
 func (f *faultyObjects) Download(ctx context.Context, key, etag string, dst io.Writer, max int64) (int64, error) {
@@ -137,14 +138,14 @@ func (f *faultyObjects) Download(ctx context.Context, key, etag string, dst io.W
 	if n > 0 {
 		f.fails[key] = n - 1
 	}
-	d := f.slow[key]
+	gate := f.gate[key]
 	f.mu.Unlock()
 	if n != 0 {
 		return 0, fmt.Errorf("%s: %w: injected", key, storage.ErrUnavailable)
 	}
-	if d > 0 {
+	if gate != nil {
 		select {
-		case <-time.After(d):
+		case <-gate:
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}
@@ -202,7 +203,7 @@ func newHarness(t *testing.T, url string) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, url: url, pool: pool, bucket: b, store: store, q: q, etags: map[string]string{},
-		objects: &faultyObjects{ObjectStore: store, fails: map[string]int{}, slow: map[string]time.Duration{}}}
+		objects: &faultyObjects{ObjectStore: store, fails: map[string]int{}, gate: map[string]chan struct{}{}}}
 	h.in = &queue.Intake{Queue: q, Objects: store, Owners: postgres.Accounts{Pool: pool}, Bucket: b.Name}
 	return h
 }

@@ -152,13 +152,16 @@ func TestQueueFairness(t *testing.T) {
 }
 
 // TestQueueSmallFilesNotBehindBigOne: a big upload (above the small lane's
-// size; its transfer slowed down to stand for a big file) and then small
-// uploads of several users: every small file is done before the big one.
+// size) and then small uploads of several users. The big file's transfer
+// lasts until every small file is analysed: were a small file queued
+// behind the big one, it would never finish. Then the big one finishes
+// last.
 func TestQueueSmallFilesNotBehindBigOne(t *testing.T) {
 	h := newHarness(t, "")
 	h.users("bigfiles", "user1", "user2", "user3")
 	h.put("bigfiles/huge.h5", fixture(t, "12346_job_merged.h5")) // 62 KB > SmallBytes (20 KiB)
-	h.objects.slow["bigfiles/huge.h5"] = 4 * time.Second
+	gate := make(chan struct{})
+	h.objects.gate["bigfiles/huge.h5"] = gate
 	h.deliver("bigfiles/huge.h5")
 	var small []string
 	for _, u := range []string{"user1", "user2", "user3"} {
@@ -175,7 +178,20 @@ func TestQueueSmallFilesNotBehindBigOne(t *testing.T) {
 	s := testSettings()
 	s.UserConcurrency = 2
 	h.workers(s, 0)
-	h.settled(50 * time.Second)
+	deadline := time.Now().Add(40 * time.Second)
+	for _, k := range small {
+		for len(h.runs(k)) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not analysed while a big file was in progress", k)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if j := h.job("bigfiles/huge.h5"); j.Status != analysis.JobRunning {
+		t.Fatalf("big file %s while the small ones were analysed", j.Status)
+	}
+	close(gate)
+	h.settled(30 * time.Second)
 	order := h.finishOrder()
 	if len(order) != len(small)+1 || order[len(order)-1] != "bigfiles/huge.h5" {
 		t.Fatalf("finish order %v: the big file must finish last", order)
