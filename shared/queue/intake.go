@@ -8,6 +8,7 @@ import (
 
 	"github.com/benchwrap/backend/shared/account"
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/analyzer"
 	"github.com/benchwrap/backend/shared/notification"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/storage"
@@ -15,7 +16,7 @@ import (
 
 // ErrTransient marks a failure of a dependency (database, object store):
 // the webhook answers 5xx so MinIO delivers the event again.
-var ErrTransient = errors.New("dependency unavailable")
+var ErrTransient = analyzer.ErrTransient
 
 // Stater reads an object's current version from the object store.
 type Stater interface {

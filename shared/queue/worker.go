@@ -173,7 +173,7 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 	tctx, cancel := context.WithTimeout(ctx, w.s.JobTimeout.D())
 	defer cancel()
 	out, err := proc.Process(tctx, analyzer.Object{Bucket: job.Bucket, Key: job.Key, ETag: job.ETag, Size: job.Size, JobID: job.ID},
-		analyzer.ProcessOptions{})
+		analyzer.ProcessOptions{RetryFailed: true}) // a job runs again only when its last attempt did not settle it, or an operator retried it
 	if err != nil {
 		return w.attemptFailed(rj, job, err)
 	}
