@@ -130,9 +130,12 @@ type faultyObjects struct {
 	mu    sync.Mutex
 	fails map[string]int
 	gate  map[string]chan struct{} // downloads of the key wait until closed
+	hold  time.Duration            // every download takes at least this long
+	// downloads in flight, and the most at once
+	inflight, maxInflight int
 }
 
-func (f *faultyObjects) Download(ctx context.Context, key, etag string, dst io.Writer, max int64) (int64, error) {
+func (f *faultyObjects) Download(ctx context.Context, key, etag string, dst io.Writer, limit int64) (int64, error) {
 	f.mu.Lock()
 	n := f.fails[key]
 	if n > 0 {
@@ -150,7 +153,20 @@ func (f *faultyObjects) Download(ctx context.Context, key, etag string, dst io.W
 			return 0, ctx.Err()
 		}
 	}
-	return f.ObjectStore.Download(ctx, key, etag, dst, max)
+	f.mu.Lock()
+	f.inflight++
+	f.maxInflight = max(f.maxInflight, f.inflight)
+	hold := f.hold
+	f.mu.Unlock()
+	defer func() { f.mu.Lock(); f.inflight--; f.mu.Unlock() }()
+	if hold > 0 {
+		select {
+		case <-time.After(hold):
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	return f.ObjectStore.Download(ctx, key, etag, dst, limit)
 }
 
 func (f *faultyObjects) set(key string, fails int) {

@@ -198,6 +198,34 @@ func TestQueueSmallFilesNotBehindBigOne(t *testing.T) {
 	}
 }
 
+// TestQueueMemoryBudget: with room for one big analysis in the budget,
+// big files run one at a time although the large lane has two workers
+// (each download is held a while so they would overlap otherwise).
+func TestQueueMemoryBudget(t *testing.T) {
+	h := newHarness(t, "")
+	h.users("budget")
+	for _, f := range []string{"a", "b", "c"} {
+		h.put("budget/"+f+".h5", fixture(t, "12346_job_merged.h5")) // large lane
+		h.deliver("budget/" + f + ".h5")
+	}
+	h.objects.hold = 700 * time.Millisecond
+	s := testSettings()
+	s.Concurrency, s.UserConcurrency = 4, 4 // large lane: 2 workers
+	// Small lane reserve: half the budget; each big job's estimate is
+	// clamped to the other half, so one runs at a time.
+	s.MemoryBudget, s.MemoryBase = 200<<20, 90<<20
+	h.workers(s, 0)
+	h.settled(40 * time.Second)
+	for _, f := range []string{"a", "b", "c"} {
+		if r := h.runs("budget/" + f + ".h5"); len(r) != 1 || r[0].Status != "done" {
+			t.Errorf("%s: %v", f, r)
+		}
+	}
+	if h.objects.maxInflight != 1 {
+		t.Errorf("%d big analyses at once within a budget for one", h.objects.maxInflight)
+	}
+}
+
 // TestQueueWorkerKilled: a worker killed with SIGKILL in the middle of an
 // analysis (before its commit) loses nothing: after its lease runs out
 // another worker takes the job again and it ends with exactly one table
