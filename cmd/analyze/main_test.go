@@ -265,4 +265,17 @@ func TestRescanFindsMissedObjects(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM rescanner.job_a`).Scan(&rows); err != nil || rows != 66 {
 		t.Fatalf("replaced table: %d rows, %v", rows, err)
 	}
+
+	// The operator's view of the queue.
+	var out, errOut bytes.Buffer
+	if code := run(ctx, []string{"queue"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "queued 0  running 0  failed 0  analysed 3") {
+		t.Fatalf("queue: exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	if code := run(ctx, []string{"queue", "list", "analysed"}, &out, &errOut); code != 0 || strings.Count(out.String(), "rescanner/") != 3 {
+		t.Fatalf("queue list: exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	if code := run(ctx, []string{"queue", "retry", "1"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "not a failed job") {
+		t.Fatalf("retry of an analysed job: exit %d: %s", code, errOut.String())
+	}
 }
