@@ -63,6 +63,7 @@ type Engine struct {
 	// How the last run went, for tests.
 	lastSumInGo bool // Energy_used_J was summed in Go
 	lastDense   bool // a frame had one row at every time
+	lastWork    corrWork // what the last corrected run's aux pass touched
 }
 
 // table is a finished table in the database: the view resultTable over
