@@ -61,8 +61,8 @@ type Engine struct {
 	scratch []string // tables the result view reads
 
 	// How the last run went, for tests.
-	lastSumInGo bool // Energy_used_J was summed in Go
-	lastDense   bool // a frame had one row at every time
+	lastSumInGo bool     // Energy_used_J was summed in Go
+	lastDense   bool     // a frame had one row at every time
 	lastWork    corrWork // what the last corrected run's aux pass touched
 }
 
