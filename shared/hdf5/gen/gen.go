@@ -84,6 +84,12 @@ type Spec struct {
 	PowerBase    float64 // W
 	PowerPeak    float64 // W
 	TaskFields   int     // 12 (Slurm 23.02+, with GPU members) or 10
+	// EnergyGroup names the dataset of the node's power ("" is Energy),
+	// as a site's own plugin may. MinorPower (W), when not 0, adds a
+	// dataset named Energy (or Minor, when EnergyGroup is Energy) with a
+	// constant Power field: a second, smaller meter.
+	EnergyGroup string
+	MinorPower  float64
 
 	Start time.Time // start of the job; node-step start times derive from it
 	Seed  uint64
@@ -260,6 +266,14 @@ func (s *Spec) Node(stepIdx int, step string, node int) hdf5.SlurmNode {
 	duration := float64(s.Rows) * s.Interval
 	if s.has(SeriesEnergy) {
 		n.Energy = s.energy(rng(1), epoch)
+		n.EnergyName = s.EnergyGroup
+		if s.MinorPower != 0 {
+			name := "Energy"
+			if s.EnergyGroup == "" || s.EnergyGroup == "Energy" {
+				name = "Minor"
+			}
+			n.Others = append(n.Others, hdf5.SlurmSeries{Name: name, Columns: s.minor(rng(4), epoch)})
+		}
 	}
 	if s.has(SeriesFilesystem) {
 		n.Filesystem = s.filesystem(rng(2), epoch, duration)
@@ -397,6 +411,17 @@ func (s *Spec) energy(r *rand.Rand, epoch uint64) []profile.Column {
 		cols = append(cols, counter())
 	}
 	return cols
+}
+
+// minor is a second energy dataset: Power constant at MinorPower.
+func (s *Spec) minor(r *rand.Rand, epoch uint64) []profile.Column {
+	ts := s.times(r, s.Rows, s.Interval)
+	el, ep := s.header(ts, epoch)
+	p := ucol("Power", len(ts))
+	for range ts {
+		p.U = append(p.U, uint64(math.Round(s.MinorPower)))
+	}
+	return []profile.Column{el, ep, p}
 }
 
 // slowTimes are the sample times of the task-like series: every
