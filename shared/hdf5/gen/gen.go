@@ -90,6 +90,10 @@ type Spec struct {
 	// constant Power field: a second, smaller meter.
 	EnergyGroup string
 	MinorPower  float64
+	// Bomb, when not 0, makes each energy dataset declare about this many
+	// bytes of column data (8 per value) in a file of a few KB: its rows
+	// beyond Rows are never written (see hdf5.WriteOptions.ExtendRows).
+	Bomb uint64
 
 	Start time.Time // start of the job; node-step start times derive from it
 	Seed  uint64
@@ -231,12 +235,32 @@ func Write(dir string, s Spec) ([]string, error) {
 	var paths []string
 	for _, f := range files {
 		p := filepath.Join(dir, f.Name)
-		if err := hdf5.WriteFile(p, f.Root, hdf5.WriteOptions{}); err != nil {
+		if err := hdf5.WriteFile(p, f.Root, s.writeOptions(f)); err != nil {
 			return paths, err
 		}
 		paths = append(paths, p)
 	}
 	return paths, nil
+}
+
+// writeOptions are Slurm's (chunks of 10 rows, deflate level 0), or a
+// bomb's: large chunks, deflate 9, the energy dataset extended.
+func (s *Spec) writeOptions(f File) hdf5.WriteOptions {
+	if s.Bomb == 0 {
+		return hdf5.WriteOptions{}
+	}
+	name := s.EnergyGroup
+	if name == "" {
+		name = "Energy"
+	}
+	cols := 3
+	for _, ds := range f.Root.Datasets() {
+		if ds.Name == name && len(ds.Columns) > 0 {
+			cols = len(ds.Columns)
+			break
+		}
+	}
+	return hdf5.WriteOptions{ChunkRows: 1 << 16, Deflate: 9, ExtendName: name, ExtendRows: s.Bomb / uint64(8*cols)}
 }
 
 // Node generates the content of one (step, node). stepIdx is the step's
