@@ -30,8 +30,8 @@ type Reader struct {
 	held    int64 // bytes of loaded columns not yet released
 	// What the datasets declare (see Declared), saturating.
 	declBytes, declRows uint64
-	objects int   // links seen during the walk
-	closed  bool
+	objects             int // links seen during the walk
+	closed              bool
 }
 
 // Declared is what loading every dataset of the file would take, known
