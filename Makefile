@@ -5,7 +5,7 @@ GO ?= go
 MODULES := ./shared/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh presign list analyze))
 TEST_FLAGS ?= -p 2 -timeout 20m -tags integration
 
-.PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze deploy-check clean
+.PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze bench-analyze-shapes deploy-check clean
 
 deps:
 	@bash cmd/scripts/deps.sh
@@ -39,6 +39,13 @@ deploy-check: deps
 # bare pgx CopyFrom of the same table; peak RSS of the analyzer.
 bench-analyze: build
 	bin/stack exec -- bin/bench-analyze $(BENCH_ANALYZE_FLAGS)
+
+# Time, rows/s and peak RSS of both modes on each input shape (plain,
+# jitter, duplicates, gaps, xcc, gpu, all series, merged 4 nodes) at
+# 20k, 200k and 2M energy rows; corrected/compat and the time per row's
+# growth. BENCH_SHAPES_FLAGS='-shapes jitter,dups -sizes 5000,80000'.
+bench-analyze-shapes: build
+	bin/stack exec -- bin/bench-analyze -shapes all $(BENCH_SHAPES_FLAGS)
 
 # Start-up time and idle memory of each function binary.
 bench-functions: build

@@ -261,14 +261,7 @@ func (run *corrRun) summarize() {
 	// Job-wide quality: every series' counters.
 	q := &run.quality
 	for _, s := range append(append([]*corrSeries(nil), run.series...), run.dropped...) {
-		for name, c := range s.quality.Columns {
-			q.AddColumn(name, c)
-		}
-		q.DuplicateSamples += s.quality.DuplicateSamples
-		q.DroppedSamples += s.quality.DroppedSamples
-		q.CounterResets += s.quality.CounterResets
-		q.MissingCPUsPerTask += s.quality.MissingCPUsPerTask
-		q.ZeroPowerSeries += s.quality.ZeroPowerSeries
+		q.Merge(s.quality)
 	}
 	if q.Columns == nil {
 		q.Columns = map[string]analysis.QualityCounts{}
@@ -277,7 +270,8 @@ func (run *corrRun) summarize() {
 	// Nodes.
 	for i, s := range run.series {
 		ns := analysis.NodeSummary{Step: s.step, Node: s.node, Method: s.method, PowerField: s.field,
-			CPUsPerTask: s.cpus, Tasks: s.tasks, CounterResets: s.resets, Quality: s.quality.QualityCounts}
+			CPUsPerTask: s.cpus, Tasks: s.tasks, CounterResets: s.resets, Quality: s.quality.QualityCounts,
+			EnergySources: s.sources}
 		if s.hasEnergy {
 			ns.Samples = int64(len(s.el))
 			ns.TrapezoidEnergyJ = analysis.Finite(s.trapEnergy)

@@ -24,16 +24,17 @@ type AnalyzeSettings struct {
 	Mode        string `envconfig:"ANALYZE_MODE" default:"corrected"`
 	Price       string `envconfig:"ANALYZE_PRICE"`                          // smard[:REGION], file:PATH, fixed:EUR_PER_KWH; off by default
 	Carbon      string `envconfig:"ANALYZE_CARBON"`                         // file:PATH (epoch_seconds,g_co2_per_kwh) or fixed:G_PER_KWH
-	MaxBytes    int64  `envconfig:"ANALYZE_MAX_BYTES" default:"2147483648"` // 2 GiB per object
+	MaxBytes    int64  `envconfig:"ANALYZE_MAX_BYTES" default:"2147483648"` // 2 GiB per object, and of declared (decompressed) data per file
 	MaxRows     int64  `envconfig:"ANALYZE_MAX_ROWS" default:"50000000"`
 	MemoryLimit string `envconfig:"ANALYZE_MEMORY_LIMIT" default:"1GB"` // DuckDB's
 	TempDir     string `envconfig:"ANALYZE_TEMP_DIR"`
+	Threads     int    `envconfig:"ANALYZE_THREADS"` // DuckDB's worker threads; default GOMAXPROCS
 }
 
 // EngineOptions are the pipeline limits of these settings.
 func (s AnalyzeSettings) EngineOptions() duckdb.Options {
-	return duckdb.Options{MemoryLimit: s.MemoryLimit, MaxRows: s.MaxRows, TempDir: s.TempDir,
-		Reader: hdf5.Options{MaxRows: s.MaxRows, Isolate: true}}
+	return duckdb.Options{MemoryLimit: s.MemoryLimit, MaxRows: s.MaxRows, MaxBytes: s.MaxBytes, Threads: s.Threads,
+		TempDir: s.TempDir, Reader: hdf5.Options{MaxRows: s.MaxRows, MaxBytes: s.MaxBytes, Isolate: true}}
 }
 
 var processor app.Once[*analyzer.Processor]
