@@ -109,6 +109,8 @@ pool_mode = transaction
 default_pool_size = %d
 max_client_conn = 1000
 server_reset_query =
+; the tests restart PostgreSQL under it: retry logins soon
+server_login_retry = 1
 ignore_startup_parameters = extra_float_digits
 `, opts.ServerPort, opts.Port, filepath.Join(opts.Dir, "userlist.txt"), opts.PoolSize)
 	files := map[string]string{"pgbouncer.ini": ini, "userlist.txt": `"postgres" ""` + "\n"}

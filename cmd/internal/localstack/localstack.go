@@ -217,8 +217,25 @@ func (s *Stack) StartPostgres(ctx context.Context) error {
 		}
 		s.bouncer = b
 	}
-	s.DatabaseURL, err = s.bouncer.ThroughPgBouncer(pg.URL)
-	return err
+	if s.DatabaseURL, err = s.bouncer.ThroughPgBouncer(pg.URL); err != nil {
+		return err
+	}
+	// After a restart PgBouncer answers logins with an error until its
+	// next retry (server_login_retry): the stack is up once it connects.
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		p, err := postgres.Open(wctx, s.DatabaseURL)
+		if err == nil {
+			p.Close()
+			return nil
+		}
+		select {
+		case <-wctx.Done():
+			return fmt.Errorf("PgBouncer does not reach PostgreSQL: %w", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // StopPostgres stops the stack's own cluster, e.g. to test an outage.
