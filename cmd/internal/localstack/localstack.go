@@ -80,15 +80,15 @@ type Stack struct {
 	MinIORootUser     string
 	MinIORootPassword string
 
-	opts   Options
-	dir    string
+	opts    Options
+	dir     string
 	pg      *devserver.Postgres
 	bouncer *devserver.PgBouncer
 	minio   *devserver.MinIO
 	ln      net.Listener
 	server  *http.Server
 	metrics *metrics.Server
-	done   chan error
+	done    chan error
 }
 
 func (o *Options) defaults() {
