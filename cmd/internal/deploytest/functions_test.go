@@ -185,10 +185,10 @@ type instance struct {
 	pid     int
 	base    string
 	metrics string // its /metrics URL
-	start time.Time
-	cmd   *exec.Cmd
-	done  chan struct{}
-	log   string
+	start   time.Time
+	cmd     *exec.Cmd
+	done    chan struct{}
+	log     string
 }
 
 // startOptions vary how a function starts.
