@@ -5,7 +5,7 @@ GO ?= go
 MODULES := ./shared/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh presign list analyze))
 TEST_FLAGS ?= -p 2 -timeout 20m -tags integration
 
-.PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze bench-analyze-shapes deploy-check clean
+.PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze bench-analyze-shapes deploy-check clean test-pgbouncer
 
 deps:
 	@bash cmd/scripts/deps.sh
@@ -13,9 +13,15 @@ deps:
 build: deps
 	$(GO) build -o bin/ ./cmd/... ./loadgen/cmd/...
 
-# Every test, against real PostgreSQL and MinIO started for the run.
+# Every test, against real PostgreSQL and MinIO started for the run; then
+# the end-to-end auth, storage and analysis tests once more with the
+# functions behind PgBouncer in transaction pooling mode.
 test: build
 	bin/stack exec -- $(MAKE) --no-print-directory test-go
+	bin/stack exec --pgbouncer -- $(MAKE) --no-print-directory test-pgbouncer
+
+test-pgbouncer:
+	$(GO) test $(TEST_FLAGS) -run '^Test' ./cmd/internal/localstack/
 
 test-go: lint
 	$(GO) test $(TEST_FLAGS) $(MODULES)

@@ -9,8 +9,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/benchwrap/backend/shared/metrics"
 )
 
 // Params are argon2id cost parameters.
@@ -38,8 +41,12 @@ const (
 var hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 
 func withSlot[T any](f func() T) T {
+	queued := time.Now()
 	hashSlots <- struct{}{}
 	defer func() { <-hashSlots }()
+	start := time.Now()
+	metrics.HashWait(start.Sub(queued))
+	defer func() { metrics.ObserveHash(time.Since(start)) }()
 	return f()
 }
 

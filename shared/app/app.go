@@ -18,6 +18,7 @@ import (
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/config"
+	"github.com/benchwrap/backend/shared/metrics"
 	"github.com/benchwrap/backend/shared/minio"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/storage"
@@ -111,6 +112,7 @@ func Postgres(ctx context.Context) (*pgxpool.Pool, error) {
 			p.Close()
 			return nil, unavailable(fmt.Errorf("migrate: %w", err))
 		}
+		metrics.SetPool("main", p)
 		return p, nil
 	})
 }
@@ -213,17 +215,22 @@ func Authenticate(header string) (string, error) {
 	return k.Authenticate(header)
 }
 
-// Ping checks the dependencies for health endpoints: nil, or the name of
-// the failing component and why.
+// Ping checks the dependencies for readiness: nil, or the name of the
+// failing component (postgres, migrations, minio) and why.
 func Ping(ctx context.Context) (component string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	p, err := Postgres(ctx)
-	if err == nil {
-		err = p.Ping(ctx)
-	}
 	if err != nil {
 		return "postgres", err
+	}
+	// One query answers both: the server is up and the schema is ours.
+	pending, err := postgres.Pending(ctx, p)
+	if err != nil {
+		return "postgres", err
+	}
+	if len(pending) > 0 {
+		return "migrations", fmt.Errorf("not applied: %v", pending)
 	}
 	m, err := Objects()
 	if err == nil {

@@ -33,8 +33,10 @@ func TestMuxReservedPaths(t *testing.T) {
 	}{
 		{"GET", "/hello", healthy, 200, `{"message":"Hello World"}`},
 		{"GET", "/livez", down, 200, `{"status":"ok"}`},
-		{"GET", "/healthz", healthy, 200, `{"status":"ok"}`},
-		{"GET", "/healthz", down, 503, `{"component":"postgres","status":"unavailable"}`},
+		{"GET", "/healthz", down, 200, `{"status":"ok"}`}, // liveness: no dependency
+		{"GET", "/readyz", healthy, 200, `{"status":"ok"}`},
+		{"GET", "/readyz", down, 503, `{"component":"postgres","status":"unavailable"}`},
+		{"POST", "/readyz", healthy, 405, `{"detail":"Method Not Allowed"}`},
 		{"POST", "/hello", healthy, 405, `{"detail":"Method Not Allowed"}`},
 		{"GET", "/", healthy, 200, "function"},
 		{"POST", "/anything", healthy, 200, "function"},

@@ -138,25 +138,23 @@ type queryer interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// LockObject serialises work on one object across every replica: it holds
-// a session advisory lock on a dedicated connection until release.
+// LockObject serialises work on one object across every replica: a
+// transaction-scoped advisory lock, held by an open transaction on a
+// connection of its own until release. No session state, so it holds
+// through PgBouncer in transaction pooling mode too.
 func LockObject(ctx context.Context, pool *pgxpool.Pool, bucket, key string) (release func(), err error) {
-	conn, err := pool.Acquire(ctx)
+	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lock object: %w", err)
 	}
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, bucket+"/"+key); err != nil {
-		conn.Release()
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, bucket+"/"+key); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("lock object: %w", err)
 	}
 	return func() {
-		_, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, bucket+"/"+key)
-		if err != nil {
-			// A connection that may still hold the lock must not go back
-			// to the pool.
-			_ = conn.Conn().Close(context.Background())
-		}
-		conn.Release()
+		// Ending the transaction releases the lock; when even that fails
+		// the connection is closed, which releases it too.
+		_ = tx.Rollback(context.WithoutCancel(ctx))
 	}, nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/benchwrap/backend/shared/config"
+	"github.com/benchwrap/backend/shared/metrics"
 	"github.com/benchwrap/backend/shared/testenv"
 )
 
@@ -180,13 +181,14 @@ func modulePath(goMod string) (string, error) {
 
 // instance is a running function process.
 type instance struct {
-	name  string
-	pid   int
-	base  string
-	start time.Time
-	cmd   *exec.Cmd
-	done  chan struct{}
-	log   string
+	name    string
+	pid     int
+	base    string
+	metrics string // its /metrics URL
+	start   time.Time
+	cmd     *exec.Cmd
+	done    chan struct{}
+	log     string
 }
 
 // startOptions vary how a function starts.
@@ -242,6 +244,10 @@ func (fx *fixture) start(t testing.TB, name string, opt startOptions) *instance 
 			env[k] = v
 		}
 	}
+	// Each process its own metrics port (the container default :9102
+	// would collide between the functions of one test).
+	metricsAddr := "127.0.0.1:" + freePort(t)
+	env[metrics.AddrEnv] = metricsAddr
 	list := make([]string, 0, len(env)+len(opt.Env))
 	for k, v := range env {
 		list = append(list, k+"="+v)
@@ -259,7 +265,7 @@ func (fx *fixture) start(t testing.TB, name string, opt startOptions) *instance 
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	in := &instance{name: name, base: "http://127.0.0.1:" + port, cmd: cmd, done: make(chan struct{}), log: logPath}
+	in := &instance{name: name, base: "http://127.0.0.1:" + port, metrics: "http://" + metricsAddr + metrics.Path, cmd: cmd, done: make(chan struct{}), log: logPath}
 	in.start = time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -394,11 +400,14 @@ func checkReservedPaths(t *testing.T, fx *fixture, in *instance) {
 	if r := in.call(t, "POST", "/hello", ""); r.Status != 405 || r.str("detail") != "Method Not Allowed" {
 		t.Errorf("%s POST /hello: %d %s", in.name, r.Status, r.Raw)
 	}
-	if r := in.call(t, "GET", "/livez", ""); r.Status != 200 || r.str("status") != "ok" {
-		t.Errorf("%s GET /livez: %d %s", in.name, r.Status, r.Raw)
+	for _, live := range []string{"/livez", "/healthz"} { // liveness: no dependency checked
+		if r := in.call(t, "GET", live, ""); r.Status != 200 || r.str("status") != "ok" {
+			t.Errorf("%s GET %s: %d %s", in.name, live, r.Status, r.Raw)
+		}
 	}
-	// /healthz checks PostgreSQL, then MinIO: it answers 200 where the
-	// function has the secrets of both, else names what it cannot reach.
+	// /readyz checks PostgreSQL (and the migrations), then MinIO: it
+	// answers 200 where the function has the secrets of both, else names
+	// what it cannot reach.
 	has := func(s string) bool { return slices.Contains(fx.stack.Functions[in.name].Secrets, s) }
 	want, component := 200, ""
 	switch {
@@ -407,19 +416,60 @@ func checkReservedPaths(t *testing.T, fx *fixture, in *instance) {
 	case !has(config.SecretMinIOAccess) || !has(config.SecretMinIOSecret):
 		want, component = 503, "minio"
 	}
-	r := in.call(t, "GET", "/healthz", "")
+	r := in.call(t, "GET", "/readyz", "")
 	if r.Status != want || (want == 200 && r.str("status") != "ok") || (want == 503 && (r.str("status") != "unavailable" || r.str("component") != component)) {
-		t.Errorf("%s GET /healthz: %d %s, want %d %s", in.name, r.Status, r.Raw, want, component)
+		t.Errorf("%s GET /readyz: %d %s, want %d %s", in.name, r.Status, r.Raw, want, component)
 	}
 	if in.name == builtinFunction && r.Status != 200 {
-		t.Errorf("%s answers the Ingress's /healthz and must reach every dependency", in.name)
+		t.Errorf("%s answers the Ingress's /healthz (its /readyz) and must reach every dependency", in.name)
+	}
+}
+
+// scrape reads the function's /metrics.
+func (in *instance) scrape(t testing.TB) metrics.Scrape {
+	t.Helper()
+	s, err := metrics.Get(t.Context(), in.metrics)
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", in.name, err, in.logTail())
+	}
+	return s
+}
+
+// checkMetricsMoved compares a function's scrapes from before and after
+// the traffic of TestFunctionsServe: its requests, their latencies, its
+// database pool, and the password hashes of the auth functions.
+func checkMetricsMoved(t *testing.T, fx *fixture, in *instance, before, after metrics.Scrape) {
+	t.Helper()
+	moved := func(name string, labels ...string) {
+		t.Helper()
+		if b, a := before.Sum(name, labels...), after.Sum(name, labels...); a <= b {
+			t.Errorf("%s: %s%v did not move (%v, then %v)", in.name, name, labels, b, a)
+		}
+	}
+	moved("benchwrap_http_requests_total", "function", in.name)
+	moved("benchwrap_http_request_duration_seconds_count", "function", in.name)
+	if !after.Has("go_goroutines") || !after.Has("process_resident_memory_bytes") {
+		t.Errorf("%s: no Go runtime or process series", in.name)
+	}
+	if slices.Contains(fx.stack.Functions[in.name].Secrets, config.SecretDatabaseURL) {
+		if in.name != "analyze" { // its request here (no profile) needs no database
+			moved("benchwrap_db_pool_acquires_total", "pool", "main")
+		}
+		if after.Sum("benchwrap_db_pool_max_connections", "pool", "main") < 1 {
+			t.Errorf("%s: no pool size exported", in.name)
+		}
+	}
+	if in.name == "login" || in.name == "register" {
+		moved("benchwrap_password_hash_duration_seconds_count")
+		moved("benchwrap_password_hash_wait_seconds_count")
 	}
 }
 
 // TestFunctionsServe: every function, started as its container starts it,
 // answers its reserved paths, and a real request end to end: register,
 // log in, refresh, presign an upload, upload, list, download, and a bucket
-// notification to analyze.
+// notification to analyze. Each function's /metrics is scraped before and
+// after: its series move.
 func TestFunctionsServe(t *testing.T) {
 	fx := setup(t)
 	ins := map[string]*instance{}
@@ -428,6 +478,10 @@ func TestFunctionsServe(t *testing.T) {
 		t.Logf("%s: /livez 200 after %v", n, in.waitFor(t, "/livez", 30*time.Second).Round(time.Microsecond))
 		checkReservedPaths(t, fx, in)
 		ins[n] = in
+	}
+	before := map[string]metrics.Scrape{}
+	for n, in := range ins {
+		before[n] = in.scrape(t)
 	}
 
 	user, pw := testenv.Name("dt"), "password-123"
@@ -504,6 +558,9 @@ func TestFunctionsServe(t *testing.T) {
 			t.Errorf("analyze without the webhook token: %d %s", r.Status, r.Raw)
 		}
 	}
+	for n, in := range ins {
+		checkMetricsMoved(t, fx, in, before[n], in.scrape(t))
+	}
 }
 
 // TestListenAddress: alone (Knative without the watchdog) a function
@@ -515,8 +572,8 @@ func TestListenAddress(t *testing.T) {
 	alone := fx.start(t, builtinFunction, startOptions{Env: []string{"PORT=" + port}, Alone: true})
 	alone.base = "http://127.0.0.1:" + port
 	alone.waitFor(t, "/livez", 30*time.Second)
-	if r := alone.call(t, "GET", "/healthz", ""); r.Status != 200 {
-		t.Errorf("on $PORT: /healthz %d %s", r.Status, r.Raw)
+	if r := alone.call(t, "GET", "/readyz", ""); r.Status != 200 {
+		t.Errorf("on $PORT: /readyz %d %s", r.Status, r.Raw)
 	}
 	alone.stop()
 
@@ -573,7 +630,7 @@ func TestFunctionStartup(t *testing.T) {
 			access, _ := testenv.Register(t, testenv.Name("bs"), pw)
 			return in.call(t, "GET", "/", "", "Authorization", "Bearer "+access).Status, 200
 		}
-		return in.call(t, "GET", "/healthz", "").Status, 200
+		return in.call(t, "GET", "/readyz", "").Status, 200
 	}
 	// Tokens are minted before the clock starts, outside the measurement.
 	type sample struct {

@@ -59,8 +59,11 @@ func testStack(t testing.TB) *Stack {
 		if stackErr = os.Setenv("ANALYZE_MODE", "compat"); stackErr != nil {
 			return
 		}
+		// STACK_PGBOUNCER=1 (make test's second, focused pass) runs the
+		// same tests with the functions behind PgBouncer.
 		stack, stackErr = Start(context.Background(), Options{
-			Dir: dir, GatewayAddr: "127.0.0.1:0", FastPostgres: true,
+			Dir: dir, GatewayAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", FastPostgres: true,
+			PgBouncer: os.Getenv("STACK_PGBOUNCER") == "1",
 			MinIOAddr: fmt.Sprintf("127.0.0.1:%d", port),
 		})
 		if stackErr != nil {

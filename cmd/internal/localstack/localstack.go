@@ -31,6 +31,7 @@ import (
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/fnhttp"
+	"github.com/benchwrap/backend/shared/metrics"
 	"github.com/benchwrap/backend/shared/postgres"
 )
 
@@ -48,10 +49,14 @@ var Functions = map[string]fnhttp.HandleFunc{
 type Options struct {
 	Dir         string // state directory (secrets/, pg/, minio/); default .stack
 	GatewayAddr string // default 127.0.0.1:8080; port 0 picks one
+	MetricsAddr string // /metrics of every function; default 127.0.0.1:9102, "off" for none
 
 	DatabaseURL  string // use this database instead of starting PostgreSQL
 	PGPort       int    // port of the started cluster; default 55432, 0 with FastPostgres picks one
 	FastPostgres bool   // fsync off: tests
+	// PgBouncer puts a PgBouncer in transaction pooling mode in front of
+	// the stack's own cluster; the functions connect through it.
+	PgBouncer bool
 
 	MinIOEndpoint     string // use this server instead of starting MinIO
 	MinIOAddr         string // address of the started server; default 127.0.0.1:9000
@@ -65,6 +70,7 @@ type Options struct {
 // Stack is a running local stack.
 type Stack struct {
 	GatewayURL    string
+	MetricsURL    string // empty when off
 	DatabaseURL   string
 	MinIOEndpoint string
 	SecretsDir    string
@@ -74,13 +80,15 @@ type Stack struct {
 	MinIORootUser     string
 	MinIORootPassword string
 
-	opts   Options
-	dir    string
-	pg     *devserver.Postgres
-	minio  *devserver.MinIO
-	ln     net.Listener
-	server *http.Server
-	done   chan error
+	opts    Options
+	dir     string
+	pg      *devserver.Postgres
+	bouncer *devserver.PgBouncer
+	minio   *devserver.MinIO
+	ln      net.Listener
+	server  *http.Server
+	metrics *metrics.Server
+	done    chan error
 }
 
 func (o *Options) defaults() {
@@ -95,6 +103,9 @@ func (o *Options) defaults() {
 	}
 	if o.MinIOAddr == "" {
 		o.MinIOAddr = "127.0.0.1:9000"
+	}
+	if o.MetricsAddr == "" {
+		o.MetricsAddr = "127.0.0.1:9102"
 	}
 	if o.Bucket == "" {
 		o.Bucket = "benchwrap"
@@ -173,6 +184,14 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 		}
 	}
 
+	// The functions' metrics: one process, one registry, off the gateway.
+	if s.metrics, err = metrics.Listen(o.MetricsAddr); err != nil {
+		return err
+	}
+	if s.metrics != nil {
+		s.MetricsURL = s.metrics.URL()
+	}
+
 	// Gateway.
 	gw := gateway.New(Functions, map[string]int64{"analyze": 16 << 20}, app.Ping)
 	s.server = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
@@ -188,7 +207,35 @@ func (s *Stack) StartPostgres(ctx context.Context) error {
 		return fmt.Errorf("start PostgreSQL: %w", err)
 	}
 	s.pg, s.DatabaseURL, s.opts.PGPort = pg, pg.URL, pg.Port
-	return nil
+	if !s.opts.PgBouncer {
+		return nil
+	}
+	if s.bouncer == nil {
+		b, err := devserver.StartPgBouncer(ctx, devserver.PgBouncerOptions{Dir: filepath.Join(s.dir, "pgbouncer"), ServerPort: pg.Port})
+		if err != nil {
+			return fmt.Errorf("start PgBouncer: %w", err)
+		}
+		s.bouncer = b
+	}
+	if s.DatabaseURL, err = s.bouncer.ThroughPgBouncer(pg.URL); err != nil {
+		return err
+	}
+	// After a restart PgBouncer answers logins with an error until its
+	// next retry (server_login_retry): the stack is up once it connects.
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		p, err := postgres.Open(wctx, s.DatabaseURL)
+		if err == nil {
+			p.Close()
+			return nil
+		}
+		select {
+		case <-wctx.Done():
+			return fmt.Errorf("PgBouncer does not reach PostgreSQL: %w", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // StopPostgres stops the stack's own cluster, e.g. to test an outage.
@@ -264,8 +311,12 @@ func (s *Stack) Close() error {
 	if s.ln != nil && s.server == nil {
 		errs = append(errs, s.ln.Close())
 	}
+	errs = append(errs, s.metrics.Close())
 	if s.minio != nil {
 		errs = append(errs, s.minio.Stop())
+	}
+	if s.bouncer != nil {
+		errs = append(errs, s.bouncer.Stop())
 	}
 	if s.pg != nil {
 		errs = append(errs, s.pg.Stop())
@@ -278,7 +329,7 @@ func (s *Stack) Done() <-chan error { return s.done }
 
 // Log describes the stack without secrets.
 func (s *Stack) Log() []any {
-	return []any{"gateway", s.GatewayURL, "postgres", postgres.Redact(s.DatabaseURL), "minio", s.MinIOEndpoint, "secrets", s.SecretsDir}
+	return []any{"gateway", s.GatewayURL, "metrics", s.MetricsURL, "postgres", postgres.Redact(s.DatabaseURL), "minio", s.MinIOEndpoint, "secrets", s.SecretsDir}
 }
 
 func ensureSecret(dir, name, fresh string) (string, error) {
