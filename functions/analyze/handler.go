@@ -18,6 +18,14 @@ import (
 	"github.com/benchwrap/backend/shared/notification"
 )
 
+// Policy: MinIO's token is checked before the notification is read, and
+// a notification is at most fnhttp.MaxWebhookBody bytes.
+var Policy = fnhttp.Policy{
+	Methods: []string{http.MethodPost},
+	MaxBody: fnhttp.MaxWebhookBody,
+	Auth:    func(h http.Header) error { return pipeline.CheckWebhook(h.Get("Authorization")) },
+}
+
 // Handle serves POST with a bucket-notification body, authenticated by the
 // webhook token MinIO sends as "Authorization: Bearer <token>".
 func Handle(req handler.Request) (handler.Response, error) {

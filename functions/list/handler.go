@@ -15,6 +15,9 @@ import (
 	"github.com/benchwrap/backend/shared/storage"
 )
 
+// Policy: the caller's token is checked before the (unused) body is read.
+var Policy = fnhttp.Policy{Methods: []string{http.MethodGet}, MaxBody: fnhttp.MaxJSONBody, Auth: app.CheckBearer}
+
 // Handle serves GET ?limit=&after=, authenticated by a Bearer access token.
 func Handle(req handler.Request) (handler.Response, error) {
 	return fnhttp.Serve("list", req, fnhttp.Routes{http.MethodGet: list})

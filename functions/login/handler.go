@@ -14,6 +14,9 @@ import (
 	"github.com/benchwrap/backend/shared/fnhttp"
 )
 
+// Policy: POST with a small JSON or form body.
+var Policy = fnhttp.Policy{Methods: []string{http.MethodPost}, MaxBody: fnhttp.MaxJSONBody}
+
 // Handle serves POST with credentials as a JSON body {"username",
 // "password"}, as form fields of the same names, or (legacy, what
 // today's client sends to /auth/password) as the query parameters u and p.

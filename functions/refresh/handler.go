@@ -13,6 +13,9 @@ import (
 	"github.com/benchwrap/backend/shared/fnhttp"
 )
 
+// Policy: POST with a small JSON or form body.
+var Policy = fnhttp.Policy{Methods: []string{http.MethodPost}, MaxBody: fnhttp.MaxJSONBody}
+
 // Handle serves POST with the token as a JSON body {"refresh"} or (legacy,
 // what today's client sends) as the query parameter rid.
 func Handle(req handler.Request) (handler.Response, error) {

@@ -13,6 +13,9 @@ import (
 	"github.com/benchwrap/backend/shared/fnhttp"
 )
 
+// Policy: POST with a small JSON or form body.
+var Policy = fnhttp.Policy{Methods: []string{http.MethodPost}, MaxBody: fnhttp.MaxJSONBody}
+
 // Handle serves POST with a JSON body {"username", "password"}.
 func Handle(req handler.Request) (handler.Response, error) {
 	return fnhttp.Serve("register", req, fnhttp.Routes{http.MethodPost: register})

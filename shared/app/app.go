@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -40,6 +41,8 @@ type Settings struct {
 	MinIORegion         string          `envconfig:"MINIO_REGION" default:"us-east-1"`
 	Bucket              string          `envconfig:"MINIO_BUCKET" default:"benchwrap"`
 	PresignTTL          config.Duration `envconfig:"PRESIGN_TTL" default:"600"`
+	MaxUploadBytes      int64           `envconfig:"MAX_UPLOAD_BYTES" default:"2147483648"`  // 2 GiB; 0: no limit
+	UserQuotaBytes      int64           `envconfig:"USER_QUOTA_BYTES" default:"21474836480"` // 20 GiB; 0: no quota
 }
 
 // LoadSettings reads Settings from the environment.
@@ -199,7 +202,8 @@ func Storage() (*storage.Service, error) {
 		if err != nil {
 			return nil, misconfigured(err)
 		}
-		return svc.WithAnalyses(catalog{bucket: s.Bucket}), nil
+		limits := storage.Limits{MaxUpload: s.MaxUploadBytes, Quota: s.UserQuotaBytes}
+		return svc.WithAnalyses(catalog{bucket: s.Bucket}).WithLimits(limits), nil
 	})
 }
 
@@ -211,6 +215,13 @@ func Authenticate(header string) (string, error) {
 		return "", err
 	}
 	return k.Authenticate(header)
+}
+
+// CheckBearer checks a request's bearer token from its headers, for
+// fnhttp.Policy.Auth: before the body is read.
+func CheckBearer(h http.Header) error {
+	_, err := Authenticate(h.Get("Authorization"))
+	return err
 }
 
 // Ping checks the dependencies for health endpoints: nil, or the name of

@@ -38,22 +38,24 @@ const DefaultPort = "8082"
 // Main runs a function binary: it serves handle on the -listen address
 // (the of-watchdog's upstream in mode=http), else on :$PORT (Knative),
 // else on :8082, answering the reserved paths itself, and finishes the
-// requests in flight on SIGTERM. ping is the dependency health check.
-func Main(handle HandleFunc, ping func(context.Context) (string, error)) {
+// requests in flight on SIGTERM. ping is the dependency health check;
+// policy is the function's (methods, caller, body cap; see Policy), and
+// the server's limits come from the HTTP_* settings (ServerSettings).
+func Main(handle HandleFunc, ping func(context.Context) (string, error), policy Policy) {
 	listen := flag.String("listen", "", "address to listen on (default :$PORT, else :"+DefaultPort+")")
 	flag.Parse()
 	logging.Setup()
 
+	srv, err := NewServer(Mux(policy.Handler(handle), ping))
+	if err != nil {
+		slog.Error("settings", "error", err)
+		os.Exit(2)
+	}
 	addr := listenAddr(*listen, os.Getenv("PORT"))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		slog.Error("listen", "addr", addr, "error", err)
 		os.Exit(1)
-	}
-	srv := &http.Server{
-		Handler:           Mux(Handler(handle, DefaultMaxBody), ping),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()

@@ -10,9 +10,13 @@ import (
 	"github.com/benchwrap/backend/shared/apperr"
 )
 
-// MaxNameBytes bounds a sanitised object name (S3 allows 1024-byte keys;
-// the prefix and later suffixes need room).
-const MaxNameBytes = 255
+// MaxKeyBytes is S3's limit for a key; a user's prefix and the name
+// together must fit in it.
+const MaxKeyBytes = 1024
+
+// MaxNameBytes bounds a sanitised object name before the prefix is added;
+// Key checks the whole key against MaxKeyBytes.
+const MaxNameBytes = MaxKeyBytes
 
 // MsgInvalidName is the original's message for every rejected name.
 const MsgInvalidName = "Invalid object name."

@@ -20,8 +20,9 @@ func TestSanitizeName(t *testing.T) {
 		{"", ""},
 		{"..", ""},
 		{"a..b", ""},
-		{strings.Repeat("a", 255), strings.Repeat("a", 255)},
-		{strings.Repeat("a", 256), ""},
+		{strings.Repeat("a", 256), strings.Repeat("a", 256)}, // the client allows 256 characters
+		{strings.Repeat("a", 1024), strings.Repeat("a", 1024)},
+		{strings.Repeat("a", 1025), ""},
 		{strings.Repeat("é", 200), strings.Repeat("_", 200)}, // one '_' per character
 	} {
 		got, err := SanitizeName(c.in)

@@ -44,6 +44,16 @@ var Functions = map[string]fnhttp.HandleFunc{
 	"analyze":  analyzefn.Handle,
 }
 
+// Policies are the functions' policies (methods, caller, body cap).
+var Policies = map[string]fnhttp.Policy{
+	"register": registerfn.Policy,
+	"login":    loginfn.Policy,
+	"refresh":  refreshfn.Policy,
+	"presign":  presignfn.Policy,
+	"list":     listfn.Policy,
+	"analyze":  analyzefn.Policy,
+}
+
 // Options configure a stack. Empty fields take the defaults of `make run`.
 type Options struct {
 	Dir         string // state directory (secrets/, pg/, minio/); default .stack
@@ -174,8 +184,10 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	}
 
 	// Gateway.
-	gw := gateway.New(Functions, map[string]int64{"analyze": 16 << 20}, app.Ping)
-	s.server = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	gw := gateway.New(Functions, Policies, app.Ping)
+	if s.server, err = fnhttp.NewServer(gw); err != nil {
+		return err
+	}
 	go func() { s.done <- s.server.Serve(s.ln) }()
 	return nil
 }

@@ -272,7 +272,7 @@ func TestTamperedAndExpiredURLs(t *testing.T) {
 			t.Errorf("tampered URL answered %d", status)
 		}
 	}
-	u, err := svc.PresignUpload(ctx, "alice", "t.h5", "bench")
+	u, err := svc.PresignUpload(ctx, "alice", "t.h5", storage.UploadOptions{Benchmark: "bench", Size: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
