@@ -14,6 +14,7 @@ import (
 	"github.com/benchwrap/backend/shared/analyzer"
 	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/apperr"
+	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/notification"
 )
@@ -24,6 +25,7 @@ var Policy = fnhttp.Policy{
 	Methods: []string{http.MethodPost},
 	MaxBody: fnhttp.MaxWebhookBody,
 	Auth:    func(h http.Header) error { return pipeline.CheckWebhook(h.Get("Authorization")) },
+	Secrets: []string{config.SecretDatabaseURL, config.SecretMinIOSecret, config.SecretWebhookToken},
 }
 
 // Handle serves POST with a bucket-notification body, authenticated by the

@@ -99,10 +99,20 @@ var (
 	store    Once[*storage.Service]
 )
 
-// Postgres returns the process's database pool, migrated.
+// Postgres returns the process's database pool, migrated (by the
+// database-owner-url role when that secret is set).
 func Postgres(ctx context.Context) (*pgxpool.Pool, error) {
 	return pool.Get(func() (*pgxpool.Pool, error) {
-		url, err := config.Secret(config.SecretDatabaseURL)
+		url, err := config.StrongSecret(config.SecretDatabaseURL)
+		if err != nil {
+			return nil, misconfigured(err)
+		}
+		// The migrations run as the owner role when there is one; the
+		// pool is the functions' (less privileged) role.
+		ownerURL, err := config.StrongSecret(config.SecretDatabaseOwnerURL)
+		if errors.Is(err, config.ErrNoSecret) {
+			ownerURL, err = "", nil
+		}
 		if err != nil {
 			return nil, misconfigured(err)
 		}
@@ -110,7 +120,7 @@ func Postgres(ctx context.Context) (*pgxpool.Pool, error) {
 		if err != nil {
 			return nil, unavailable(err)
 		}
-		if err := postgres.Migrate(ctx, p); err != nil {
+		if err := postgres.MigrateAs(ctx, ownerURL, p); err != nil {
 			p.Close()
 			return nil, unavailable(fmt.Errorf("migrate: %w", err))
 		}
@@ -126,7 +136,7 @@ func Keys() (*token.Keys, error) {
 		if err != nil {
 			return nil, misconfigured(err)
 		}
-		secret, err := config.Secret(config.SecretJWT)
+		secret, err := config.StrongSecret(config.SecretJWT)
 		if err != nil {
 			return nil, misconfigured(err)
 		}
@@ -171,7 +181,7 @@ func Objects() (*minio.Store, error) {
 			return nil, misconfigured(err)
 		}
 		ak, err1 := config.Secret(config.SecretMinIOAccess)
-		sk, err2 := config.Secret(config.SecretMinIOSecret)
+		sk, err2 := config.StrongSecret(config.SecretMinIOSecret)
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, misconfigured(err)
 		}

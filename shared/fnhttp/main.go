@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/logging"
 )
 
@@ -46,6 +47,10 @@ func Main(handle HandleFunc, ping func(context.Context) (string, error), policy 
 	flag.Parse()
 	logging.Setup()
 
+	if err := config.CheckSecrets(policy.Secrets...); err != nil {
+		slog.Error("refusing to start: fix these secrets", "error", err)
+		os.Exit(1)
+	}
 	srv, err := NewServer(Mux(policy.Handler(handle), ping))
 	if err != nil {
 		slog.Error("settings", "error", err)

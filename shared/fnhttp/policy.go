@@ -29,6 +29,9 @@ type Policy struct {
 	// Auth checks the request's headers; nil lets everyone through. It
 	// returns a coded error (apperr) for the answer.
 	Auth func(http.Header) error
+	// Secrets the function needs: Main refuses to start when one is
+	// missing, a placeholder or too short (config.CheckSecrets).
+	Secrets []string
 }
 
 // Handler serves fn over net/http under the policy, as Handler does.

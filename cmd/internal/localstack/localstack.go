@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,7 +76,8 @@ type Options struct {
 // Stack is a running local stack.
 type Stack struct {
 	GatewayURL    string
-	DatabaseURL   string
+	DatabaseURL   string // the functions' role
+	OwnerURL      string // the migrations' role; empty with Options.DatabaseURL
 	MinIOEndpoint string
 	SecretsDir    string
 
@@ -146,12 +148,19 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	}
 	s.GatewayURL = "http://" + s.ln.Addr().String()
 
-	// PostgreSQL.
+	// PostgreSQL: our own cluster, where the functions connect as a
+	// least-privileged role and the migrations run as the owner; or the
+	// given database, used for everything.
 	s.DatabaseURL = o.DatabaseURL
 	if s.DatabaseURL == "" {
 		if err := s.StartPostgres(ctx); err != nil {
 			return err
 		}
+		if err := writeSecret(s.SecretsDir, config.SecretDatabaseOwnerURL, s.OwnerURL); err != nil {
+			return err
+		}
+	} else if err := os.Remove(filepath.Join(s.SecretsDir, config.SecretDatabaseOwnerURL)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
 	if err := writeSecret(s.SecretsDir, config.SecretDatabaseURL, s.DatabaseURL); err != nil {
 		return err
@@ -160,7 +169,7 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	if err != nil {
 		return err
 	}
-	err = postgres.Migrate(ctx, pool)
+	err = postgres.MigrateAs(ctx, s.OwnerURL, pool)
 	pool.Close()
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -183,6 +192,19 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 		}
 	}
 
+	// Refuse placeholder or short secrets, as each function does.
+	var names []string
+	for _, p := range Policies {
+		for _, n := range p.Secrets {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	if err := config.CheckSecrets(names...); err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
+	}
+
 	// Gateway.
 	gw := gateway.New(Functions, Policies, app.Ping)
 	if s.server, err = fnhttp.NewServer(gw); err != nil {
@@ -195,12 +217,35 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 // StartPostgres starts the stack's own cluster (again, after
 // StopPostgres: the same directory and port).
 func (s *Stack) StartPostgres(ctx context.Context) error {
-	pg, err := devserver.StartPostgres(ctx, devserver.PostgresOptions{Dir: filepath.Join(s.dir, "pg"), Port: s.opts.PGPort, Fast: s.opts.FastPostgres})
+	pgDir := filepath.Join(s.dir, "pg")
+	pg, err := devserver.StartPostgres(ctx, devserver.PostgresOptions{Dir: pgDir, Port: s.opts.PGPort, Fast: s.opts.FastPostgres})
 	if err != nil {
 		return fmt.Errorf("start PostgreSQL: %w", err)
 	}
-	s.pg, s.DatabaseURL, s.opts.PGPort = pg, pg.URL, pg.Port
+	s.pg, s.opts.PGPort = pg, pg.Port
+	owner := devserver.Role{Name: OwnerRole}
+	app := devserver.Role{Name: AppRole}
+	for _, r := range []*devserver.Role{&owner, &app} {
+		if r.Password, err = ensureSecret(pgDir, r.Name+"-password", randomHex(20)); err != nil {
+			return err
+		}
+	}
+	if err := devserver.ProvisionDatabase(ctx, pg.URL, "benchwrap", owner, app); err != nil {
+		return err
+	}
+	s.OwnerURL = roleURL(owner, pg.Port)
+	s.DatabaseURL = roleURL(app, pg.Port)
 	return nil
+}
+
+// The roles of the stack's own database.
+const (
+	OwnerRole = "benchwrap_owner" // migrations (DDL)
+	AppRole   = "benchwrap_app"   // the functions
+)
+
+func roleURL(r devserver.Role, port int) string {
+	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/benchwrap?sslmode=disable", r.Name, r.Password, port)
 }
 
 // StopPostgres stops the stack's own cluster, e.g. to test an outage.
@@ -244,7 +289,7 @@ func (s *Stack) startMinIO(ctx context.Context, dir string, o Options, webhookTo
 		if ak, err = ensureSecret(s.SecretsDir, config.SecretMinIOAccess, "bwfn"+randomHex(8)); err != nil {
 			return err
 		}
-		if sk, err = ensureSecret(s.SecretsDir, config.SecretMinIOSecret, randomString(30)); err != nil {
+		if sk, err = ensureSecret(s.SecretsDir, config.SecretMinIOSecret, randomString(40)); err != nil {
 			return err
 		}
 		if err := devserver.ProvisionBucket(ctx, s.MinIOEndpoint, root, rootPW, o.Bucket, devserver.BucketUser{AccessKey: ak, SecretKey: sk}); err != nil {
