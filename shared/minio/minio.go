@@ -103,6 +103,17 @@ func (s *Store) List(ctx context.Context, prefix, after string, limit int) ([]st
 	return out, false, nil
 }
 
+func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
+	_, err := s.internal.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(objectErr(key, err), storage.ErrGone) {
+		return false, nil
+	}
+	return false, fmt.Errorf("stat %s: %w", key, err)
+}
+
 func (s *Store) Usage(ctx context.Context, prefix string) (int64, int, error) {
 	var bytes int64
 	n := 0

@@ -31,6 +31,8 @@ type Objects interface {
 	// PresignGet returns a URL for a GET of key; query (S3's
 	// response-* parameters) is signed into it.
 	PresignGet(ctx context.Context, key string, ttl time.Duration, query url.Values) (string, error)
+	// Exists reports whether key is stored.
+	Exists(ctx context.Context, key string) (bool, error)
 	// Usage sums the sizes of the objects under prefix.
 	Usage(ctx context.Context, prefix string) (bytes int64, objects int, err error)
 	// List returns up to limit objects under prefix with keys after
@@ -182,20 +184,31 @@ const MsgOtherPrefix = "Object is outside your storage."
 // PresignDownload returns a presigned GET. Like the original it does not
 // check that the object exists; the key is always inside the user's
 // prefix, so it cannot reveal anyone else's data. A name may be given as
-// a listing shows it (with the caller's own "<user>/" prefix); any other
-// prefix is refused. The URL makes the store answer with an attachment
+// a listing shows it (with the caller's own "<user>/" prefix); a name
+// under another prefix is refused (403) unless it is the caller's own
+// upload of that name (stored with '_' for '/'). The URL makes the store answer with an attachment
 // of a neutral type, whatever type the uploader declared, so a stored
 // page cannot run scripts on the store's origin.
 func (s *Service) PresignDownload(ctx context.Context, username, objectName string) (Presigned, error) {
-	if dir, rest, ok := strings.Cut(objectName, "/"); ok && username != "" {
-		if dir != username {
-			return Presigned{}, apperr.New(apperr.Forbidden, MsgOtherPrefix)
-		}
+	dir, rest, slash := strings.Cut(objectName, "/")
+	if slash && dir == username {
 		objectName = rest
 	}
 	key, err := s.key(username, objectName)
 	if err != nil {
 		return Presigned{}, err
+	}
+	if slash && dir != username {
+		// The caller's own upload of a name with a slash (stored with
+		// '_') is served; a name under any other prefix is refused,
+		// whether or not that user exists.
+		ok, err := s.objects.Exists(ctx, key)
+		if err != nil {
+			return Presigned{}, apperr.Wrap(apperr.Unavailable, "Storage unavailable; retry later.", err)
+		}
+		if !ok {
+			return Presigned{}, apperr.New(apperr.Forbidden, MsgOtherPrefix)
+		}
 	}
 	now := s.now()
 	url, err := s.objects.PresignGet(ctx, key, s.ttl, AttachmentQuery(key))
