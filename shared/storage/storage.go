@@ -192,6 +192,9 @@ const MsgOtherPrefix = "Object is outside your storage."
 func (s *Service) PresignDownload(ctx context.Context, username, objectName string) (Presigned, error) {
 	dir, rest, slash := strings.Cut(objectName, "/")
 	if slash && dir == username {
+		if name, ok := NameOfKey(username, objectName); ok {
+			rest = name // a long name's key, as listed
+		}
 		objectName = rest
 	}
 	key, err := s.key(username, objectName)
