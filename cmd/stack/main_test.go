@@ -236,7 +236,7 @@ func uploadIsAnalysed(t *testing.T, base, access string) {
 		}
 		json.NewDecoder(resp.Body).Decode(&l)
 		resp.Body.Close()
-		if len(l.Objects) == 1 && l.Objects[0].Analysis != nil {
+		if len(l.Objects) == 1 && l.Objects[0].Analysis != nil && l.Objects[0].Analysis.Status != "queued" && l.Objects[0].Analysis.Status != "running" {
 			a := l.Objects[0].Analysis
 			// Corrected mode integrates the trapezoid over the 300 samples.
 			if a.Status != "done" || a.Table != "survivor.job_12345_0_node01" || a.Energy == nil || *a.Energy <= 100000 {

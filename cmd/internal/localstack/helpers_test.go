@@ -13,7 +13,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/devserver"
+	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/testenv"
 )
 
@@ -26,6 +28,12 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The test binary doubles as a deployed function's binary (see
+	// TestSecurityWeakSecretsRefuseStart).
+	if name := os.Getenv(envRunFunction); name != "" {
+		fnhttp.Main(Functions[name], app.Ping, Policies[name])
+		return
+	}
 	testenv.Main(m, func() {
 		if stack != nil {
 			_ = stack.Close()
@@ -58,6 +66,13 @@ func testStack(t testing.TB) *Stack {
 		// cmd/stack's test of the real binary.
 		if stackErr = os.Setenv("ANALYZE_MODE", "compat"); stackErr != nil {
 			return
+		}
+		// Limits small enough for the attack tests (security_test.go) to
+		// hit them quickly; every other test stays far below them.
+		for k, v := range stackLimits {
+			if stackErr = os.Setenv(k, v); stackErr != nil {
+				return
+			}
 		}
 		// STACK_PGBOUNCER=1 (make test's second, focused pass) runs the
 		// same tests with the functions behind PgBouncer.

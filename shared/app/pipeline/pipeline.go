@@ -6,7 +6,6 @@ package pipeline
 import (
 	"context"
 	"crypto/subtle"
-	"fmt"
 
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/analyzer"
@@ -84,12 +83,9 @@ const MsgBadWebhookToken = "Invalid webhook token."
 // CheckWebhook checks the Authorization header MinIO sends
 // ("Bearer <token>") against the webhook-token secret, in constant time.
 func CheckWebhook(header string) error {
-	want, err := config.Secret(config.SecretWebhookToken)
+	want, err := config.StrongSecret(config.SecretWebhookToken)
 	if err != nil {
 		return app.Misconfigured(err)
-	}
-	if len(want) < 16 {
-		return app.Misconfigured(fmt.Errorf("%s must be at least 16 bytes", config.SecretWebhookToken))
 	}
 	got := header
 	if len(got) > 7 && (got[:7] == "Bearer " || got[:7] == "bearer ") {
