@@ -150,9 +150,11 @@ func Accounts(ctx context.Context) (*account.Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		svc, err := account.NewService(postgres.Accounts{Pool: p}, k, account.Config{
-			RefreshTTL: s.RefreshTTL.D(), MaxFailures: s.MaxFailures, Window: s.LockWindow.D(), Params: account.DefaultParams,
-		}, nil)
+		cfg, err := accountConfig(s)
+		if err != nil {
+			return nil, misconfigured(err)
+		}
+		svc, err := account.NewService(postgres.Accounts{Pool: p}, k, cfg, nil)
 		if err != nil {
 			return nil, misconfigured(err)
 		}

@@ -40,7 +40,7 @@ func Handler(fn HandleFunc, maxBody int64) http.Handler {
 			Method:      r.Method,
 			Host:        r.Host,
 		}
-		req.WithContext(r.Context())
+		req.WithContext(WithPeer(r.Context(), r.RemoteAddr))
 		resp, err := fn(req)
 		if err != nil {
 			slog.ErrorContext(r.Context(), "function returned an error", "error", err)

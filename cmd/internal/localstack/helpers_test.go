@@ -59,6 +59,11 @@ func testStack(t testing.TB) *Stack {
 		if stackErr = os.Setenv("ANALYZE_MODE", "compat"); stackErr != nil {
 			return
 		}
+		// The gateway's own loopback address is the trusted proxy; tests
+		// reach it from other loopback addresses as distinct clients.
+		if stackErr = os.Setenv("TRUSTED_PROXIES", trustedProxy+"/32"); stackErr != nil {
+			return
+		}
 		stack, stackErr = Start(context.Background(), Options{
 			Dir: dir, GatewayAddr: "127.0.0.1:0", FastPostgres: true,
 			MinIOAddr: fmt.Sprintf("127.0.0.1:%d", port),
