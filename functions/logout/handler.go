@@ -15,8 +15,9 @@ import (
 )
 
 // Handle serves POST with the token as a JSON body {"refresh"} or as the
-// query parameter rid, like refresh. It answers 204; 401 for a token
-// never issued. Access tokens are not revoked: they live at most 15
+// query parameter rid, like refresh. It answers 200 {"status": "logged
+// out"}, also when the family was already revoked; 401 for a token never
+// issued. Access tokens are not revoked: they live at most 15
 // minutes (token.MaxAccessTTL).
 func Handle(req handler.Request) (handler.Response, error) {
 	return fnhttp.Serve("logout", req, fnhttp.Routes{http.MethodPost: logout})
@@ -43,5 +44,5 @@ func logout(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
 	if err := svc.Logout(ctx, rid); err != nil {
 		return handler.Response{}, err
 	}
-	return handler.Response{StatusCode: http.StatusNoContent, Header: http.Header{}}, nil
+	return fnhttp.JSON(http.StatusOK, map[string]string{"status": "logged out"}), nil
 }
