@@ -1,15 +1,19 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/benchwrap/backend/shared/account"
 	"github.com/benchwrap/backend/shared/clientaddr"
 	"github.com/benchwrap/backend/shared/config"
+	"github.com/benchwrap/backend/shared/postgres"
 )
 
 // AccountSettings tune login throttling, client addresses and password
@@ -89,4 +93,14 @@ func cgroupMemoryMiB() int {
 		return 0
 	}
 	return int(n >> 20)
+}
+
+// warmAccounts opens a few connections ahead of the first requests; a
+// failure only costs that head start.
+func warmAccounts(ctx context.Context, store postgres.Accounts) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := store.Warm(ctx, 4); err != nil {
+		slog.WarnContext(ctx, "database pool warm-up", "error", err)
+	}
 }

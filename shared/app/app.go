@@ -154,10 +154,12 @@ func Accounts(ctx context.Context) (*account.Service, error) {
 		if err != nil {
 			return nil, misconfigured(err)
 		}
-		svc, err := account.NewService(postgres.Accounts{Pool: p}, k, cfg, nil)
+		store := postgres.Accounts{Pool: p}
+		svc, err := account.NewService(store, k, cfg, nil)
 		if err != nil {
 			return nil, misconfigured(err)
 		}
+		warmAccounts(ctx, store)
 		return svc, nil
 	})
 }

@@ -97,14 +97,15 @@ func (a Accounts) AddRefresh(ctx context.Context, t account.RefreshToken) error 
 	return nil
 }
 
+const rotateSQL = `SELECT outcome, user_id, username FROM rotate_refresh($1, $2, $3, $4, $5)`
+
 // RotateRefresh is one call of rotate_refresh (migration 011): one round
 // trip and one implicit transaction, committed before it returns.
 func (a Accounts) RotateRefresh(ctx context.Context, old []byte, next account.RefreshToken, now time.Time) (account.User, error) {
 	var outcome int
 	var id *int64
 	var name *string
-	err := a.Pool.QueryRow(ctx, `SELECT outcome, user_id, username FROM rotate_refresh($1, $2, $3, $4, $5)`,
-		old, next.Hash, next.IssuedAt, next.ExpiresAt, now).Scan(&outcome, &id, &name)
+	err := a.Pool.QueryRow(ctx, rotateSQL, old, next.Hash, next.IssuedAt, next.ExpiresAt, now).Scan(&outcome, &id, &name)
 	if err != nil {
 		return account.User{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
@@ -132,6 +133,36 @@ func (a Accounts) RevokeFamily(ctx context.Context, hash []byte, now time.Time) 
 	}
 	if !found {
 		return account.ErrRefreshUnknown
+	}
+	return nil
+}
+
+// Warm opens up to n connections of the pool and runs the rotation on
+// each with a hash no token has, so the first real requests find the
+// connections open, the statement prepared and rotate_refresh compiled in
+// their session.
+func (a Accounts) Warm(ctx context.Context, n int) error {
+	n = min(n, int(a.Pool.Config().MaxConns))
+	held := make([]*pgxpool.Conn, 0, n)
+	defer func() {
+		for _, c := range held {
+			c.Release()
+		}
+	}()
+	for range n { // held until all are acquired, so each is its own
+		c, err := a.Pool.Acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("warm database pool: %w", err)
+		}
+		held = append(held, c)
+	}
+	for _, c := range held {
+		var outcome int
+		var id *int64
+		var name *string
+		if err := c.QueryRow(ctx, rotateSQL, []byte{}, []byte{}, time.Time{}, time.Time{}, time.Time{}).Scan(&outcome, &id, &name); err != nil {
+			return fmt.Errorf("warm database pool: %w", err)
+		}
 	}
 	return nil
 }
