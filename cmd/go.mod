@@ -6,6 +6,7 @@ require (
 	github.com/benchwrap/backend/functions/analyze v0.0.0
 	github.com/benchwrap/backend/functions/list v0.0.0
 	github.com/benchwrap/backend/functions/login v0.0.0
+	github.com/benchwrap/backend/functions/logout v0.0.0
 	github.com/benchwrap/backend/functions/presign v0.0.0
 	github.com/benchwrap/backend/functions/refresh v0.0.0
 	github.com/benchwrap/backend/functions/register v0.0.0
@@ -71,6 +72,8 @@ replace github.com/benchwrap/backend/functions/register => ../functions/register
 replace github.com/benchwrap/backend/functions/login => ../functions/login
 
 replace github.com/benchwrap/backend/functions/refresh => ../functions/refresh
+
+replace github.com/benchwrap/backend/functions/logout => ../functions/logout
 
 replace github.com/benchwrap/backend/functions/presign => ../functions/presign
 

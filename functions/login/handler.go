@@ -34,7 +34,13 @@ func login(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
 	if err != nil {
 		return handler.Response{}, err
 	}
-	tokens, err := svc.Login(ctx, in)
+	// Failed logins are counted per client address; X-Forwarded-For is
+	// only believed from TRUSTED_PROXIES.
+	client, err := app.ClientAddress(r.Peer(), r.Header.Values("X-Forwarded-For"))
+	if err != nil {
+		return handler.Response{}, err
+	}
+	tokens, err := svc.Login(ctx, in, client)
 	if err != nil {
 		return handler.Response{}, err
 	}

@@ -165,12 +165,16 @@ func Accounts(ctx context.Context) (*account.Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		svc, err := account.NewService(postgres.Accounts{Pool: p}, k, account.Config{
-			RefreshTTL: s.RefreshTTL.D(), MaxFailures: s.MaxFailures, Window: s.LockWindow.D(), Params: account.DefaultParams,
-		}, nil)
+		cfg, err := accountConfig(s)
 		if err != nil {
 			return nil, misconfigured(err)
 		}
+		store := postgres.Accounts{Pool: p}
+		svc, err := account.NewService(store, k, cfg, nil)
+		if err != nil {
+			return nil, misconfigured(err)
+		}
+		warmAccounts(ctx, store)
 		return svc, nil
 	})
 }

@@ -77,7 +77,7 @@ func (p Policy) Handler(fn HandleFunc) http.Handler {
 			Method:      r.Method,
 			Host:        r.Host,
 		}
-		req.WithContext(r.Context())
+		req.WithContext(WithPeer(r.Context(), r.RemoteAddr))
 		resp, err := fn(req)
 		if err != nil {
 			slog.ErrorContext(r.Context(), "function returned an error", "error", err)

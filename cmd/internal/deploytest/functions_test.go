@@ -467,9 +467,9 @@ func checkMetricsMoved(t *testing.T, fx *fixture, in *instance, before, after me
 
 // TestFunctionsServe: every function, started as its container starts it,
 // answers its reserved paths, and a real request end to end: register,
-// log in, refresh, presign an upload, upload, list, download, and a bucket
-// notification to analyze. Each function's /metrics is scraped before and
-// after: its series move.
+// log in, refresh, log out (of the register family), presign an upload,
+// upload, list, download, and a bucket notification to analyze. Each
+// function's /metrics is scraped before and after: its series move.
 func TestFunctionsServe(t *testing.T) {
 	fx := setup(t)
 	ins := map[string]*instance{}
@@ -502,6 +502,9 @@ func TestFunctionsServe(t *testing.T) {
 		t.Fatalf("refresh: %d %s", ref.Status, ref.Raw)
 	}
 	auth := []string{"Authorization", "Bearer " + ref.str("access")}
+	if r := ins["logout"].call(t, "POST", "/", fmt.Sprintf(`{"refresh":%q}`, reg.str("refresh"))); r.Status != 200 {
+		t.Fatalf("logout: %d %s", r.Status, r.Raw)
+	}
 
 	up := ins["presign"].call(t, "POST", "/?object_name=run.h5&benchmark_name=deploytest", "", auth...)
 	if up.Status != 200 || up.str("key") != user+"/run.h5" {
@@ -622,6 +625,9 @@ func TestFunctionStartup(t *testing.T) {
 			return in.call(t, "POST", "/", fmt.Sprintf(`{"username":%q,"password":%q}`, known, pw)).Status, 200
 		case "refresh":
 			_, refresh := testenv.Register(t, testenv.Name("bf"), pw)
+			return in.call(t, "POST", "/", fmt.Sprintf(`{"refresh":%q}`, refresh)).Status, 200
+		case "logout":
+			_, refresh := testenv.Register(t, testenv.Name("bo"), pw)
 			return in.call(t, "POST", "/", fmt.Sprintf(`{"refresh":%q}`, refresh)).Status, 200
 		case "presign":
 			access, _ := testenv.Register(t, testenv.Name("bp"), pw)

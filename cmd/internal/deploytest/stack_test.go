@@ -130,7 +130,7 @@ func TestStackEnvironment(t *testing.T) {
 	_, st := loadStack(t)
 	known := slices.Clone(watchdogEnv)
 	known = append(known, "LOG_LEVEL")
-	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[pipeline.AnalyzeSettings]()} {
+	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[app.AccountSettings](), reflect.TypeFor[pipeline.AnalyzeSettings]()} {
 		for f := range typ.Fields() {
 			known = append(known, f.Tag.Get("envconfig"))
 		}

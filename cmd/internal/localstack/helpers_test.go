@@ -74,6 +74,11 @@ func testStack(t testing.TB) *Stack {
 				return
 			}
 		}
+		// The gateway's own loopback address is the trusted proxy; tests
+		// reach it from other loopback addresses as distinct clients.
+		if stackErr = os.Setenv("TRUSTED_PROXIES", trustedProxy+"/32"); stackErr != nil {
+			return
+		}
 		// STACK_PGBOUNCER=1 (make test's second, focused pass) runs the
 		// same tests with the functions behind PgBouncer.
 		stack, stackErr = Start(context.Background(), Options{

@@ -23,6 +23,7 @@ import (
 	analyzefn "github.com/benchwrap/backend/functions/analyze"
 	listfn "github.com/benchwrap/backend/functions/list"
 	loginfn "github.com/benchwrap/backend/functions/login"
+	logoutfn "github.com/benchwrap/backend/functions/logout"
 	presignfn "github.com/benchwrap/backend/functions/presign"
 	refreshfn "github.com/benchwrap/backend/functions/refresh"
 	registerfn "github.com/benchwrap/backend/functions/register"
@@ -41,6 +42,7 @@ var Functions = map[string]fnhttp.HandleFunc{
 	"register": registerfn.Handle,
 	"login":    loginfn.Handle,
 	"refresh":  refreshfn.Handle,
+	"logout":   logoutfn.Handle,
 	"presign":  presignfn.Handle,
 	"list":     listfn.Handle,
 	"analyze":  analyzefn.Handle,
