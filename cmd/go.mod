@@ -9,6 +9,7 @@ require (
 	github.com/benchwrap/backend/functions/presign v0.0.0
 	github.com/benchwrap/backend/functions/refresh v0.0.0
 	github.com/benchwrap/backend/functions/register v0.0.0
+	github.com/benchwrap/backend/functions/report v0.0.0
 	github.com/benchwrap/backend/shared v0.0.0
 	go.yaml.in/yaml/v3 v3.0.5
 )
@@ -77,3 +78,4 @@ replace github.com/benchwrap/backend/functions/presign => ../functions/presign
 replace github.com/benchwrap/backend/functions/list => ../functions/list
 
 replace github.com/benchwrap/backend/functions/analyze => ../functions/analyze
+replace github.com/benchwrap/backend/functions/report => ../functions/report

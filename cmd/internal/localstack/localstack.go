@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	presignfn "github.com/benchwrap/backend/functions/presign"
 	refreshfn "github.com/benchwrap/backend/functions/refresh"
 	registerfn "github.com/benchwrap/backend/functions/register"
+	reportfn "github.com/benchwrap/backend/functions/report"
 
 	"github.com/benchwrap/backend/cmd/internal/gateway"
 	"github.com/benchwrap/backend/shared/app"
@@ -42,6 +44,7 @@ var Functions = map[string]fnhttp.HandleFunc{
 	"presign":  presignfn.Handle,
 	"list":     listfn.Handle,
 	"analyze":  analyzefn.Handle,
+	"report":   reportfn.Handle,
 }
 
 // Options configure a stack. Empty fields take the defaults of `make run`.
@@ -175,6 +178,9 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 
 	// Gateway.
 	gw := gateway.New(Functions, map[string]int64{"analyze": 16 << 20}, app.Ping)
+	// Browsers upload through the gateway to the MinIO the presigned URLs
+	// name (the stack's own: no MINIO_PUBLIC_ENDPOINT here).
+	gw.ProxyStorage(&url.URL{Scheme: "http", Host: s.MinIOEndpoint})
 	s.server = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.done <- s.server.Serve(s.ln) }()
 	return nil
