@@ -44,7 +44,7 @@ export async function jobPage(id) {
   const fullSpan = () => (full.t.length ? full.t[full.t.length - 1] - full.t[0] : 0);
   const full = s;
 
-  const exportBtn = (format) => h("button", { type: "button", onclick: async () => {
+  const exportBtn = (format) => h("button", { type: "button", id: "export-" + format, onclick: async () => {
     try {
       say(`Preparing ${format.toUpperCase()}…`);
       await save(await api.request(`/results/jobs/${encodeURIComponent(id)}/export?format=${format}`), `job_${id}.${format}`);

@@ -31,7 +31,7 @@ export async function jobsPage() {
   const since = h("input", { id: "f-since", type: "date" });
   const until = h("input", { id: "f-until", type: "date" });
   const text = h("input", { id: "f-text", type: "search", placeholder: "job, label, flag" });
-  const compare = h("button", { type: "button", disabled: true, onclick: () => { location.hash = "#/compare?jobs=" + [...picked].map(encodeURIComponent).join(","); } }, "Compare selected");
+  const compare = h("button", { type: "button", id: "compare-selected", disabled: true, onclick: () => { location.hash = "#/compare?jobs=" + [...picked].map(encodeURIComponent).join(","); } }, "Compare selected");
   const more = h("button", { type: "button", hidden: true, onclick: () => load(true) }, "Load more");
   const tbody = h("tbody");
   const headRow = h("tr", {}, h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Select")));
