@@ -80,12 +80,12 @@ func TestReport(t *testing.T) {
 		b.run(t,
 			chromedp.SendKeys(chromedp.CSS("#username"), "reporter"),
 			chromedp.SendKeys(chromedp.CSS("#password"), "wrong-password"),
-			chromedp.Submit(chromedp.CSS("#password")))
+			chromedp.Click(chromedp.CSS("form.signin button[type=submit]")))
 		b.poll(t, "wrong password refused", `document.getElementById("status").textContent.includes("Wrong username or password")`, 10*time.Second)
 		b.run(t,
 			chromedp.SetValue(chromedp.CSS("#password"), ""),
 			chromedp.SendKeys(chromedp.CSS("#password"), "report-pass-1"),
-			chromedp.Submit(chromedp.CSS("#password")))
+			chromedp.Click(chromedp.CSS("form.signin button[type=submit]")))
 		b.poll(t, "jobs table", `document.querySelectorAll("#jobs tbody tr[data-job]").length === 3`, 10*time.Second)
 		var stored int
 		b.eval(t, `localStorage.length + sessionStorage.length + document.cookie.length`, &stored)

@@ -27,6 +27,8 @@ export function plot(el, t, series, opts = {}) {
   }
   const o = {
     width: width(el), height: opts.height || H,
+    // Times in UTC, like the tables (and Slurm's generated profiles).
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
     scales,
     axes,
     legend: { live: true },

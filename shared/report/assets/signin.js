@@ -5,7 +5,7 @@ export function signinPage(next) {
   const user = h("input", { name: "username", id: "username", autocomplete: "username", required: true });
   const pass = h("input", { name: "password", id: "password", type: "password", autocomplete: "current-password", required: true });
   const btn = h("button", { type: "submit", class: "primary" }, "Sign in");
-  const form = h("form", { class: "signin", onsubmit: async (ev) => {
+  const form = h("form", { class: "signin", method: "post", onsubmit: async (ev) => {
     ev.preventDefault();
     btn.disabled = true;
     say("Signing in…");
