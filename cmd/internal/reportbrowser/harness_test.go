@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -287,9 +286,8 @@ func (a *api) waitJobs(t testing.TB, ids []string, timeout time.Duration) map[st
 		got := map[string]jobRow{}
 		if a.call(t, "GET", "/results/jobs?limit=200", nil, &page) == 200 {
 			for _, j := range page.Jobs {
-				id := fmt.Sprint(j["job"])
-				if st := fmt.Sprint(j["status"]); !strings.Contains("queued running pending", st) {
-					got[id] = j
+				if j["files"] != nil && fmt.Sprint(j["files"]) == fmt.Sprint(j["files_done"]) {
+					got[fmt.Sprint(j["job"])] = j
 				}
 			}
 		}

@@ -1,6 +1,6 @@
 import * as api from "./report?asset=api.js";
 import { h, page, table, card, badge } from "./report?asset=dom.js";
-import { benchmark, benchmarks, fmt, regressionText, pick } from "./report?asset=model.js";
+import { benchmark, benchmarks, fmt, regressionText } from "./report?asset=model.js";
 import { plot, bandHook, histogram, PALETTE, REGRESSION } from "./report?asset=charts.js";
 
 export async function benchmarksPage() {
@@ -17,14 +17,14 @@ export async function benchmarkPage(name) {
   const b = benchmark(await api.getJSON(`/results/benchmarks/${encodeURIComponent(name)}`));
   const runs = b.runs.filter((r) => r.start != null).sort((x, y) => x.start - y.start);
   const regressed = (r) => !!regressionText(r.regression);
-  const fig = h("figure", { class: "plot", id: "plot-runs" }, h("figcaption", {}, "Energy per run over time; the band is the baseline, red points are regressions"));
+  const fig = h("figure", { class: "plot", id: "plot-runs" }, h("figcaption", {}, "Energy per run over time; the band is each run's baseline (median of the previous runs ± 3 scaled MADs), red points are regressions"));
   const hist = h("canvas", { class: "hist", id: "hist", role: "img", "aria-label": "Distribution of energy per run" });
-  const best = b.best ? String(pick(b.best, "job", "job_id", "id") ?? b.best) : "";
+  const best = b.best;
   page("Benchmark " + (b.name || name),
     h("div", { class: "cards" },
       card("Runs", String(b.stats.count ?? runs.length)), card("Median", fmt.energy(b.stats.median)), card("Mean", fmt.energy(b.stats.mean)),
       card("Std dev", fmt.energy(b.stats.stdev)), card("Min", fmt.energy(b.stats.min)), card("Max", fmt.energy(b.stats.max)),
-      card("Best run", best || "–"), card("Regressions", String(runs.filter(regressed).length))),
+      card("Best run", best || "–"), card("Trend", b.stats.trend == null ? "–" : fmt.energy(b.stats.trend) + "/day"), card("Regressions", String(runs.filter(regressed).length))),
     h("h2", {}, "Runs over time"), fig,
     h("h2", {}, "Distribution of energy per run"), h("figure", { class: "plot" }, hist),
     h("h2", {}, "Runs"),
@@ -41,7 +41,7 @@ export async function benchmarkPage(name) {
   const u = plot(fig, t, [
     { label: "energy (kJ)", color: PALETTE[0], values: runs.map((r) => (regressed(r) ? null : kj(r.energy))) },
     { label: "regression", color: REGRESSION, values: runs.map((r) => (regressed(r) ? kj(r.energy) : null)) },
-  ], { unit: "kJ", points: 7, hooks: { drawClear: bandHook(() => ({ low: kj(b.baseline.low), high: kj(b.baseline.high) })) } });
+  ], { unit: "kJ", points: 7, hooks: { drawClear: bandHook(t, runs.map((r) => kj(r.low)), runs.map((r) => kj(r.high))) } });
   const hh = histogram(hist, runs.map((r) => r.energy), { fmt: fmt.energy });
   return () => { u.dispose(); hh.dispose(); };
 }

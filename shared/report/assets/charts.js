@@ -60,16 +60,32 @@ export function plot(el, t, series, opts = {}) {
   return u;
 }
 
-// band draws a horizontal band (the baseline) behind a plot's series.
-export function bandHook(get) {
+// bandHook draws a band (the baseline) behind a plot's series, between
+// low[i] and high[i] at x[i]; points without a baseline break it.
+export function bandHook(x, low, high) {
   return [(u) => {
-    const b = get();
-    if (b.low == null || b.high == null) return;
-    const y1 = u.valToPos(b.high, "y", true), y2 = u.valToPos(b.low, "y", true);
-    u.ctx.save();
-    u.ctx.fillStyle = BAND;
-    u.ctx.fillRect(u.bbox.left, Math.min(y1, y2), u.bbox.width, Math.abs(y2 - y1));
-    u.ctx.restore();
+    const c = u.ctx;
+    c.save();
+    c.fillStyle = BAND;
+    let run = [];
+    const flush = () => {
+      if (run.length) {
+        const w = run.length === 1 ? 4 * devicePixelRatio : 0;
+        c.beginPath();
+        run.forEach((i, k) => { const px = u.valToPos(x[i], "x", true) - (k === 0 ? w : 0); c[k ? "lineTo" : "moveTo"](px, u.valToPos(high[i], "y", true)); });
+        if (w) c.lineTo(u.valToPos(x[run[0]], "x", true) + w, u.valToPos(high[run[0]], "y", true));
+        for (let k = run.length - 1; k >= 0; k--) c.lineTo(u.valToPos(x[run[k]], "x", true) + (k === 0 && w ? w : 0), u.valToPos(low[run[k]], "y", true));
+        if (w) c.lineTo(u.valToPos(x[run[0]], "x", true) - w, u.valToPos(low[run[0]], "y", true));
+        c.closePath();
+        c.fill();
+      }
+      run = [];
+    };
+    for (let i = 0; i < x.length; i++) {
+      if (low[i] == null || high[i] == null) flush(); else run.push(i);
+    }
+    flush();
+    c.restore();
   }];
 }
 

@@ -1,6 +1,6 @@
 import * as api from "./report?asset=api.js";
 import { h, page, table, say } from "./report?asset=dom.js";
-import { job, jobsPage as parseJobs, series as parseSeries, sumSeries, fmt, pick } from "./report?asset=model.js";
+import { job, jobDetail, jobsPage as parseJobs, series as parseSeries, sumLines, fmt } from "./report?asset=model.js";
 import { plot, PALETTE } from "./report?asset=charts.js";
 import { seriesPath } from "./report?asset=job.js";
 
@@ -17,7 +17,7 @@ export async function comparePage(ids) {
     return;
   }
   const r = await api.getJSON("/results/compare" + api.qs({ jobs: ids.join(",") }));
-  const jobs = (pick(r, "jobs", "items") || []).map(job);
+  const jobs = (r.jobs || []).map(job);
   const ref = jobs[0];
   const ratio = (j, k) => (ref && ref[k] && j[k] != null ? (j[k] / ref[k]).toFixed(2) + "×" : "–");
   const cols = [{ label: "Metric", cell: (m) => m[0] }].concat(jobs.flatMap((j, i) => [
@@ -34,8 +34,10 @@ export async function comparePage(ids) {
   // Each job's summed power against seconds since its own start, joined
   // onto one x axis.
   const tables = await Promise.all(jobs.map(async (j) => {
-    const s = parseSeries(await api.getJSON(seriesPath(j.id, "power")));
-    const p = sumSeries(s.nodes.map((n) => s.power[n]).filter(Boolean), s.t.length);
+    const [d, raw] = await Promise.all([api.getJSON(`/results/jobs/${encodeURIComponent(j.id)}`), api.getJSON(seriesPath(j.id, "power"))]);
+    const steps = jobDetail(d).inTotal;
+    const s = parseSeries(raw);
+    const p = sumLines(s.lines.filter((l) => l.power && (!steps.size || steps.has(l.step))).map((l) => l.power), s.t.length);
     const t0 = s.t[0] ?? 0;
     return [s.t.map((t) => t - t0), p];
   }));
@@ -47,7 +49,7 @@ export async function comparePage(ids) {
 
 async function pickerFor(ids) {
   let list = [];
-  try { list = parseJobs(await api.getJSON("/results/jobs" + api.qs({ limit: 200 }))).jobs; } catch { /* the picker stays empty */ }
+  try { list = parseJobs(await api.getJSON("/results/jobs" + api.qs({ limit: 500 }))).jobs; } catch { /* the picker stays empty */ }
   const boxes = list.map((j) => h("label", { class: "pick" }, h("input", { type: "checkbox", value: j.id, checked: ids.includes(j.id) }), ` ${j.id} ${j.benchmark ? "· " + j.benchmark : ""} · ${fmt.energy(j.energy)}`));
   const go = h("button", { type: "submit", class: "primary" }, "Compare");
   return h("form", { id: "compare-pick", onsubmit: (e) => {

@@ -1,6 +1,6 @@
 import * as api from "./report?asset=api.js";
 import { h, page, card, table, badge, statusBadge, say, fail, save } from "./report?asset=dom.js";
-import { jobDetail, series as parseSeries, sumSeries, cumulative, fmt, regressionText } from "./report?asset=model.js";
+import { jobDetail, series as parseSeries, sumLines, cumulative, fmt, regressionText } from "./report?asset=model.js";
 import { plot, PALETTE, SUM, ENERGY, PRICE, COST } from "./report?asset=charts.js";
 
 // points asks for about two samples per pixel of the widest plot; the
@@ -13,25 +13,25 @@ export function points() {
 export function seriesPath(id, fields, range) {
   return `/results/jobs/${encodeURIComponent(id)}/series` + api.qs({
     fields, points: points(),
-    from: range ? new Date(range[0] * 1000).toISOString() : "",
-    to: range ? new Date(range[1] * 1000).toISOString() : "",
+      from: range ? range[0].toFixed(3) : "",
+    to: range ? range[1].toFixed(3) : "",
   });
 }
 
 export async function jobPage(id) {
   const t0 = performance.now();
-  const [detail, raw] = await Promise.all([
-    api.getJSON(`/results/jobs/${encodeURIComponent(id)}`),
-    api.getJSON(seriesPath(id, "power,energy,cpu,price")),
-  ]);
+  const detail = await api.getJSON(`/results/jobs/${encodeURIComponent(id)}`);
   const j = jobDetail(detail);
+  // Only compat-mode tables carry a price per row.
+  const fields = j.mode === "compat" && j.cost != null ? "power,cpu,price" : "power,cpu";
+  const raw = await api.getJSON(seriesPath(id, fields));
   let s = parseSeries(raw);
   const plots = [];
   let range = null;
 
   const figs = {
     power: h("figure", { class: "plot", id: "plot-power" }, h("figcaption", {}, "Power per node and sum")),
-    energy: h("figure", { class: "plot", id: "plot-energy" }, h("figcaption", {}, "Cumulative energy")),
+    energy: h("figure", { class: "plot", id: "plot-energy" }, h("figcaption", {}, "Cumulative energy (from the start of the range shown)")),
     cpu: h("figure", { class: "plot", id: "plot-cpu" }, h("figcaption", {}, "CPU utilisation")),
     price: h("figure", { class: "plot", id: "plot-price" }, h("figcaption", {}, "Price and cumulative cost")),
   };
@@ -54,7 +54,7 @@ export async function jobPage(id) {
 
   const reg = regressionText(j.regression);
   page("Job " + j.id,
-    h("p", { class: "muted" }, [j.benchmark ? h("a", { href: "#/benchmark/" + encodeURIComponent(j.benchmark) }, j.benchmark) : "no benchmark", j.label ? " · " + j.label : "", " · ", fmt.date(j.start), " – ", fmt.date(j.end), j.mode ? " · " + j.mode + " mode" : ""]),
+    h("p", { class: "muted" }, [j.benchmark ? h("a", { href: "#/benchmark/" + encodeURIComponent(j.benchmark) }, j.benchmark) : "no benchmark", j.label ? " · " + j.label : "", " · ", fmt.date(j.start), " – ", fmt.date(j.end), j.mode ? " · " + j.mode + " mode" : "", " · ", statusBadge(j.status)]),
     h("div", { class: "cards" },
       card("Energy", fmt.energy(j.energy)), card("Wall time", fmt.time(j.wall)),
       card("Average power", fmt.power(j.avgPower)), card("Peak power", fmt.power(j.peakPower)),
@@ -75,20 +75,36 @@ export async function jobPage(id) {
     h("h2", {}, "Per step"),
     table(totalsCols("Step"), j.stepRows, { label: "Per step" }),
     h("h2", {}, "Files"),
-    table([{ label: "File", cell: (f) => f.key }, { label: "Status", cell: (f) => statusBadge(f.status) }, { label: "Note", cell: (f) => f.error }], j.fileRows, { label: "Files" }),
+    table([{ label: "File", cell: (f) => f.key }, { label: "Status", cell: (f) => statusBadge(f.status) }, { label: "Rows", num: true, cell: (f) => (f.rows == null ? "–" : String(f.rows)) }, { label: "Note", cell: (f) => f.error }], j.fileRows, { label: "Files" }),
   );
 
   const onZoom = (a, b) => setRange([a, b]);
   function datasets(s) {
-    const nodes = s.nodes.filter((n) => s.power[n]);
-    const psum = sumSeries(nodes.map((n) => s.power[n]), s.t.length);
-    const esum = Object.keys(s.energy).length ? sumSeries(Object.values(s.energy), s.t.length) : cumulative(s.t, psum);
+    const steps = new Set(s.lines.map((l) => l.step));
+    const name = (l) => (steps.size > 1 ? `${l.node} · ${l.step}` : l.node);
+    const power = s.lines.filter((l) => l.power);
+    // The sum counts the steps the job's total counts (a batch step
+    // measures the same nodes as the steps inside it).
+    const counted = power.filter((l) => !j.inTotal.size || j.inTotal.has(l.step));
+    const psum = sumLines(counted.map((l) => l.power), s.t.length);
+    const esum = cumulative(s.t, psum);
+    const priceLine = s.lines.find((l) => l.price && l.price.some((v) => v != null));
+    let price = [];
+    if (priceLine) {
+      const perKWh = priceLine.price.map((v) => (v == null ? null : v / 1000)); // EUR/MWh -> EUR/kWh
+      price = [{ label: "price (€/kWh)", color: PRICE, values: perKWh }, { label: "cost (€)", color: COST, width: 2, scale: "y2", values: cumulativeCost(s.t, psum, perKWh) }];
+    } else if (j.cost != null && j.energy) {
+      // Priced per job only: the job's average price, and the cost that
+      // accrues with the energy at that price.
+      const avg = (j.cost / j.energy) * 3.6e6;
+      price = [{ label: "average price (€/kWh)", color: PRICE, values: s.t.map(() => avg) }, { label: "cost (€)", color: COST, width: 2, scale: "y2", values: esum.map((e) => (e == null ? null : (e / 3.6e6) * avg)) }];
+    }
     return {
-      power: nodes.map((n, i) => ({ label: n, color: PALETTE[i % PALETTE.length], values: s.power[n] }))
-        .concat(nodes.length > 1 ? [{ label: "sum", color: SUM, width: 2, values: psum }] : []),
+      power: power.map((l, i) => ({ label: name(l), color: PALETTE[i % PALETTE.length], values: l.power }))
+        .concat(power.length > 1 ? [{ label: "sum", color: SUM, width: 2, values: psum }] : []),
       energy: [{ label: "energy (kJ)", color: ENERGY, width: 2, values: esum.map((v) => (v == null ? null : v / 1000)) }],
-      cpu: s.nodes.filter((n) => s.cpu[n]).map((n, i) => ({ label: n, color: PALETTE[i % PALETTE.length], values: s.cpu[n] })),
-      price: s.price && s.price.some((v) => v != null) ? [{ label: "price", color: PRICE, values: s.price }, { label: "cost", color: COST, width: 2, scale: "y2", values: s.cost || cumulativeCost(s.t, psum, s.price) }] : [],
+      cpu: s.lines.filter((l) => l.cpu && l.cpu.some((v) => v != null)).map((l, i) => ({ label: name(l), color: PALETTE[i % PALETTE.length], values: l.cpu })),
+      price,
     };
   }
   const units = { power: ["W"], energy: ["kJ"], cpu: ["%"], price: ["€/kWh", "€"] };
@@ -107,9 +123,9 @@ export async function jobPage(id) {
     zoomLabel.textContent = r ? `${fmt.date(r[0])} – ${fmt.date(r[1])}` : "Whole job";
     try {
       say("Loading range…");
-      s = r ? parseSeries(await api.getJSON(seriesPath(id, "power,energy,cpu,price", r))) : full;
+      s = r ? parseSeries(await api.getJSON(seriesPath(id, fields, r))) : full;
       draw();
-      say(r ? `Zoomed: ${s.points} points at full detail for this range.` : "");
+      say(r ? `Zoomed: ${s.points} points for ${s.rows} rows in this range.` : "");
     } catch (e) { fail(e); }
   }
   draw();

@@ -1,6 +1,6 @@
 import * as api from "./report?asset=api.js";
 import { h, page, badge, statusBadge, fail, say } from "./report?asset=dom.js";
-import { jobsPage as parse, fmt, regressionText } from "./report?asset=model.js";
+import { jobsPage as parse, benchmark, fmt, regressionText } from "./report?asset=model.js";
 
 const COLS = [
   { key: "id", label: "Job", cell: (j) => h("a", { href: "#/job/" + encodeURIComponent(j.id) }, j.id) },
@@ -12,7 +12,7 @@ const COLS = [
   { key: "cost", label: "Cost", num: true, cell: (j) => fmt.cost(j.cost) },
   { key: "co2", label: "CO2", num: true, cell: (j) => fmt.co2(j.co2) },
   { key: "flags", label: "Flags", cell: flagCell, sortable: false },
-  { key: "status", label: "Status", cell: (j) => statusBadge(j.status) },
+  { key: "status", label: "Status", cell: (j) => [statusBadge(j.busy ? "running" : j.status), j.busy ? ` ${j.filesDone}/${j.files}` : ""] },
 ];
 
 function flagCell(j) {
@@ -22,7 +22,6 @@ function flagCell(j) {
   return out.length ? out : "";
 }
 
-const BUSY = /queued|running|pending|analy[sz]ing/i;
 
 export async function jobsPage() {
   let rows = [], next = "", sort = { key: "start", dir: -1 };
@@ -83,18 +82,35 @@ export async function jobsPage() {
   async function load(append) {
     try {
       const day = (v, end) => v ? new Date(v + (end ? "T23:59:59Z" : "T00:00:00Z")).toISOString() : "";
-      const p = parse(await api.getJSON("/results/jobs" + api.qs({ benchmark: bench.value.trim(), since: day(since.value), until: day(until.value, true), limit: 200, cursor: append ? next : "" })));
+      const p = parse(await api.getJSON("/results/jobs" + api.qs({ benchmark: bench.value.trim(), since: day(since.value), until: day(until.value, true), limit: 500, cursor: append ? next : "" })));
       rows = append ? rows.concat(p.jobs) : p.jobs;
       next = p.next;
       more.hidden = !next;
       render();
-      say(rows.some((j) => BUSY.test(j.status)) ? "Some files are still being analysed; this table updates by itself." : "");
+      await regressions();
+      say(rows.some((j) => j.busy) ? "Some files are still being analysed; this table updates by itself." : "");
     } catch (e) { fail(e); }
+  }
+
+  // The regression verdicts come with each benchmark's runs: one request
+  // per benchmark shown, then the badges.
+  const verdicts = new Map();
+  async function regressions() {
+    const names = [...new Set(rows.map((j) => j.benchmark).filter(Boolean))].filter((n) => !verdicts.has(n));
+    await Promise.all(names.map(async (n) => {
+      try { verdicts.set(n, new Map(benchmark(await api.getJSON(`/results/benchmarks/${encodeURIComponent(n)}`)).runs.map((r) => [r.id, r.regression]))); } catch { verdicts.set(n, new Map()); }
+    }));
+    let changed = false;
+    for (const j of rows) {
+      const r = verdicts.get(j.benchmark)?.get(j.id);
+      if (r && r !== j.regression) { j.regression = r; changed = true; }
+    }
+    if (changed) render();
   }
 
   // Live status: poll while anything is queued or running.
   let stopped = false;
-  const timer = setInterval(() => { if (!stopped && rows.some((j) => BUSY.test(j.status))) load(false); }, 3000);
+  const timer = setInterval(() => { if (!stopped && rows.some((j) => j.busy)) load(false); }, 3000);
   await load(false);
   return () => { stopped = true; clearInterval(timer); };
 }

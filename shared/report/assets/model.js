@@ -10,129 +10,120 @@ export function pick(o, ...names) {
   return undefined;
 }
 
-// seconds converts a time (epoch s or ms, or an ISO string) to epoch seconds.
-export function seconds(v) {
-  if (v == null) return null;
-  if (typeof v === "string") {
-    const n = Number(v);
-    if (!Number.isNaN(n) && v.trim() !== "") return seconds(n);
-    const d = Date.parse(v);
-    return Number.isNaN(d) ? null : d / 1000;
-  }
-  return v > 1e11 ? v / 1000 : v;
-}
-
-// job flattens one row of /results/jobs or the head of /results/jobs/{job}.
-export function job(j) {
-  const t = j.totals || j;
-  const start = seconds(pick(j, "start", "started_at", "start_time", "totals.start"));
-  const end = seconds(pick(j, "end", "ended_at", "end_time", "totals.end"));
-  return {
-    raw: j,
-    id: String(pick(j, "job", "job_id", "id") ?? ""),
-    benchmark: pick(j, "benchmark", "benchmark_name") || "",
-    label: pick(j, "label", "prefix") || "",
-    start, end,
-    nodes: num(pick(t, "nodes", "node_count")) ?? arrLen(j.nodes),
-    steps: num(pick(t, "steps", "step_count")) ?? arrLen(j.steps),
-    energy: num(pick(t, "energy_j", "energy", "total_energy_j")),
-    wall: num(pick(t, "wall_s", "wall_time_s", "duration_s", "elapsed_s")) ?? (start != null && end != null ? end - start : null),
-    avgPower: num(pick(t, "avg_power_w", "mean_power_w", "average_power_w")),
-    peakPower: num(pick(t, "peak_power_w", "max_power_w")),
-    edp: num(pick(t, "edp", "edp_js")),
-    cost: num(pick(t, "cost", "cost_eur", "total_cost")),
-    co2: num(pick(t, "co2_g", "co2", "carbon_g")),
-    flags: flags(pick(j, "quality_flags", "flags", "quality.flags") || []),
-    regression: pick(j, "regression", "regressions") || null,
-    files: j.files,
-    status: pick(j, "status", "analysis_status") || "",
-  };
-}
-
 function num(v) {
   if (v == null || v === "") return null;
   const n = Number(v);
   return Number.isFinite(n) ? n : null;
 }
-function arrLen(a) { return Array.isArray(a) ? a.length : (typeof a === "number" ? a : null); }
 
-function flags(f) {
-  if (Array.isArray(f)) return f.map((x) => (typeof x === "string" ? x : pick(x, "flag", "code", "name") || JSON.stringify(x)));
-  if (typeof f === "object") return Object.entries(f).filter(([, v]) => v).map(([k]) => k);
-  return [];
+// figures reads the energy figures of a job, a step or a node.
+function figures(o) {
+  const co2kg = num(o.co2_kg);
+  return {
+    energy: num(o.energy_j),
+    wall: num(o.wall_time_s),
+    avgPower: num(o.average_power_w),
+    peakPower: num(o.peak_power_w),
+    edp: num(o.edp),
+    cost: num(o.cost_eur),
+    co2: co2kg == null ? null : co2kg * 1000, // grams
+    start: num(o.start_epoch_s),
+    end: num(o.end_epoch_s),
+  };
 }
 
-// regressionText describes a regression flag, or "" when there is none.
+// job flattens one row of /results/jobs (or the head of a job's detail).
+export function job(j) {
+  const files = num(j.files), filesDone = num(j.files_done);
+  return {
+    raw: j,
+    id: String(j.job ?? ""),
+    benchmark: j.benchmark || "",
+    label: j.label || "",
+    mode: j.mode || "",
+    nodes: num(j.nodes),
+    steps: num(j.steps),
+    ...figures(j),
+    flags: (j.quality && j.quality.flags) || [],
+    quality: j.quality || {},
+    regression: j.regression || null,
+    files, filesDone,
+    status: j.status || "",
+    // Files still being analysed: the list polls while any job has some.
+    busy: files != null && filesDone != null && filesDone < files,
+  };
+}
+
+export function jobsPage(r) {
+  return { jobs: (r.jobs || []).map(job), next: r.next || "" };
+}
+
+// regressionText describes a run's regression verdict, or "" when none.
 export function regressionText(r) {
-  if (!r) return "";
-  if (Array.isArray(r)) return r.map(regressionText).filter(Boolean).join(", ");
-  if (r === true) return "regression";
-  if (typeof r !== "object") return String(r);
-  if (r.flagged === false || r.regression === false) return "";
+  if (!r || !r.flagged) return "";
   const parts = [];
-  for (const m of ["energy", "time"]) {
-    const x = r[m];
-    const pct = typeof x === "object" && x ? pick(x, "change_pct", "pct", "change") : r[m + "_change_pct"];
-    if (x === true || (x && x.flagged !== false && pct != null)) parts.push(`${m} ${pct != null ? signed(pct) + "%" : ""}`.trim());
+  for (const [key, name] of [["energy_j", "energy"], ["wall_time_s", "time"]]) {
+    const v = r[key];
+    if (v && v.flagged) parts.push(v.change != null ? `${name} ${v.change > 0 ? "+" : ""}${(v.change * 100).toFixed(0)}%` : name);
   }
-  if (!parts.length) {
-    const pct = pick(r, "change_pct", "pct");
-    if (pct != null) parts.push(`${pick(r, "metric") || ""} ${signed(pct)}%`.trim());
-    else if (r.flagged || r.regression) parts.push("regression");
-  }
-  return parts.join(", ");
+  return parts.join(", ") || "flagged";
 }
-function signed(x) { const n = Number(x); return (n > 0 ? "+" : "") + n.toFixed(1); }
 
 // jobDetail adds the per-step and per-node rows, warnings and files.
 export function jobDetail(d) {
   const j = job(d);
-  const rows = (xs, key) => (Array.isArray(xs) ? xs : Object.entries(xs || {}).map(([k, v]) => ({ [key]: k, ...v })))
-    .map((x) => ({ name: String(pick(x, key, "name", "id") ?? ""), ...job(x) }));
-  j.stepRows = rows(d.steps, "step");
-  j.nodeRows = rows(d.nodes, "node");
-  const q = d.quality || d.quality_report || {};
-  j.warnings = [].concat(q.warnings || [], d.warnings || []).map((w) => (typeof w === "string" ? w : pick(w, "message", "detail") || JSON.stringify(w)));
-  j.fileRows = (Array.isArray(d.files) ? d.files : []).map((f) => ({ key: pick(f, "key", "object_key", "name") || "", status: pick(f, "status", "analysis_status") || "", error: pick(f, "error", "skip_reason") || "" }));
-  j.mode = d.mode || "";
-  j.priced = j.cost != null;
+  j.stepRows = (d.step_list || []).map((s) => ({ name: s.step + (s.in_total === false ? " (not in total)" : ""), step: s.step, inTotal: s.in_total !== false, ...figures(s) }));
+  j.nodeRows = (d.node_list || []).map((n) => ({ name: `${n.node} · step ${n.step}`, node: n.node, step: n.step, ...figures(n) }));
+  j.fileRows = (d.file_list || []).map((f) => ({ key: f.key || "", status: f.status || "", error: f.reason || "", rows: num(f.rows) }));
+  const q = d.quality || {};
+  const w = [];
+  if (q.nulls) w.push(`${q.nulls} missing values`);
+  if (q.out_of_range) w.push(`${q.out_of_range} values out of range`);
+  if (q.long_gaps) w.push(`${q.long_gaps} long gaps between samples`);
+  if (q.warnings) w.push(`${q.warnings} analysis warnings`);
+  if (q.skipped_files) w.push(`${q.skipped_files} files skipped`);
+  if (q.failed_files) w.push(`${q.failed_files} files failed`);
+  for (const f of j.fileRows) if (f.error) w.push(`${f.key}: ${f.error}`);
+  j.warnings = w;
+  j.inTotal = new Set(j.stepRows.filter((s) => s.inTotal).map((s) => s.step));
   return j;
 }
 
-// series normalises /results/jobs/{job}/series to
-// {t: [s], nodes: [name], power|energy|cpu: {node: [..]}, price, cost}.
-export function series(s) {
-  const t = (pick(s, "t", "time", "ts", "columns.t", "columns.time") || []).map(seconds);
-  const out = { t, nodes: [], power: {}, energy: {}, cpu: {}, price: null, cost: null, points: t.length };
-  const perNode = pick(s, "nodes");
-  const fieldsOf = (field) => pick(s, `series.${field}`, field, `columns.${field}`);
-  if (perNode && !Array.isArray(perNode) && typeof perNode === "object") {
-    // {nodes: {node01: {power: [], energy: [], cpu: []}}}
-    for (const [n, v] of Object.entries(perNode)) {
-      out.nodes.push(n);
-      for (const f of ["power", "energy", "cpu"]) if (v[f] || v[f + "_w"]) out[f][n] = v[f] || v[f + "_w"];
-    }
-  } else {
-    for (const f of ["power", "energy", "cpu"]) {
-      const v = fieldsOf(f);
-      if (v && !Array.isArray(v)) Object.assign(out[f], v);
-      else if (Array.isArray(v)) out[f]["all"] = v;
-    }
-    out.nodes = Array.isArray(perNode) && perNode.length && Object.keys(out.power).every((k) => perNode.includes(k))
-      ? perNode.slice() : [...new Set([...Object.keys(out.power), ...Object.keys(out.energy), ...Object.keys(out.cpu)])];
-  }
-  const arr = (v) => (Array.isArray(v) ? v : v && typeof v === "object" ? sumSeries(Object.values(v), t.length) : null);
-  out.price = arr(fieldsOf("price"));
-  out.cost = arr(fieldsOf("cost"));
+// series joins /results/jobs/{job}/series (one columnar series per step
+// and node, each on its own times) onto one time axis:
+// {t, lines: [{step, node, power, energy, cpu, price}], points, rows}.
+export function series(r) {
+  const parts = (r.series || []).filter((s) => s.t && s.t.length);
+  const fields = ["power", "energy", "cpu", "price"];
+  const out = { t: [], lines: [], points: 0, rows: 0 };
+  if (!parts.length) return out;
+  const tables = parts.map((s) => [s.t, ...fields.map((f) => (s.columns && s.columns[f]) || s.t.map(() => null))]);
+  const joined = tables.length === 1 ? tables[0] : uPlot.join(tables);
+  out.t = joined[0];
+  parts.forEach((s, i) => {
+    const line = { step: s.step, node: s.node, file: s.file };
+    fields.forEach((f, k) => { line[f] = s.columns && s.columns[f] ? joined[1 + i * fields.length + k] : null; });
+    out.lines.push(line);
+    out.rows += s.rows || 0;
+  });
+  out.points = out.t.length;
   return out;
 }
 
-// sumSeries adds series point by point; missing values count as absent.
-export function sumSeries(list, n) {
+// sumLines adds series point by point. Within its own time range each
+// series holds its last value between its samples (joined axes have
+// gaps where another series sampled).
+export function sumLines(list, n) {
   const out = new Array(n).fill(null);
-  for (const s of list) for (let i = 0; i < n; i++) {
-    const v = s[i];
-    if (v != null) out[i] = (out[i] ?? 0) + v;
+  for (const s of list) {
+    let first = s.findIndex((v) => v != null), last = -1;
+    for (let i = n - 1; i >= 0; i--) if (s[i] != null) { last = i; break; }
+    if (first < 0) continue;
+    let prev = null;
+    for (let i = first; i <= last; i++) {
+      if (s[i] != null) prev = s[i];
+      if (prev != null) out[i] = (out[i] ?? 0) + prev;
+    }
   }
   return out;
 }
@@ -148,30 +139,33 @@ export function cumulative(t, p) {
   return out;
 }
 
+// K is the regression threshold in scaled MADs (RESULTS_REGRESSION_K's
+// default): the baseline band is median ± K × 1.4826 × MAD.
+const K = 3;
+
 // benchmark normalises /results/benchmarks/{name}.
 export function benchmark(b) {
-  const runs = (pick(b, "runs", "jobs") || []).map(job);
-  const stats = pick(b, "stats", "energy_stats", "statistics") || {};
-  const e = stats.energy_j || stats.energy || stats;
-  const base = pick(b, "baseline", "baseline.energy_j", "baseline.energy") || {};
-  const be = base.energy_j || base.energy || base;
+  const runs = (b.runs_list || []).map((r) => {
+    const e = r.energy_j || {};
+    const m = num(e.baseline_median), mad = num(e.baseline_mad);
+    return {
+      id: String(r.job), start: num(r.start_epoch_s), energy: num(e.value), wall: num((r.wall_time_s || {}).value), edp: num(r.edp),
+      regression: r, baselineRuns: num(r.baseline_runs),
+      low: m != null && mad != null && r.baseline_runs ? m - K * 1.4826 * mad : null,
+      high: m != null && mad != null && r.baseline_runs ? m + K * 1.4826 * mad : null,
+    };
+  });
+  const e = b.energy_j || {};
   return {
-    name: pick(b, "name", "benchmark") || "",
+    name: b.name || "",
     runs,
-    stats: { count: num(pick(b, "count", "stats.count")) ?? runs.length, mean: num(pick(e, "mean")), median: num(pick(e, "median")), stdev: num(pick(e, "stdev", "std")), min: num(pick(e, "min")), max: num(pick(e, "max")) },
-    baseline: { low: num(pick(be, "low", "lower", "min")), high: num(pick(be, "high", "upper", "max")), median: num(pick(be, "median", "center")) },
-    best: pick(b, "best", "best_run") || null,
-    trend: pick(b, "trend") || null,
+    stats: { count: num(e.count) ?? runs.length, mean: num(e.mean), median: num(e.median), stdev: num(e.stdev), min: num(e.min), max: num(e.max), trend: num(e.trend_per_day) },
+    best: b.best ? String(b.best.job) : "",
   };
 }
 
-export function benchmarks(list) {
-  const xs = Array.isArray(list) ? list : pick(list, "benchmarks", "items") || [];
-  return xs.map((b) => ({ name: pick(b, "name", "benchmark") || "", count: num(pick(b, "count", "runs", "stats.count")), median: num(pick(b, "median", "energy_j.median", "stats.energy_j.median", "energy.median")), last: seconds(pick(b, "last", "last_run", "latest")) }));
-}
-
-export function jobsPage(r) {
-  return { jobs: (pick(r, "jobs", "items", "results") || []).map(job), next: pick(r, "next", "next_cursor", "cursor") || "" };
+export function benchmarks(r) {
+  return (r.benchmarks || []).map((b) => ({ name: b.name || "", count: num(b.runs), median: num((b.energy_j || {}).median), last: num(b.last_start_epoch_s) }));
 }
 
 // Formatting.
@@ -183,5 +177,4 @@ export const fmt = {
   cost(c) { return c == null ? "–" : c.toFixed(c < 1 ? 4 : 2) + " €"; },
   co2(g) { return g == null ? "–" : g >= 1000 ? (g / 1000).toFixed(2) + " kg" : g.toFixed(0) + " g"; },
   edp(x) { return x == null ? "–" : x.toExponential(2) + " J·s"; },
-  num(x, d = 2) { return x == null ? "–" : Number(x).toFixed(d); },
 };

@@ -1,6 +1,5 @@
 import * as api from "./report?asset=api.js";
 import { h, page, statusBadge } from "./report?asset=dom.js";
-import { pick } from "./report?asset=model.js";
 
 // The client's flow (presign, PUT, analysis) for people without it. The
 // PUT goes through the gateway's same-origin storage path, so the page's
@@ -88,20 +87,13 @@ export function jobIdFromName(name) {
 }
 
 async function findFile(key, id) {
-  const match = (j) => {
-    const f = (Array.isArray(j.files) ? j.files : []).find((x) => pick(x, "key", "object_key", "name") === key);
-    return f ? { job: String(pick(j, "job", "job_id", "id")), status: pick(f, "status", "analysis_status") || "", error: pick(f, "error", "skip_reason") || "" } : null;
-  };
-  if (id) {
-    try {
-      const r = match(await api.getJSON(`/results/jobs/${encodeURIComponent(id)}`));
-      if (r) return r;
-    } catch (e) { if (e.status !== 404) throw e; }
+  if (!id) return null;
+  try {
+    const d = await api.getJSON(`/results/jobs/${encodeURIComponent(id)}`);
+    const f = (d.file_list || []).find((x) => x.key === key);
+    return f ? { job: String(d.job), status: f.status || "", error: f.reason || "" } : null;
+  } catch (e) {
+    if (e.status === 404) return null; // not analysed yet
+    throw e;
   }
-  const l = await api.getJSON("/results/jobs" + api.qs({ limit: 50, sort: "-start" }));
-  for (const j of pick(l, "jobs", "items") || []) {
-    const r = match(j);
-    if (r) return r;
-  }
-  return null;
 }
