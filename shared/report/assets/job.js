@@ -131,6 +131,8 @@ export async function jobPage(id) {
   draw();
   // Time to interactive, read by the browser test (make bench-report).
   document.body.dataset.ready = String(Math.round(performance.now() - t0));
+  document.body.dataset.rows = String(s.rows);
+  document.body.dataset.points = String(s.points);
   return () => plots.forEach((p) => p.dispose());
 }
 
