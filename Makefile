@@ -5,7 +5,7 @@ GO ?= go
 MODULES := ./shared/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh presign list analyze report))
 TEST_FLAGS ?= -p 2 -timeout 20m -tags integration
 
-.PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze deploy-check clean
+.PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze bench-report deploy-check clean
 
 deps:
 	@bash cmd/scripts/deps.sh
@@ -39,6 +39,13 @@ deploy-check: deps
 # bare pgx CopyFrom of the same table; peak RSS of the analyzer.
 bench-analyze: build
 	bin/stack exec -- bin/bench-analyze $(BENCH_ANALYZE_FLAGS)
+
+# The report page in headless Chromium on its own local stack: time to
+# interactive of a 2,000,000-row job's page (cold and warm) and of a zoom,
+# plus the browser tests, which save the screenshots in docs/img.
+bench-report: build
+	set -o pipefail; REPORT_LARGE_ROWS=2000000 REPORT_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -tags integration -count=1 -timeout 30m -v \
+		-run '^TestReport' ./cmd/internal/reportbrowser/ 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|interactive|RESULT|analysed|generated|redrawn'
 
 # Start-up time and idle memory of each function binary.
 bench-functions: build
