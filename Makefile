@@ -2,10 +2,10 @@
 SHELL := /bin/bash
 export GOPROXY ?= https://proxy.golang.org
 GO ?= go
-MODULES := ./shared/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh logout presign list analyze))
+MODULES := ./shared/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh logout presign list analyze report))
 TEST_FLAGS ?= -p 2 -timeout 20m -tags integration
 
-.PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze bench-analyze-shapes deploy-check clean test-pgbouncer
+.PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze bench-analyze-shapes bench-report deploy-check clean test-pgbouncer
 
 deps:
 	@bash cmd/scripts/deps.sh
@@ -52,6 +52,13 @@ bench-analyze: build
 # growth. BENCH_SHAPES_FLAGS='-shapes jitter,dups -sizes 5000,80000'.
 bench-analyze-shapes: build
 	bin/stack exec -- bin/bench-analyze -shapes all $(BENCH_SHAPES_FLAGS)
+
+# The report page in headless Chromium on its own local stack: time to
+# interactive of a 2,000,000-row job's page (cold and warm) and of a zoom,
+# plus the browser tests, which save the screenshots in docs/img.
+bench-report: build
+	set -o pipefail; REPORT_LARGE_ROWS=2000000 REPORT_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -tags integration -count=1 -timeout 30m -v \
+		-run '^TestReport' ./cmd/internal/reportbrowser/ 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|interactive|RESULT|analysed|generated|redrawn'
 
 # Start-up time and idle memory of each function binary.
 bench-functions: build

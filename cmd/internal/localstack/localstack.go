@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,6 +28,7 @@ import (
 	presignfn "github.com/benchwrap/backend/functions/presign"
 	refreshfn "github.com/benchwrap/backend/functions/refresh"
 	registerfn "github.com/benchwrap/backend/functions/register"
+	reportfn "github.com/benchwrap/backend/functions/report"
 
 	"github.com/benchwrap/backend/cmd/internal/gateway"
 	"github.com/benchwrap/backend/shared/app"
@@ -46,6 +48,7 @@ var Functions = map[string]fnhttp.HandleFunc{
 	"presign":  presignfn.Handle,
 	"list":     listfn.Handle,
 	"analyze":  analyzefn.Handle,
+	"report":   reportfn.Handle,
 }
 
 // Policies are the functions' policies (methods, caller, body cap).
@@ -56,6 +59,7 @@ var Policies = map[string]fnhttp.Policy{
 	"presign":  presignfn.Policy,
 	"list":     listfn.Policy,
 	"analyze":  analyzefn.Policy,
+	"report":   reportfn.Policy,
 }
 
 // Options configure a stack. Empty fields take the defaults of `make run`.
@@ -228,6 +232,9 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 
 	// Gateway.
 	gw := gateway.New(Functions, Policies, app.Ping)
+	// Browsers upload through the gateway to the MinIO the presigned URLs
+	// name (the stack's own: no MINIO_PUBLIC_ENDPOINT here).
+	gw.ProxyStorage(&url.URL{Scheme: "http", Host: s.MinIOEndpoint})
 	if s.server, err = fnhttp.NewServer(gw); err != nil {
 		return err
 	}
