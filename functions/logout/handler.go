@@ -11,8 +11,12 @@ import (
 
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/apperr"
+	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/fnhttp"
 )
+
+// Policy: POST with a small JSON or form body, as refresh.
+var Policy = fnhttp.Policy{Methods: []string{http.MethodPost}, MaxBody: fnhttp.MaxJSONBody, Secrets: []string{config.SecretJWT, config.SecretDatabaseURL}}
 
 // Handle serves POST with the token as a JSON body {"refresh"} or as the
 // query parameter rid, like refresh. It answers 200 {"status": "logged

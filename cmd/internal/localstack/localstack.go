@@ -56,6 +56,7 @@ var Policies = map[string]fnhttp.Policy{
 	"register": registerfn.Policy,
 	"login":    loginfn.Policy,
 	"refresh":  refreshfn.Policy,
+	"logout":   logoutfn.Policy,
 	"presign":  presignfn.Policy,
 	"list":     listfn.Policy,
 	"analyze":  analyzefn.Policy,
