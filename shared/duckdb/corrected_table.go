@@ -274,14 +274,10 @@ func (run *corrRun) appendRows(hasGPU bool, cols []corrAuxCol) error {
 			return err
 		}
 		ints[1] = int64(s.sid)
-		el := make([]float64, len(s.rows))
+		aux := run.auxAt(s, cols, &work)
 		for i, t := range s.rows {
-			el[i] = run.rel(s, t)
-		}
-		aux := run.auxRows(s, el, cols, &work)
-		for i := range s.rows {
 			ints[0] = pos
-			flts[0] = el[i]
+			flts[0] = run.rel(s, t)
 			for j := 1; j < nf; j++ {
 				flts[j] = nan
 			}
@@ -291,18 +287,15 @@ func (run *corrRun) appendRows(hasGPU bool, cols []corrAuxCol) error {
 					flts[3] = s.gpu[i]
 				}
 			}
-			for j := range cols {
-				flts[nf+j] = nan
-				if aux[j] != nil {
-					flts[nf+j] = aux[j][i]
-				}
-			}
+			aux.at(flts[0], flts[nf:])
 			if err := w.row(ints, flts); err != nil {
 				w.a.close()
 				return fmt.Errorf("append corr_e: %w", err)
 			}
 			pos++
 		}
+		// The summary is done: the series' samples are no longer needed.
+		s.el, s.rows, s.pw, s.cum, s.gpu, s.priceT, s.priceP, s.aux = nil, nil, nil, nil, nil, nil, nil, nil
 	}
 	run.e.lastWork = work
 	return w.close()
@@ -315,95 +308,91 @@ type corrWork struct {
 	Evals   int64 // (row, aux series) pairs looked at
 }
 
-// auxRows returns, per column of cols, the values of series s's aux
-// columns at the row times el (seconds since the job's first sample,
-// increasing); nil for a column none of its series has. See the top of
-// the file.
-func (run *corrRun) auxRows(s *corrSeries, el []float64, cols []corrAuxCol, work *corrWork) [][]float64 {
-	work.Rows += int64(len(el))
-	out := make([][]float64, len(cols))
-	if len(s.aux) == 0 {
-		return out
-	}
-	// Each aux series' times on the job's timeline, and its pointer: the
-	// first sample at or after the current row.
-	ts := make([][]float64, len(s.aux))
-	for k, a := range s.aux {
-		ts[k] = make([]float64, len(a.t))
-		for i, t := range a.t {
-			ts[k][i] = run.rel(s, t)
+// corrAuxAt puts a node's aux columns on its row times, one row at a time
+// in increasing time (see the top of the file), so that no column of the
+// whole series is held beside the appender's chunks.
+type corrAuxAt struct {
+	s    *corrSeries
+	cols []corrAuxCol
+	ts   [][]float64 // each aux series' times on the job's timeline
+	ptr  []int       // per aux series: its first sample at or after the last row
+	has  []bool      // per column: some aux series of the node has it
+	prev []float64   // per delta column: the previous row's running total
+	sums []float64
+	cnt  []int
+	work *corrWork
+}
+
+func (run *corrRun) auxAt(s *corrSeries, cols []corrAuxCol, work *corrWork) *corrAuxAt {
+	a := &corrAuxAt{s: s, cols: cols, ts: make([][]float64, len(s.aux)), ptr: make([]int, len(s.aux)),
+		has: make([]bool, len(cols)), prev: make([]float64, len(cols)), sums: make([]float64, len(cols)),
+		cnt: make([]int, len(cols)), work: work}
+	for k, x := range s.aux {
+		a.ts[k] = make([]float64, len(x.t))
+		for i, t := range x.t {
+			a.ts[k][i] = run.rel(s, t)
 		}
 	}
-	ptr := make([]int, len(s.aux))
 	for j, c := range cols {
-		for _, a := range s.aux {
-			if a.v[c.idx] != nil {
-				out[j] = make([]float64, len(el))
-				break
-			}
+		a.prev[j] = math.NaN() // the first row has no amount since a previous one
+		for _, x := range s.aux {
+			a.has[j] = a.has[j] || x.v[c.idx] != nil
 		}
 	}
-	sums := make([]float64, len(cols))
-	counts := make([]int, len(cols))
-	for i, x := range el {
-		clear(sums)
-		clear(counts)
-		for k, a := range s.aux {
-			t := ts[k]
-			p := ptr[k]
-			for p < len(t) && t[p] < x {
-				p++
-			}
-			work.Samples += int64(p - ptr[k])
-			ptr[k] = p
-			work.Evals++
-			if p == len(t) || (p == 0 && t[0] != x) {
-				continue // outside the series' first and last sample
-			}
-			for j, c := range cols {
-				v := a.v[c.idx]
-				if v == nil {
-					continue
-				}
-				var y float64
-				if t[p] == x {
-					y = v[p]
-				} else {
-					lt, ht, l, h := t[p-1], t[p], v[p-1], v[p]
-					y = l + (h-l)*((x-lt)/(ht-lt))
-				}
-				if !math.IsNaN(y) {
-					sums[j] += y
-					counts[j]++
-				}
-			}
+	return a
+}
+
+// at writes the node's aux values at time x (seconds since the job's first
+// sample, not before the previous call's) to out, NaN for none.
+func (a *corrAuxAt) at(x float64, out []float64) {
+	a.work.Rows++
+	clear(a.sums)
+	clear(a.cnt)
+	for k, aux := range a.s.aux {
+		t := a.ts[k]
+		p := a.ptr[k]
+		for p < len(t) && t[p] < x {
+			p++
 		}
-		for j, c := range cols {
-			if out[j] == nil {
+		a.work.Samples += int64(p - a.ptr[k])
+		a.ptr[k] = p
+		a.work.Evals++
+		if p == len(t) || (p == 0 && t[0] != x) {
+			continue // outside the series' first and last sample
+		}
+		for j, c := range a.cols {
+			v := aux.v[c.idx]
+			if v == nil {
 				continue
 			}
-			switch {
-			case counts[j] == 0:
-				out[j][i] = math.NaN()
-			case c.agg == "avg":
-				out[j][i] = sums[j] / float64(counts[j])
-			default:
-				out[j][i] = sums[j]
+			var y float64
+			if t[p] == x {
+				y = v[p]
+			} else {
+				lt, ht, l, h := t[p-1], t[p], v[p-1], v[p]
+				y = l + (h-l)*((x-lt)/(ht-lt))
+			}
+			if !math.IsNaN(y) {
+				a.sums[j] += y
+				a.cnt[j]++
 			}
 		}
 	}
-	// Running totals shown as the amount since the previous row.
-	for j, c := range cols {
-		if v := out[j]; c.delta && v != nil {
-			for i := len(v) - 1; i > 0; i-- {
-				v[i] -= v[i-1]
-			}
-			if len(v) > 0 {
-				v[0] = math.NaN()
-			}
+	for j, c := range a.cols {
+		v := math.NaN()
+		switch {
+		case !a.has[j] || a.cnt[j] == 0:
+		case c.agg == "avg":
+			v = a.sums[j] / float64(a.cnt[j])
+		default:
+			v = a.sums[j]
 		}
+		if c.delta && a.has[j] {
+			// A running total shown as the amount since the previous row.
+			v, a.prev[j] = v-a.prev[j], v
+		}
+		out[j] = v
 	}
-	return out
 }
 
 // corrVarchar reads row i of a VARCHAR vector's data as a string. The
