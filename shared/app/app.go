@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -241,30 +243,45 @@ func CheckBearer(h http.Header) error {
 }
 
 // Ping checks the dependencies for readiness: nil, or the name of the
-// failing component (postgres, migrations, minio) and why.
+// failing component (postgres, migrations, minio) and why. A function
+// depends on what it was given secrets for: the auth functions on
+// PostgreSQL, presign on MinIO, list and analyze on both.
 func Ping(ctx context.Context) (component string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	p, err := Postgres(ctx)
-	if err != nil {
-		return "postgres", err
+	if has(config.SecretDatabaseURL) {
+		p, err := Postgres(ctx)
+		if err != nil {
+			return "postgres", err
+		}
+		// One query answers both: the server is up and the schema is ours.
+		pending, err := postgres.Pending(ctx, p)
+		if err != nil {
+			return "postgres", err
+		}
+		if len(pending) > 0 {
+			return "migrations", fmt.Errorf("not applied: %v", pending)
+		}
 	}
-	// One query answers both: the server is up and the schema is ours.
-	pending, err := postgres.Pending(ctx, p)
-	if err != nil {
-		return "postgres", err
-	}
-	if len(pending) > 0 {
-		return "migrations", fmt.Errorf("not applied: %v", pending)
-	}
-	m, err := Objects()
-	if err == nil {
-		err = m.Ping(ctx)
-	}
-	if err != nil {
-		return "minio", err
+	if has(config.SecretMinIOAccess) || has(config.SecretMinIOSecret) {
+		m, err := Objects()
+		if err == nil {
+			err = m.Ping(ctx)
+		}
+		if err != nil {
+			return "minio", err
+		}
 	}
 	return "", nil
+}
+
+// has reports whether a secret is given at all (a file, even an empty
+// one, or its variable), so that a wrong one still fails readiness.
+func has(secret string) bool {
+	if _, err := os.Stat(filepath.Join(config.SecretsDir(), secret)); err == nil {
+		return true
+	}
+	return os.Getenv(config.EnvName(secret)) != ""
 }
 
 // catalog answers listings' analysis lookups from analysis_runs; the

@@ -6,7 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
+
+	"github.com/benchwrap/backend/shared/metrics"
 )
 
 func TestListenAddr(t *testing.T) {
@@ -46,5 +49,21 @@ func TestMuxReservedPaths(t *testing.T) {
 		if rec.Code != c.status || rec.Body.String() != c.body {
 			t.Errorf("%s %s: %d %s", c.method, c.path, rec.Code, rec.Body)
 		}
+	}
+}
+
+// TestLifecycleDefaults: the metrics port the manifests scrape is the
+// default of METRICS_ADDR.
+func TestLifecycleDefaults(t *testing.T) {
+	for _, k := range []string{"METRICS_ADDR", "SHUTDOWN_DELAY", "SHUTDOWN_GRACE"} {
+		t.Setenv(k, "") // restored after the test
+		os.Unsetenv(k)
+	}
+	lc, err := LoadLifecycle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lc.MetricsAddr != metrics.DefaultAddr || lc.ShutdownDelay.D() >= lc.ShutdownGrace.D() {
+		t.Errorf("defaults %+v", lc)
 	}
 }

@@ -7,6 +7,7 @@ package metrics
 
 import (
 	"context"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -62,14 +63,18 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	Registry.MustRegister(ours()...)
+}
+
+// ours are the collectors of this package's series.
+func ours() []prometheus.Collector {
+	return []prometheus.Collector{
 		requests, requestSeconds, inFlight,
 		hashSeconds, hashWaitSeconds, hashRejected,
 		poolCollector{}, queueCollector{},
 		jobs, phaseSeconds, phaseBytes, phaseRows,
-	)
+	}
 }
 
 // statusLabels avoids formatting the common statuses on every request.
@@ -113,3 +118,24 @@ func HashRejected() { hashRejected.Inc() }
 func withTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
 }
+
+// Names lists the metric families this package defines (histograms by
+// their base name), for checks of dashboards and documentation.
+func Names() []string {
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		for _, c := range ours() {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var names []string
+	for d := range ch {
+		if m := fqName.FindStringSubmatch(d.String()); m != nil {
+			names = append(names, m[1])
+		}
+	}
+	return names
+}
+
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)

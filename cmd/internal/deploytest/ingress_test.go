@@ -15,7 +15,7 @@ import (
 const (
 	builtinFunction = "list"
 	helloPath       = "/hello"
-	healthPath      = "/healthz"
+	healthPath      = "/readyz" // the original's /healthz checked its dependencies: readiness
 )
 
 func loadIngresses(t *testing.T) []Ingress {
@@ -112,8 +112,8 @@ func TestIngressTable(t *testing.T) {
 		"/":                                    "/function/list/hello",
 		"/api/":                                "/function/list/hello",
 		"/api":                                 "/function/list/hello",
-		"/healthz":                             "/function/list/healthz",
-		"/api/healthz":                         "/function/list/healthz",
+		"/healthz":                             "/function/list/readyz",
+		"/api/healthz":                         "/function/list/readyz",
 		"/auth/register":                       "/function/register",
 		"/api/auth/register":                   "/function/register",
 		"/auth/login":                          "/function/login",

@@ -20,6 +20,8 @@ import (
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/config"
+	"github.com/benchwrap/backend/shared/fnhttp"
+	"github.com/benchwrap/backend/shared/metrics"
 	"github.com/benchwrap/backend/shared/routes"
 )
 
@@ -127,6 +129,9 @@ func TestStackSecrets(t *testing.T) {
 	}
 }
 
+// metricsPort is the port of METRICS_ADDR's default.
+var metricsPort = strings.TrimPrefix(metrics.DefaultAddr, ":")
+
 // watchdogEnv are the of-watchdog's settings stack.yml may set.
 var watchdogEnv = []string{"read_timeout", "write_timeout", "exec_timeout", "max_inflight", "healthcheck_interval"}
 
@@ -137,7 +142,7 @@ func TestStackEnvironment(t *testing.T) {
 	_, st := loadStack(t)
 	known := slices.Clone(watchdogEnv)
 	known = append(known, "LOG_LEVEL")
-	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[app.AccountSettings](), reflect.TypeFor[pipeline.AnalyzeSettings]()} {
+	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[app.AccountSettings](), reflect.TypeFor[pipeline.AnalyzeSettings](), reflect.TypeFor[fnhttp.Lifecycle]()} {
 		for f := range typ.Fields() {
 			known = append(known, f.Tag.Get("envconfig"))
 		}
@@ -206,7 +211,7 @@ func TestTemplatesAgree(t *testing.T) {
 			`fprocess="` + tpl.FProcess + `"`,
 			`upstream_url="http://` + addr + `"`,
 			`mode="http"`,
-			`ready_path="/livez"`,
+			`ready_path="/readyz"`,
 			"sh ./build.sh /out/handler",
 			"COPY --from=watchdog /fwatchdog /usr/bin/fwatchdog",
 			`CMD ["fwatchdog"]`,
@@ -297,6 +302,16 @@ func TestKnativePatches(t *testing.T) {
 		}
 		meta, _ := byPath["/spec/template/metadata"].(map[string]any)
 		ann, _ := meta["annotations"].(map[string]any)
+		if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/port"] != metricsPort || ann["prometheus.io/path"] != metrics.Path {
+			t.Errorf("%s: scrape annotations %v, want /metrics on %s", name, ann, metricsPort)
+		}
+		for probe, want := range map[string]string{"readinessProbe": fnhttp.ReadyPath, "livenessProbe": fnhttp.HealthPath} {
+			p, _ := byPath["/spec/template/spec/containers/0/"+probe].(map[string]any)
+			get, _ := p["httpGet"].(map[string]any)
+			if get["path"] != want {
+				t.Errorf("%s: %s %v, want GET %s", name, probe, p, want)
+			}
+		}
 		if ann["autoscaling.knative.dev/min-scale"] != f.Labels["com.openfaas.scale.min"] || ann["autoscaling.knative.dev/max-scale"] != f.Labels["com.openfaas.scale.max"] {
 			t.Errorf("%s: scale annotations %v, labels %v", name, ann, f.Labels)
 		}
