@@ -207,6 +207,9 @@ func TestSecurityDownloadIsAttachment(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/octet-stream" {
 		t.Errorf("Content-Type %q", ct)
 	}
+	if v := resp.Header.Get("X-Content-Type-Options"); v != "nosniff" {
+		t.Errorf("X-Content-Type-Options %q", v)
+	}
 	// The signature covers the parameters: asking for inline fails.
 	u, _ := url.Parse(d.Str(t, "url"))
 	q := u.Query()
@@ -264,6 +267,14 @@ func TestSecurityUploadLimits(t *testing.T) {
 		t.Fatal(resp.Status)
 	}
 	expect(t, call(t, "POST", s.GatewayURL+"/storage/presign/upload?object_name=more", nil, auth...), 413, storage.MsgQuota)
+
+	// A profile over MAX_UPLOAD_BYTES uploaded without a declared size
+	// (the real client's plain PUT) is not analysed: skip too_large.
+	other, _ := register(t, s.GatewayURL, testenv.Name("tl")[:12], "password-123")
+	key := upload(t, s, other, "huge.h5", bytes.Repeat([]byte{0x89}, testMaxUpload+1))
+	if r := waitRuns(t, key, 1, time.Minute)[0]; r.Status != "skipped" || r.SkipClass != "too_large" {
+		t.Errorf("oversized profile: %+v", r)
+	}
 }
 
 // Item 11: gaps the real client found.
