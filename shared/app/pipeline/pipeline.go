@@ -68,8 +68,9 @@ func Processor(ctx context.Context) (*analyzer.Processor, error) {
 		if err != nil {
 			return nil, apperr.Wrap(apperr.Internal, "Internal server error.", err)
 		}
-		// Nothing larger than an upload may be is analysed
-		// (MAX_UPLOAD_BYTES; skip reason too_large).
+		// An object larger than an upload may be is not analysed: the
+		// smaller of ANALYZE_MAX_BYTES and MAX_UPLOAD_BYTES (skip
+		// reason too_large).
 		maxBytes := s.MaxBytes
 		if set, err := app.LoadSettings(); err != nil {
 			return nil, app.Misconfigured(err)
