@@ -20,6 +20,7 @@ import (
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/config"
+	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/routes"
 )
 
@@ -130,7 +131,7 @@ func TestStackEnvironment(t *testing.T) {
 	_, st := loadStack(t)
 	known := slices.Clone(watchdogEnv)
 	known = append(known, "LOG_LEVEL")
-	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[pipeline.AnalyzeSettings]()} {
+	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[pipeline.AnalyzeSettings](), reflect.TypeFor[fnhttp.ServerSettings]()} {
 		for f := range typ.Fields() {
 			known = append(known, f.Tag.Get("envconfig"))
 		}
@@ -145,6 +146,10 @@ func TestStackEnvironment(t *testing.T) {
 		if _, err := app.LoadSettings(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+		srv, err := fnhttp.LoadServerSettings()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 		for k := range f.Environment {
 			os.Unsetenv(k)
 		}
@@ -154,6 +159,11 @@ func TestStackEnvironment(t *testing.T) {
 			if d[k], err = time.ParseDuration(f.Environment[k]); err != nil || d[k] <= 0 {
 				t.Errorf("%s: %s %q: %v", name, k, f.Environment[k], err)
 			}
+		}
+		// The function's own server must not cut an answer the watchdog
+		// still waits for.
+		if srv.WriteTimeout.D() < d["exec_timeout"] {
+			t.Errorf("%s: HTTP_WRITE_TIMEOUT %v is below exec_timeout %v", name, srv.WriteTimeout.D(), d["exec_timeout"])
 		}
 		if d["write_timeout"] <= d["exec_timeout"] {
 			t.Errorf("%s: write_timeout %v must exceed exec_timeout %v", name, d["write_timeout"], d["exec_timeout"])
