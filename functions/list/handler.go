@@ -17,7 +17,12 @@ import (
 )
 
 // Policy: the caller's token is checked before the (unused) body is read.
-var Policy = fnhttp.Policy{Methods: []string{http.MethodGet}, MaxBody: fnhttp.MaxJSONBody, Auth: app.CheckBearer, Secrets: []string{config.SecretJWT, config.SecretMinIOSecret, config.SecretDatabaseURL}}
+var Policy = fnhttp.Policy{
+	Methods: []string{http.MethodGet},
+	MaxBody: fnhttp.MaxJSONBody,
+	Auth:    app.CheckBearer,
+	Secrets: []string{config.SecretJWT, config.SecretMinIOSecret, config.SecretDatabaseURL},
+}
 
 // Handle serves GET ?limit=&after=, authenticated by a Bearer access token.
 func Handle(req handler.Request) (handler.Response, error) {

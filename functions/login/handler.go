@@ -16,7 +16,11 @@ import (
 )
 
 // Policy: POST with a small JSON or form body.
-var Policy = fnhttp.Policy{Methods: []string{http.MethodPost}, MaxBody: fnhttp.MaxJSONBody, Secrets: []string{config.SecretJWT, config.SecretDatabaseURL}}
+var Policy = fnhttp.Policy{
+	Methods: []string{http.MethodPost},
+	MaxBody: fnhttp.MaxJSONBody,
+	Secrets: []string{config.SecretJWT, config.SecretDatabaseURL},
+}
 
 // Handle serves POST with credentials as a JSON body {"username",
 // "password"}, as form fields of the same names, or (legacy, what

@@ -17,7 +17,12 @@ import (
 )
 
 // Policy: the caller's token is checked before the (unused) body is read.
-var Policy = fnhttp.Policy{Methods: []string{http.MethodGet, http.MethodPost}, MaxBody: fnhttp.MaxJSONBody, Auth: app.CheckBearer, Secrets: []string{config.SecretJWT, config.SecretMinIOSecret}}
+var Policy = fnhttp.Policy{
+	Methods: []string{http.MethodGet, http.MethodPost},
+	MaxBody: fnhttp.MaxJSONBody,
+	Auth:    app.CheckBearer,
+	Secrets: []string{config.SecretJWT, config.SecretMinIOSecret},
+}
 
 // Handle serves POST ?object_name=&benchmark_name=&size= (upload; size,
 // optional, is signed into the URL) and GET

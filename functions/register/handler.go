@@ -15,7 +15,11 @@ import (
 )
 
 // Policy: POST with a small JSON or form body.
-var Policy = fnhttp.Policy{Methods: []string{http.MethodPost}, MaxBody: fnhttp.MaxJSONBody, Secrets: []string{config.SecretJWT, config.SecretDatabaseURL}}
+var Policy = fnhttp.Policy{
+	Methods: []string{http.MethodPost},
+	MaxBody: fnhttp.MaxJSONBody,
+	Secrets: []string{config.SecretJWT, config.SecretDatabaseURL},
+}
 
 // Handle serves POST with a JSON body {"username", "password"}.
 func Handle(req handler.Request) (handler.Response, error) {

@@ -117,6 +117,8 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 		if err := writeHBA(as, data, "local all postgres trust\n"); err != nil {
 			return nil, err
 		}
+	} else if err := writeHBA(as, data, hba); err != nil { // whatever was there before
+		return nil, err
 	}
 	args := []string{"-D", data, "-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(opts.Port), "-k", sock,
 		"-c", "unix_socket_permissions=0700", "-c", "password_encryption=scram-sha-256",

@@ -186,9 +186,10 @@ const MsgOtherPrefix = "Object is outside your storage."
 // prefix, so it cannot reveal anyone else's data. A name may be given as
 // a listing shows it (with the caller's own "<user>/" prefix); a name
 // under another prefix is refused (403) unless it is the caller's own
-// upload of that name (stored with '_' for '/'). The URL makes the store answer with an attachment
-// of a neutral type, whatever type the uploader declared, so a stored
-// page cannot run scripts on the store's origin.
+// upload of that name (stored with '_' for '/': only then is the store
+// asked). The URL makes the store answer with an attachment of a neutral
+// type, whatever type the uploader declared, so a stored page cannot run
+// scripts on the store's origin.
 func (s *Service) PresignDownload(ctx context.Context, username, objectName string) (Presigned, error) {
 	dir, rest, slash := strings.Cut(objectName, "/")
 	if slash && dir == username {

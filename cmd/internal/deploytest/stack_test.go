@@ -142,7 +142,7 @@ func TestStackEnvironment(t *testing.T) {
 	_, st := loadStack(t)
 	known := slices.Clone(watchdogEnv)
 	known = append(known, "LOG_LEVEL")
-	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[app.AccountSettings](), reflect.TypeFor[pipeline.AnalyzeSettings](), reflect.TypeFor[fnhttp.Lifecycle]()} {
+	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[app.AccountSettings](), reflect.TypeFor[pipeline.AnalyzeSettings](), reflect.TypeFor[fnhttp.Lifecycle](), reflect.TypeFor[fnhttp.ServerSettings]()} {
 		for f := range typ.Fields() {
 			known = append(known, f.Tag.Get("envconfig"))
 		}
@@ -157,6 +157,10 @@ func TestStackEnvironment(t *testing.T) {
 		if _, err := app.LoadSettings(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+		srv, err := fnhttp.LoadServerSettings()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 		for k := range f.Environment {
 			os.Unsetenv(k)
 		}
@@ -166,6 +170,11 @@ func TestStackEnvironment(t *testing.T) {
 			if d[k], err = time.ParseDuration(f.Environment[k]); err != nil || d[k] <= 0 {
 				t.Errorf("%s: %s %q: %v", name, k, f.Environment[k], err)
 			}
+		}
+		// The function's own server must not cut an answer the watchdog
+		// still waits for.
+		if srv.WriteTimeout.D() < d["exec_timeout"] {
+			t.Errorf("%s: HTTP_WRITE_TIMEOUT %v is below exec_timeout %v", name, srv.WriteTimeout.D(), d["exec_timeout"])
 		}
 		if d["write_timeout"] <= d["exec_timeout"] {
 			t.Errorf("%s: write_timeout %v must exceed exec_timeout %v", name, d["write_timeout"], d["exec_timeout"])

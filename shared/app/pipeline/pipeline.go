@@ -69,10 +69,19 @@ func Processor(ctx context.Context) (*analyzer.Processor, error) {
 		if err != nil {
 			return nil, apperr.Wrap(apperr.Internal, "Internal server error.", err)
 		}
+		// An object larger than an upload may be is not analysed: the
+		// smaller of ANALYZE_MAX_BYTES and MAX_UPLOAD_BYTES (skip
+		// reason too_large).
+		maxBytes := s.MaxBytes
+		if set, err := app.LoadSettings(); err != nil {
+			return nil, app.Misconfigured(err)
+		} else if set.MaxUploadBytes > 0 && set.MaxUploadBytes < maxBytes {
+			maxBytes = set.MaxUploadBytes
+		}
 		return &analyzer.Processor{
 			Analyzer: a, Sink: analyzer.PostgresSink{Pool: pool}, Pool: pool,
 			Objects: objects, Owners: postgres.Accounts{Pool: pool},
-			MaxBytes: s.MaxBytes, TempDir: s.TempDir,
+			MaxBytes: maxBytes, TempDir: s.TempDir,
 		}, nil
 	})
 }
