@@ -97,7 +97,7 @@ type Config struct {
 	Hasher             *Hasher       // nil: the process's default, which never refuses
 }
 
-// Service implements register, login and refresh.
+// Service implements register, login, refresh and logout.
 type Service struct {
 	store Store
 	keys  *token.Keys

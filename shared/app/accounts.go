@@ -27,7 +27,7 @@ type AccountSettings struct {
 	TrustedProxies  string          `envconfig:"TRUSTED_PROXIES"`
 	HashConcurrency int             `envconfig:"HASH_CONCURRENCY"` // 0: from CPUs and HASH_MEMORY_MIB
 	HashMemoryMiB   int             `envconfig:"HASH_MEMORY_MIB"`  // 0: half the cgroup's memory limit, else 256
-	HashMaxWait     config.Duration `envconfig:"HASH_MAX_WAIT" default:"2s"`
+	HashMaxWait     config.Duration `envconfig:"HASH_MAX_WAIT" default:"5s"`
 }
 
 var clients Once[clientaddr.Resolver]

@@ -97,24 +97,44 @@ func (a Accounts) AddRefresh(ctx context.Context, t account.RefreshToken) error 
 	return nil
 }
 
-const rotateSQL = `SELECT outcome, user_id, username FROM rotate_refresh($1, $2, $3, $4, $5)`
+// rotateSQL is the rotation of a live token in one statement: consume
+// it, insert its successor in the same family, return the user. The row
+// lock makes a concurrent rotation of the same token wait, then find it
+// used and return no row.
+const rotateSQL = `WITH used AS (
+		UPDATE refresh_tokens SET used_at = $5
+		 WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $5
+		RETURNING user_id, family),
+	next AS (
+		INSERT INTO refresh_tokens (token_hash, user_id, family, issued_at, expires_at)
+		SELECT $2, user_id, family, $3, $4 FROM used RETURNING user_id)
+	SELECT u.id, u.username FROM next JOIN users u ON u.id = next.user_id`
 
-// RotateRefresh is one call of rotate_refresh (migration 011): one round
-// trip and one implicit transaction, committed before it returns.
+// rotateRejectSQL settles a token rotateSQL did not rotate (migration
+// 011): unknown, expired (then revoked) or reused (then its family is
+// revoked).
+const rotateRejectSQL = `SELECT outcome FROM rotate_refresh($1, $2, $3, $4, $5)`
+
+// RotateRefresh rotates a live token in one round trip, one statement
+// committed before it returns; only a rejected token costs a second one.
 func (a Accounts) RotateRefresh(ctx context.Context, old []byte, next account.RefreshToken, now time.Time) (account.User, error) {
+	var u account.User
+	err := a.Pool.QueryRow(ctx, rotateSQL, old, next.Hash, next.IssuedAt, next.ExpiresAt, now).Scan(&u.ID, &u.Username)
+	if err == nil {
+		return u, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return account.User{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
 	var outcome int
-	var id *int64
-	var name *string
-	err := a.Pool.QueryRow(ctx, rotateSQL, old, next.Hash, next.IssuedAt, next.ExpiresAt, now).Scan(&outcome, &id, &name)
-	if err != nil {
+	if err := a.Pool.QueryRow(ctx, rotateRejectSQL, old, next.Hash, next.IssuedAt, next.ExpiresAt, now).Scan(&outcome); err != nil {
 		return account.User{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
 	switch outcome {
 	case 0:
-		if id == nil || name == nil {
-			return account.User{}, errors.New("rotate refresh token: no user for the token")
-		}
-		return account.User{ID: *id, Username: *name}, nil
+		// Rotated by the function after all: it cannot happen, as a token
+		// never becomes live again, but then the answer is a retry.
+		return account.User{}, errors.New("rotate refresh token: token rotated on the second attempt")
 	case 2:
 		return account.User{}, account.ErrRefreshExpired
 	case 3:
@@ -137,10 +157,10 @@ func (a Accounts) RevokeFamily(ctx context.Context, hash []byte, now time.Time) 
 	return nil
 }
 
-// Warm opens up to n connections of the pool and runs the rotation on
-// each with a hash no token has, so the first real requests find the
-// connections open, the statement prepared and rotate_refresh compiled in
-// their session.
+// Warm opens up to n connections of the pool and runs the rotation
+// statements on each with a hash no token has, so the first real requests
+// find the connections open, the statements prepared and rotate_refresh
+// compiled in their session.
 func (a Accounts) Warm(ctx context.Context, n int) error {
 	n = min(n, int(a.Pool.Config().MaxConns))
 	held := make([]*pgxpool.Conn, 0, n)
@@ -158,9 +178,10 @@ func (a Accounts) Warm(ctx context.Context, n int) error {
 	}
 	for _, c := range held {
 		var outcome int
-		var id *int64
-		var name *string
-		if err := c.QueryRow(ctx, rotateSQL, []byte{}, []byte{}, time.Time{}, time.Time{}, time.Time{}).Scan(&outcome, &id, &name); err != nil {
+		if _, err := c.Exec(ctx, rotateSQL, []byte{}, []byte{}, time.Time{}, time.Time{}, time.Time{}); err != nil {
+			return fmt.Errorf("warm database pool: %w", err)
+		}
+		if err := c.QueryRow(ctx, rotateRejectSQL, []byte{}, []byte{}, time.Time{}, time.Time{}, time.Time{}).Scan(&outcome); err != nil {
 			return fmt.Errorf("warm database pool: %w", err)
 		}
 	}

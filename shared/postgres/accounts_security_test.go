@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,4 +177,43 @@ func TestSecurityLogoutRevokesFamily(t *testing.T) {
 		t.Fatalf("another login's family was revoked: %v", err)
 	}
 	wantErr(t, svc.Logout(ctx, "never-issued-token"), apperr.Unauthorized, account.MsgRefreshInvalid)
+}
+
+// A stolen refresh token raced against its owner: of 20 concurrent
+// rotations of one token exactly one succeeds, every other one is told
+// the token is invalid, and the family dies with the winner's new token.
+func TestSecurityConcurrentRotationsOfOneToken(t *testing.T) {
+	svc, _, _ := newService(t)
+	ctx := context.Background()
+	tok, err := svc.Register(ctx, account.Credentials{Username: "raced", Password: "password-123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var won []account.Tokens
+	start := make(chan struct{})
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			next, err := svc.Refresh(ctx, tok.Refresh)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won = append(won, next)
+			case apperr.CodeOf(err) != apperr.Unauthorized:
+				t.Errorf("rotation: %v", err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if len(won) != 1 {
+		t.Fatalf("%d rotations of one token succeeded; want 1", len(won))
+	}
+	_, err = svc.Refresh(ctx, won[0].Refresh)
+	wantErr(t, err, apperr.Unauthorized, account.MsgRefreshInvalid)
 }

@@ -528,3 +528,29 @@ func TestSecurityFunctionsRoleIsLeastPrivileged(t *testing.T) {
 		t.Errorf("owner role %s: superuser %v, createrole %v (%v)", user, super, createRole, err)
 	}
 }
+
+// Issue 15 item 3 over HTTP: NUL and other control characters in a
+// username or password are a 400 with a reason, at register and at login
+// in each of its three input forms, never a 503.
+func TestSecurityControlCharactersOverHTTP(t *testing.T) {
+	s := testStack(t)
+	for _, c := range []struct {
+		name, url string
+		body      any
+		header    []string
+		field     string
+	}{
+		{"register NUL", "/auth/register", map[string]string{"username": "nul\x00user", "password": "password-123"}, nil, "username"},
+		{"login json NUL", "/auth/login", map[string]string{"username": "nul\x00user", "password": "password-123"}, nil, "username"},
+		{"login json password", "/auth/login", map[string]string{"username": "someuser", "password": "pass\x00word-123"}, nil, "password"},
+		{"legacy login NUL", "/auth/password?u=nul%00user&p=password-123", nil, nil, "username"},
+		{"legacy login invalid UTF-8", "/auth/password?u=bad%FFname&p=password-123", nil, nil, "username"},
+		{"form login escape", "/auth/login", "username=esc%1Bape&password=password-123", []string{"Content-Type", "application/x-www-form-urlencoded"}, "username"},
+	} {
+		r := call(t, "POST", s.GatewayURL+c.url, c.body, c.header...)
+		expect(t, r, 400, "")
+		if d := r.Str(t, "detail"); !strings.HasPrefix(d, c.field+":") {
+			t.Errorf("%s: detail %q does not name %s", c.name, d, c.field)
+		}
+	}
+}

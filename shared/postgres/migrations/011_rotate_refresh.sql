@@ -1,5 +1,7 @@
--- One round trip per refresh rotation: lookup, consume and insert in one
--- call, committed as one statement. Outcome 0: rotated (user_id and
+-- A refresh rotation in one call, committed as one statement: lookup,
+-- consume and insert. The store runs the live-token case as a plain
+-- statement (shared/postgres/accounts.go) and calls this function for the
+-- tokens that statement did not rotate, to tell why and revoke. Outcome 0: rotated (user_id and
 -- username set); 1: unknown or revoked; 2: expired (now revoked);
 -- 3: already used, so the whole family is now revoked.
 CREATE FUNCTION rotate_refresh(p_old bytea, p_new bytea, p_issued timestamptz, p_expires timestamptz, p_now timestamptz)
