@@ -548,6 +548,11 @@ func TestFunctionsServe(t *testing.T) {
 			t.Errorf("analyze without the webhook token: %d %s", r.Status, r.Raw)
 		}
 	}
+	if in, ok := ins["report"]; ok {
+		if r := in.call(t, "GET", "/", ""); r.Status != 200 || r.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("report page: %d %v", r.Status, r.Header)
+		}
+	}
 	for n, in := range ins {
 		checkMetricsMoved(t, fx, in, before[n], in.scrape(t))
 	}

@@ -383,6 +383,9 @@ func TestSecurityWeakSecretsRefuseStart(t *testing.T) {
 		}
 	}
 	for function, policy := range Policies {
+		if len(policy.Secrets) == 0 {
+			continue // a public page (report) has no secret to refuse
+		}
 		code, out := run(function, examples)
 		if code != 1 || !strings.Contains(out, "refusing to start") {
 			t.Errorf("%s with the example secrets: exit %d: %s", function, code, out)
