@@ -80,7 +80,7 @@ func runFromClosedClone(t *testing.T, bin, minioBin string, as *syscall.Credenti
 		}
 	}
 	gw := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	env := []string{"PATH=/usr/bin:/bin", "HOME=" + clone, "GATEWAY_ADDR=" + gw, fmt.Sprintf("PG_PORT=%d", ports[1]),
+	env := []string{"PATH=/usr/bin:/bin", "HOME=" + clone, "GATEWAY_ADDR=" + gw, "METRICS_ADDR=127.0.0.1:0", fmt.Sprintf("PG_PORT=%d", ports[1]),
 		fmt.Sprintf("MINIO_ADDR=127.0.0.1:%d", ports[2]), "MINIO_BIN=" + filepath.Join(clone, "bin", "minio")}
 	p := startStackCmd(t, exec.Command(filepath.Join(clone, "bin", "stack")), env, clone, as)
 	defer p.stop(t)

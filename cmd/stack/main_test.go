@@ -176,7 +176,7 @@ func TestRestartKeepsAccounts(t *testing.T) {
 	}
 	gw, pg, mn := fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1]), fmt.Sprintf("127.0.0.1:%d", ports[2])
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "STACK_DIR=" + dir,
-		"GATEWAY_ADDR=" + gw, fmt.Sprintf("PG_PORT=%d", ports[1]), "MINIO_ADDR=" + mn}
+		"GATEWAY_ADDR=" + gw, "METRICS_ADDR=127.0.0.1:0", fmt.Sprintf("PG_PORT=%d", ports[1]), "MINIO_ADDR=" + mn}
 	if b := os.Getenv("MINIO_BIN"); b != "" {
 		env = append(env, "MINIO_BIN="+b)
 	}
