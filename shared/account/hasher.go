@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,9 +16,12 @@ import (
 // core and Params.Memory of RAM (19 MiB by default), so a burst of logins
 // must queue for a slot instead of running all at once; and a request
 // whose wait for a slot would exceed MaxWait is refused at once with 503
-// and Retry-After, so the queue cannot grow without bound either.
+// and Retry-After, so the queue cannot grow without bound either. A
+// costlier hash (an imported one: 100 MiB, 8 lanes) takes as many slots
+// as it costs DefaultParams hashes, in memory or lanes.
 type Hasher struct {
 	slots   chan struct{}
+	big     sync.Mutex    // held while taking several slots, so two such takers cannot deadlock
 	maxWait time.Duration // 0: wait as long as it takes
 
 	queued atomic.Int64 // computations waiting or running
@@ -53,8 +57,16 @@ var defaultHasher = NewHasher(max(2, runtime.GOMAXPROCS(0)), 0)
 // Concurrency is the number of slots.
 func (h *Hasher) Concurrency() int { return cap(h.slots) }
 
-// run calls f in a slot.
-func (h *Hasher) run(ctx context.Context, f func()) error {
+// weight is the number of slots a hash with p takes.
+func (h *Hasher) weight(p Params) int {
+	per := DefaultParams.Memory
+	w := max(int((p.Memory+per-1)/per), int(p.Threads), 1)
+	return min(w, cap(h.slots))
+}
+
+// run calls f holding the slots a hash with p takes.
+func (h *Hasher) run(ctx context.Context, p Params, f func()) error {
+	w := h.weight(p)
 	ahead := h.queued.Add(1) - 1
 	defer h.queued.Add(-1)
 	if h.maxWait > 0 {
@@ -71,14 +83,22 @@ func (h *Hasher) run(ctx context.Context, f func()) error {
 		defer t.Stop()
 		timeout = t.C
 	}
-	select {
-	case h.slots <- struct{}{}:
-	case <-timeout:
-		return h.busy(h.expectedWait(h.queued.Load()), fmt.Errorf("hash queue: no slot within %v", h.maxWait))
-	case <-ctx.Done():
-		return ctx.Err()
+	if w > 1 {
+		h.big.Lock()
+		defer h.big.Unlock()
 	}
-	defer func() { <-h.slots }()
+	for taken := 0; taken < w; taken++ {
+		select {
+		case h.slots <- struct{}{}:
+		case <-timeout:
+			h.release(taken)
+			return h.busy(h.expectedWait(h.queued.Load()), fmt.Errorf("hash queue: no slot within %v", h.maxWait))
+		case <-ctx.Done():
+			h.release(taken)
+			return ctx.Err()
+		}
+	}
+	defer h.release(w)
 	start := time.Now()
 	metrics.HashWait(start.Sub(queuedAt))
 	f()
@@ -87,6 +107,12 @@ func (h *Hasher) run(ctx context.Context, f func()) error {
 	old := h.avg.Load()
 	h.avg.CompareAndSwap(old, old+(d-old)/8)
 	return nil
+}
+
+func (h *Hasher) release(n int) {
+	for range n {
+		<-h.slots
+	}
 }
 
 func (h *Hasher) expectedWait(ahead int64) time.Duration {

@@ -33,7 +33,7 @@ func TestHasherBurstStaysWithinBound(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := h.run(context.Background(), work)
+			err := h.run(context.Background(), DefaultParams, work)
 			switch e, _ := apperr.As(err); {
 			case err == nil:
 				done.Add(1)
@@ -53,6 +53,50 @@ func TestHasherBurstStaysWithinBound(t *testing.T) {
 	}
 	if h.queued.Load() != 0 {
 		t.Errorf("queue not drained: %d", h.queued.Load())
+	}
+}
+
+// A hash costing 100 MiB and 8 lanes (passlib's, imported) takes the
+// slots of several default ones, never more than all of them, and two
+// such hashes at once cannot deadlock.
+func TestHasherWeighsCostlyHashes(t *testing.T) {
+	h := NewHasher(4, 0)
+	if w := h.weight(DefaultParams); w != 1 {
+		t.Errorf("default weight %d", w)
+	}
+	if w := h.weight(Params{Memory: 100 * 1024, Threads: 8}); w != 4 {
+		t.Errorf("passlib hash weight %d, want all 4 slots", w)
+	}
+	if w := h.weight(Params{Memory: 40 * 1024, Threads: 1}); w != 3 {
+		t.Errorf("40 MiB hash weight %d, want 3", w)
+	}
+	var running, peak atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := DefaultParams
+			if i%3 == 0 {
+				p = Params{Memory: 40 * 1024, Threads: 1}
+			}
+			w := int64(h.weight(p))
+			_ = h.run(context.Background(), p, func() {
+				n := running.Add(w)
+				for {
+					old := peak.Load()
+					if n <= old || peak.CompareAndSwap(old, n) {
+						break
+					}
+				}
+				time.Sleep(5 * time.Millisecond)
+				running.Add(-w)
+			})
+		}()
+	}
+	wg.Wait()
+	if peak.Load() > 4 {
+		t.Errorf("%d slots' worth of hashing at once; the bound is 4", peak.Load())
 	}
 }
 

@@ -52,7 +52,7 @@ func (h *Hasher) Hash(ctx context.Context, password string, p Params) (string, e
 		return "", fmt.Errorf("salt: %w", err)
 	}
 	var key []byte
-	if err := h.run(ctx, func() { key = argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen) }); err != nil {
+	if err := h.run(ctx, p, func() { key = argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen) }); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
@@ -140,7 +140,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, er
 		return false, err
 	}
 	var key []byte
-	err = h.run(ctx, func() {
+	err = h.run(ctx, ph.params, func() {
 		if ph.variant == "argon2i" {
 			key = argon2.Key([]byte(password), ph.salt, ph.params.Time, ph.params.Memory, ph.params.Threads, uint32(len(ph.key)))
 		} else {

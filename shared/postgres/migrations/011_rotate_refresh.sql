@@ -1,9 +1,10 @@
 -- A refresh rotation in one call, committed as one statement: lookup,
--- consume and insert. The store runs the live-token case as a plain
+-- consume and insert. The store rotates live tokens with a plain
 -- statement (shared/postgres/accounts.go) and calls this function for the
--- tokens that statement did not rotate, to tell why and revoke. Outcome 0: rotated (user_id and
--- username set); 1: unknown or revoked; 2: expired (now revoked);
--- 3: already used, so the whole family is now revoked.
+-- tokens that statement did not rotate, to tell why and revoke.
+-- Outcome 0: rotated (user_id and username set); 1: unknown or revoked;
+-- 2: expired (now revoked); 3: already used, so the whole family is now
+-- revoked.
 CREATE FUNCTION rotate_refresh(p_old bytea, p_new bytea, p_issued timestamptz, p_expires timestamptz, p_now timestamptz)
 RETURNS TABLE (outcome int, user_id bigint, username text)
 LANGUAGE plpgsql AS $$
