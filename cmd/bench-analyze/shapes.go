@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,6 +54,7 @@ func irregular(s *gen.Spec) {
 
 type shapeResult struct {
 	secs    float64
+	cpu     float64 // user + system seconds of bin/analyze (steadier than wall time on a busy host)
 	rows    int64
 	peakMiB float64
 }
@@ -81,7 +83,7 @@ func runShapes(names, sizes, modes []string, analyzeBin, dbURL string) error {
 	for _, n := range names {
 		want[strings.TrimSpace(n)] = true
 	}
-	fmt.Printf("%-15s %9s %-9s %8s %11s %9s %10s\n", "shape", "N", "mode", "seconds", "rows/s", "peak MiB", "table rows")
+	fmt.Printf("%-15s %9s %-9s %8s %8s %11s %9s %10s\n", "shape", "N", "mode", "seconds", "cpu s", "rows/s", "peak MiB", "table rows")
 	type key struct {
 		shape, mode string
 		n           int
@@ -106,13 +108,13 @@ func runShapes(names, sizes, modes []string, analyzeBin, dbURL string) error {
 					return fmt.Errorf("%s %d %s: %w", sh.name, n, mode, err)
 				}
 				res[key{sh.name, mode, n}] = r
-				fmt.Printf("%-15s %9d %-9s %8.2f %11.0f %9.0f %10d\n", sh.name, n, mode, r.secs, float64(r.rows)/r.secs, r.peakMiB, r.rows)
+				fmt.Printf("%-15s %9d %-9s %8.2f %8.2f %11.0f %9.0f %10d\n", sh.name, n, mode, r.secs, r.cpu, float64(r.rows)/r.secs, r.peakMiB, r.rows)
 			}
 			os.RemoveAll(sub)
 		}
 	}
 	fmt.Println()
-	fmt.Printf("%-15s %9s %28s %30s\n", "shape", "N", "corrected/compat (<= 1.5)", "s/row at N / s/row at first N")
+	fmt.Printf("%-15s %9s %26s %40s\n", "shape", "N", "corrected/compat wall, cpu", "cpu s/row at N / cpu s/row at first N")
 	for _, sh := range shapes {
 		if !want["all"] && !want[sh.name] {
 			continue
@@ -122,18 +124,18 @@ func runShapes(names, sizes, modes []string, analyzeBin, dbURL string) error {
 			c, okc := res[key{sh.name, "corrected", n}]
 			p, okp := res[key{sh.name, "compat", n}]
 			if okc && okp {
-				line += fmt.Sprintf(" %28.2f", c.secs/p.secs)
+				line += fmt.Sprintf(" %20.2f, %4.2f", c.secs/p.secs, c.cpu/p.cpu)
 			} else {
-				line += fmt.Sprintf(" %28s", "-")
+				line += fmt.Sprintf(" %26s", "-")
 			}
 			var growth []string
 			for _, mode := range modes {
 				a, b := res[key{sh.name, mode, ns[0]}], res[key{sh.name, mode, n}]
 				if a.rows > 0 && b.rows > 0 {
-					growth = append(growth, fmt.Sprintf("%s %.2f", mode, (b.secs/float64(b.rows))/(a.secs/float64(a.rows))))
+					growth = append(growth, fmt.Sprintf("%s %.2f", mode, (b.cpu/float64(b.rows))/(a.cpu/float64(a.rows))))
 				}
 			}
-			fmt.Printf("%s %30s\n", line, strings.Join(growth, ", "))
+			fmt.Printf("%s %40s\n", line, strings.Join(growth, ", "))
 		}
 	}
 	return nil
@@ -155,6 +157,9 @@ func analyzeOnce(ctx context.Context, pool *pgxpool.Pool, analyzeBin, dbURL stri
 		return shapeResult{}, fmt.Errorf("%s: %w", analyzeBin, err)
 	}
 	r := shapeResult{secs: time.Since(start).Seconds(), peakMiB: float64(<-peak) / 1024}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
 	rows, err := pool.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE 'job\_%'`, schema)
 	if err != nil {
 		return r, err

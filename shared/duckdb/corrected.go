@@ -795,7 +795,7 @@ func (run *corrRun) energyDataset(s *corrSeries, ds *profile.Dataset) string {
 	for _, c := range gpus {
 		gv = append(gv, smp.values(c))
 	}
-	s.energize(pw, ctr, gv, power, counter)
+	s.energize(pw, ctr, gv, power, counter, run.opt.Price != nil || run.opt.Carbon != nil)
 	if math.IsNaN(s.energy) {
 		// Every value is NaN (counted as nulls): no energy data.
 		s.el, s.pw, s.gpu, s.cum, s.priceT, s.priceP = nil, nil, nil, nil, nil, nil
