@@ -17,7 +17,7 @@ import (
 )
 
 // AccountSettings tune login throttling, client addresses and password
-// hashing (docs/security-accounts.md).
+// hashing (docs/security.md).
 type AccountSettings struct {
 	AddressMaxFailures int             `envconfig:"LOGIN_ADDRESS_MAX_FAILURES" default:"50"`
 	SlowdownStep       config.Duration `envconfig:"LOGIN_SLOWDOWN_STEP" default:"250ms"`
