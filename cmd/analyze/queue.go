@@ -57,18 +57,8 @@ one status); retry queues a failed job again.
 `
 
 func runQueue(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	url, err := config.Secret(config.SecretDatabaseURL)
+	pool, err := app.Postgres(ctx) // migrated, as the functions' pool is
 	if err != nil {
-		fmt.Fprintln(stderr, "analyze queue:", err)
-		return 2
-	}
-	pool, err := postgres.Open(ctx, url)
-	if err != nil {
-		fmt.Fprintln(stderr, "analyze queue:", err)
-		return 1
-	}
-	defer pool.Close()
-	if err := postgres.Migrate(ctx, pool); err != nil {
 		fmt.Fprintln(stderr, "analyze queue:", err)
 		return 1
 	}

@@ -6,7 +6,6 @@ package pipeline
 import (
 	"context"
 	"crypto/subtle"
-	"fmt"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/hdf5"
+	"github.com/benchwrap/backend/shared/metrics"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/pricing"
 	"github.com/benchwrap/backend/shared/queue"
@@ -27,16 +27,17 @@ type AnalyzeSettings struct {
 	Mode        string `envconfig:"ANALYZE_MODE" default:"corrected"`
 	Price       string `envconfig:"ANALYZE_PRICE"`                          // smard[:REGION], file:PATH, fixed:EUR_PER_KWH; off by default
 	Carbon      string `envconfig:"ANALYZE_CARBON"`                         // file:PATH (epoch_seconds,g_co2_per_kwh) or fixed:G_PER_KWH
-	MaxBytes    int64  `envconfig:"ANALYZE_MAX_BYTES" default:"2147483648"` // 2 GiB per object
+	MaxBytes    int64  `envconfig:"ANALYZE_MAX_BYTES" default:"2147483648"` // 2 GiB per object, and of declared (decompressed) data per file
 	MaxRows     int64  `envconfig:"ANALYZE_MAX_ROWS" default:"50000000"`
 	MemoryLimit string `envconfig:"ANALYZE_MEMORY_LIMIT" default:"1GB"` // DuckDB's
 	TempDir     string `envconfig:"ANALYZE_TEMP_DIR"`
+	Threads     int    `envconfig:"ANALYZE_THREADS"` // DuckDB's worker threads; default GOMAXPROCS
 }
 
 // EngineOptions are the pipeline limits of these settings.
 func (s AnalyzeSettings) EngineOptions() duckdb.Options {
-	return duckdb.Options{MemoryLimit: s.MemoryLimit, MaxRows: s.MaxRows, TempDir: s.TempDir,
-		Reader: hdf5.Options{MaxRows: s.MaxRows, Isolate: true}}
+	return duckdb.Options{MemoryLimit: s.MemoryLimit, MaxRows: s.MaxRows, MaxBytes: s.MaxBytes, Threads: s.Threads,
+		TempDir: s.TempDir, Reader: hdf5.Options{MaxRows: s.MaxRows, MaxBytes: s.MaxBytes, Isolate: true}}
 }
 
 // NewProcessor builds an object processor with its own analysis engine
@@ -66,11 +67,29 @@ func NewProcessor(pool *pgxpool.Pool) (*analyzer.Processor, error) {
 	if err != nil {
 		return nil, apperr.Wrap(apperr.Internal, "Internal server error.", err)
 	}
+	maxBytes, err := maxObjectBytes(s)
+	if err != nil {
+		return nil, err
+	}
 	return &analyzer.Processor{
 		Analyzer: a, Sink: analyzer.PostgresSink{Pool: pool}, Catalog: postgres.Catalog{Pool: pool},
 		Objects: objects, Owners: postgres.Accounts{Pool: pool},
-		MaxBytes: s.MaxBytes, TempDir: s.TempDir,
+		MaxBytes: maxBytes, TempDir: s.TempDir,
 	}, nil
+}
+
+// maxObjectBytes: an object larger than an upload may be is not analysed:
+// the smaller of ANALYZE_MAX_BYTES and MAX_UPLOAD_BYTES (skip reason
+// too_large).
+func maxObjectBytes(s AnalyzeSettings) (int64, error) {
+	set, err := app.LoadSettings()
+	if err != nil {
+		return 0, app.Misconfigured(err)
+	}
+	if set.MaxUploadBytes > 0 && set.MaxUploadBytes < s.MaxBytes {
+		return set.MaxUploadBytes, nil
+	}
+	return s.MaxBytes, nil
 }
 
 var intake app.Once[*queue.Intake]
@@ -103,7 +122,11 @@ func Intake(ctx context.Context) (*queue.Intake, error) {
 		if err != nil {
 			return nil, app.Misconfigured(err)
 		}
-		return &queue.Intake{Queue: q, Objects: objects, Owners: postgres.Accounts{Pool: pool}, Bucket: s.Bucket, MaxBytes: as.MaxBytes}, nil
+		maxBytes, err := maxObjectBytes(as)
+		if err != nil {
+			return nil, err
+		}
+		return &queue.Intake{Queue: q, Objects: objects, Owners: postgres.Accounts{Pool: pool}, Bucket: s.Bucket, MaxBytes: maxBytes}, nil
 	})
 }
 
@@ -114,7 +137,12 @@ func StartWorkers(ctx context.Context, after func(context.Context, analysis.Job,
 	if err := config.Load(&qs); err != nil {
 		return nil, nil, app.Misconfigured(err)
 	}
-	url, err := config.Secret(config.SecretDatabaseURL)
+	// Migrated (as the owner role when there is one) by the functions'
+	// pool, which the workers use for nothing else.
+	if _, err := app.Postgres(ctx); err != nil {
+		return nil, nil, err
+	}
+	url, err := config.StrongSecret(config.SecretDatabaseURL)
 	if err != nil {
 		return nil, nil, app.Misconfigured(err)
 	}
@@ -122,10 +150,7 @@ func StartWorkers(ctx context.Context, after func(context.Context, analysis.Job,
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := postgres.Migrate(ctx, pool); err != nil {
-		pool.Close()
-		return nil, nil, fmt.Errorf("migrate: %w", err)
-	}
+	metrics.SetPool("workers", pool)
 	ws, err := queue.StartWorkers(ctx, queue.WorkerConfig{
 		Pool: pool, Settings: qs, AfterAnalysed: after,
 		NewProcessor: func() (*analyzer.Processor, error) { return NewProcessor(pool) },
@@ -143,12 +168,9 @@ const MsgBadWebhookToken = "Invalid webhook token."
 // CheckWebhook checks the Authorization header MinIO sends
 // ("Bearer <token>") against the webhook-token secret, in constant time.
 func CheckWebhook(header string) error {
-	want, err := config.Secret(config.SecretWebhookToken)
+	want, err := config.StrongSecret(config.SecretWebhookToken)
 	if err != nil {
 		return app.Misconfigured(err)
-	}
-	if len(want) < 16 {
-		return app.Misconfigured(fmt.Errorf("%s must be at least 16 bytes", config.SecretWebhookToken))
 	}
 	got := header
 	if len(got) > 7 && (got[:7] == "Bearer " || got[:7] == "bearer ") {
