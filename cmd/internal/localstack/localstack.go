@@ -305,7 +305,12 @@ func (s *Stack) Close() error {
 	var errs []error
 	if s.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// Workers (fnhttp.OnShutdown) stop taking jobs while the requests
+		// in flight finish.
+		hooks := make(chan struct{})
+		go func() { fnhttp.Shutdown(ctx); close(hooks) }()
 		errs = append(errs, s.server.Shutdown(ctx))
+		<-hooks
 		cancel()
 	}
 	if s.ln != nil && s.server == nil {
