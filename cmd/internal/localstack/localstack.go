@@ -185,8 +185,9 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	}
 
 	// The functions' metrics: one process, one registry, off the gateway.
+	// A port taken (another stack) costs the metrics, not the stack.
 	if s.metrics, err = metrics.Listen(o.MetricsAddr); err != nil {
-		return err
+		slog.Warn("metrics not served", "error", err)
 	}
 	if s.metrics != nil {
 		s.MetricsURL = s.metrics.URL()
