@@ -6,10 +6,14 @@ require (
 	github.com/benchwrap/backend/functions/analyze v0.0.0
 	github.com/benchwrap/backend/functions/list v0.0.0
 	github.com/benchwrap/backend/functions/login v0.0.0
+	github.com/benchwrap/backend/functions/logout v0.0.0
 	github.com/benchwrap/backend/functions/presign v0.0.0
 	github.com/benchwrap/backend/functions/refresh v0.0.0
 	github.com/benchwrap/backend/functions/register v0.0.0
+	github.com/benchwrap/backend/functions/report v0.0.0
 	github.com/benchwrap/backend/shared v0.0.0
+	github.com/chromedp/cdproto v0.160.1
+	github.com/chromedp/chromedp v0.23.1
 	github.com/duckdb/duckdb-go/v2 v2.10506.0
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/minio/minio-go/v7 v7.4.1
@@ -27,6 +31,7 @@ require (
 	github.com/duckdb/duckdb-go-bindings/lib/linux-arm64 v0.10506.0 // indirect
 	github.com/duckdb/duckdb-go-bindings/lib/windows-amd64 v0.10506.0 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-ole/go-ole v1.3.0 // indirect
 	github.com/go-viper/mapstructure/v2 v2.5.0 // indirect
 	github.com/goccy/go-json v0.10.5 // indirect
@@ -91,8 +96,12 @@ replace github.com/benchwrap/backend/functions/login => ../functions/login
 
 replace github.com/benchwrap/backend/functions/refresh => ../functions/refresh
 
+replace github.com/benchwrap/backend/functions/logout => ../functions/logout
+
 replace github.com/benchwrap/backend/functions/presign => ../functions/presign
 
 replace github.com/benchwrap/backend/functions/list => ../functions/list
 
 replace github.com/benchwrap/backend/functions/analyze => ../functions/analyze
+
+replace github.com/benchwrap/backend/functions/report => ../functions/report

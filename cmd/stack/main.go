@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/benchwrap/backend/cmd/internal/localstack"
@@ -140,26 +141,37 @@ func importUsers(ctx context.Context, e env, file string) error {
 		return err
 	}
 	defer f.Close()
-	url := e.DatabaseURL
+	// The stack's roles (written by its first run): the functions' for
+	// the rows, the owner's for the migrations.
+	url, ownerURL := e.DatabaseURL, ""
 	if url == "" {
-		if b, err := os.ReadFile(filepath.Join(e.Dir, "secrets", config.SecretDatabaseURL)); err == nil {
-			url = string(b)
+		secret := func(name string) string {
+			b, _ := os.ReadFile(filepath.Join(e.Dir, "secrets", name))
+			return strings.TrimSpace(string(b))
+		}
+		url, ownerURL = secret(config.SecretDatabaseURL), secret(config.SecretDatabaseOwnerURL)
+		if url == "" {
+			return errors.New("no database: run the stack once first (it creates the database and its roles), or set DATABASE_URL")
 		}
 	}
 	pool, err := postgres.Open(ctx, url)
+	if err == nil {
+		err = pool.Ping(ctx)
+	}
 	if err != nil && e.DatabaseURL == "" {
+		// The stack is not running: start its cluster for the import.
 		pg, perr := devserver.StartPostgres(ctx, devserver.PostgresOptions{Dir: filepath.Join(e.Dir, "pg"), Port: e.PGPort})
 		if perr != nil {
 			return errors.Join(err, perr)
 		}
 		defer pg.Stop()
-		pool, err = postgres.Open(ctx, pg.URL)
+		pool, err = postgres.Open(ctx, url)
 	}
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := postgres.Migrate(ctx, pool); err != nil {
+	if err := postgres.MigrateAs(ctx, ownerURL, pool); err != nil {
 		return err
 	}
 	results, err := account.Import(ctx, postgres.Accounts{Pool: pool}, f)
@@ -193,7 +205,11 @@ func execWithServers(ctx context.Context, cmd []string, bouncer bool) (int, erro
 	defer pg.Stop()
 	dbURL, extra := pg.URL, []string{}
 	if bouncer {
-		b, err := devserver.StartPgBouncer(ctx, devserver.PgBouncerOptions{Dir: filepath.Join(dir, "pgbouncer"), ServerPort: pg.Port})
+		user, pw, err := devserver.UserFromURL(pg.URL)
+		if err != nil {
+			return 0, err
+		}
+		b, err := devserver.StartPgBouncer(ctx, devserver.PgBouncerOptions{Dir: filepath.Join(dir, "pgbouncer"), ServerPort: pg.Port, Users: map[string]string{user: pw}})
 		if err != nil {
 			return 0, err
 		}

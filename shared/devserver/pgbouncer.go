@@ -3,11 +3,14 @@ package devserver
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +25,11 @@ type PgBouncerOptions struct {
 	// PoolSize is default_pool_size: server connections per database and
 	// user; default 20.
 	PoolSize int
+	// Users are the roles clients may log in as, with their passwords:
+	// clients authenticate to PgBouncer with SCRAM, and PgBouncer logs in
+	// to the cluster (scram-sha-256 only) with the same password. The
+	// readiness probe logs in as "postgres", which must be present.
+	Users map[string]string
 }
 
 // PgBouncer is a running PgBouncer in transaction pooling mode.
@@ -66,9 +74,9 @@ func PgBouncerBinary() (string, error) {
 }
 
 // StartPgBouncer starts PgBouncer in transaction pooling mode in front of
-// the cluster on 127.0.0.1:opts.ServerPort, for every database (as user
-// postgres, trusted, as the devserver cluster is). It runs as the
-// cluster's user: PgBouncer refuses to run as root.
+// the cluster on 127.0.0.1:opts.ServerPort, for every database and the
+// roles in opts.Users, with password (SCRAM) logins only, as the cluster
+// has. It runs as the cluster's user: PgBouncer refuses to run as root.
 func StartPgBouncer(ctx context.Context, opts PgBouncerOptions) (*PgBouncer, error) {
 	bin, err := PgBouncerBinary()
 	if err != nil {
@@ -82,6 +90,10 @@ func StartPgBouncer(ctx context.Context, opts PgBouncerOptions) (*PgBouncer, err
 		if opts.Port, err = FreePort(); err != nil {
 			return nil, err
 		}
+	}
+	superPW, ok := opts.Users["postgres"]
+	if !ok {
+		return nil, fmt.Errorf("pgbouncer: Users must include postgres (the readiness probe's role)")
 	}
 	if opts.PoolSize == 0 {
 		opts.PoolSize = 20
@@ -102,7 +114,7 @@ listen_addr = 127.0.0.1
 listen_port = %d
 unix_socket_dir =
 pidfile =
-auth_type = trust
+auth_type = scram-sha-256
 auth_file = %s
 admin_users = postgres
 pool_mode = transaction
@@ -113,10 +125,18 @@ server_reset_query =
 server_login_retry = 1
 ignore_startup_parameters = extra_float_digits
 `, opts.ServerPort, opts.Port, filepath.Join(opts.Dir, "userlist.txt"), opts.PoolSize)
-	files := map[string]string{"pgbouncer.ini": ini, "userlist.txt": `"postgres" ""` + "\n"}
+	var users strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(opts.Users)) {
+		fmt.Fprintf(&users, "%s %s\n", pgbQuote(name), pgbQuote(opts.Users[name]))
+	}
+	// Both hold passwords: readable by PgBouncer's user only.
+	files := map[string]string{"pgbouncer.ini": ini, "userlist.txt": users.String()}
 	for name, body := range files {
 		p := filepath.Join(opts.Dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			return nil, err
+		}
+		if err := as.chown(p); err != nil {
 			return nil, err
 		}
 	}
@@ -133,7 +153,7 @@ ignore_startup_parameters = extra_float_digits
 		return nil, err
 	}
 	b := &PgBouncer{proc: proc, Port: opts.Port}
-	probe := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&default_query_exec_mode=%s", opts.Port, PgBouncerQueryMode)
+	probe := fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/postgres?sslmode=disable&default_query_exec_mode=%s", url.QueryEscape(superPW), opts.Port, PgBouncerQueryMode)
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err = waitFor(wctx, proc, "pgbouncer", logPath, func(ctx context.Context) error {
@@ -150,6 +170,20 @@ ignore_startup_parameters = extra_float_digits
 		return nil, err
 	}
 	return b, nil
+}
+
+// pgbQuote quotes a userlist.txt field: double quotes, doubled inside.
+func pgbQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// UserFromURL returns the role and password a database URL logs in with,
+// for PgBouncerOptions.Users.
+func UserFromURL(dbURL string) (name, password string, err error) {
+	u, err := url.Parse(dbURL)
+	if err != nil || u.User == nil {
+		return "", "", fmt.Errorf("database URL has no user")
+	}
+	pw, _ := u.User.Password()
+	return u.User.Username(), pw, nil
 }
 
 // PID is PgBouncer's process id.

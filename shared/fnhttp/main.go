@@ -21,8 +21,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
+	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/logging"
 )
 
@@ -40,12 +40,23 @@ const DefaultPort = "8082"
 // (the of-watchdog's upstream in mode=http), else on :$PORT (Knative),
 // else on :8082, answering the reserved paths itself, and finishes the
 // requests in flight on SIGTERM; /metrics is served on METRICS_ADDR.
-// ping is the readiness check.
-func Main(handle HandleFunc, ping func(context.Context) (string, error)) {
+// ping is the readiness check; policy is the function's (methods, caller,
+// body cap; see Policy), and the server's limits come from the HTTP_*
+// settings (ServerSettings).
+func Main(handle HandleFunc, ping func(context.Context) (string, error), policy Policy) {
 	listen := flag.String("listen", "", "address to listen on (default :$PORT, else :"+DefaultPort+")")
 	flag.Parse()
 	logging.Setup()
 
+	if err := config.CheckSecrets(policy.Secrets...); err != nil {
+		slog.Error("refusing to start: fix these secrets", "error", err)
+		os.Exit(1)
+	}
+	srv, err := NewServer(Mux(policy.Handler(handle), ping))
+	if err != nil {
+		slog.Error("settings", "error", err)
+		os.Exit(2)
+	}
 	addr := listenAddr(*listen, os.Getenv("PORT"))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -55,12 +66,7 @@ func Main(handle HandleFunc, ping func(context.Context) (string, error)) {
 	lc, err := LoadLifecycle()
 	if err != nil {
 		slog.Error("settings", "error", err)
-		os.Exit(1)
-	}
-	srv := &http.Server{
-		Handler:           Mux(Handler(handle, DefaultMaxBody), ping),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		os.Exit(2)
 	}
 	ms := listenMetrics(lc)
 	defer ms.Close()

@@ -110,14 +110,15 @@ func FindRun(ctx context.Context, q querier, bucket, key, etag string, mode anal
 	return s, true, nil
 }
 
-// LatestRuns returns the latest finished run of each of the given keys.
+// LatestRuns returns the latest run of each of the given keys, finished
+// or in progress (a listing shows a file being analysed).
 func LatestRuns(ctx context.Context, q queryer, bucket string, keys []string) (map[string]analysis.RunSummary, error) {
 	out := map[string]analysis.RunSummary{}
 	if len(keys) == 0 {
 		return out, nil
 	}
 	rows, err := q.Query(ctx, `SELECT DISTINCT ON (object_key) object_key, `+summaryColumns+` FROM analysis_runs
-		WHERE bucket = $1 AND object_key = ANY($2) AND status <> 'running'
+		WHERE bucket = $1 AND object_key = ANY($2)
 		ORDER BY object_key, id DESC`, bucket, keys)
 	if err != nil {
 		return nil, fmt.Errorf("latest runs: %w", err)

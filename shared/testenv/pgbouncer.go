@@ -27,10 +27,14 @@ func PgBouncerURL(tb testing.TB, poolSize int) string {
 	if err != nil {
 		tb.Fatalf("test database URL has no port: %v", err)
 	}
+	user, pw, err := devserver.UserFromURL(direct)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	mu.Lock()
 	if bouncer == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		b, err := devserver.StartPgBouncer(ctx, devserver.PgBouncerOptions{Dir: tempDir(tb, "benchwrap-pgbouncer-"), ServerPort: port, PoolSize: poolSize})
+		b, err := devserver.StartPgBouncer(ctx, devserver.PgBouncerOptions{Dir: tempDir(tb, "benchwrap-pgbouncer-"), ServerPort: port, PoolSize: poolSize, Users: map[string]string{user: pw}})
 		cancel()
 		if err != nil {
 			mu.Unlock()

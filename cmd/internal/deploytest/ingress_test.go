@@ -119,6 +119,8 @@ func TestIngressTable(t *testing.T) {
 		"/auth/login":                          "/function/login",
 		"/api/auth/password?u=alice&p=secret1": "/function/login?u=alice&p=secret1",
 		"/api/auth/refresh?rid=abc":            "/function/refresh?rid=abc",
+		"/auth/logout":                         "/function/logout",
+		"/api/auth/logout?rid=abc":             "/function/logout?rid=abc",
 		"/storage/presign/upload?object_name=run.h5&benchmark_name=hpl": "/function/presign?object_name=run.h5&benchmark_name=hpl",
 		"/api/storage/presign/download?object_name=run.h5":              "/function/presign?object_name=run.h5",
 		"/api/storage/list?limit=10&after=alice/a.h5":                   "/function/list?limit=10&after=alice/a.h5",

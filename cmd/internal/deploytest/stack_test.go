@@ -99,12 +99,19 @@ func TestStackFunctions(t *testing.T) {
 	}
 }
 
+// secretless functions need no secret: the report page is static, and
+// the browser calls the API with its own tokens.
+var secretless = map[string]bool{"report": true}
+
 func TestStackSecrets(t *testing.T) {
 	_, st := loadStack(t)
 	known := []string{config.SecretJWT, config.SecretDatabaseURL, config.SecretMinIOAccess, config.SecretMinIOSecret, config.SecretWebhookToken}
 	for name, f := range st.Functions {
-		if len(f.Secrets) == 0 {
+		if len(f.Secrets) == 0 && !secretless[name] {
 			t.Errorf("%s: no secrets", name)
+		}
+		if len(f.Secrets) > 0 && secretless[name] {
+			t.Errorf("%s: secrets %v, but it is meant to run without any", name, f.Secrets)
 		}
 		seen := map[string]bool{}
 		for _, s := range f.Secrets {
@@ -135,7 +142,7 @@ func TestStackEnvironment(t *testing.T) {
 	_, st := loadStack(t)
 	known := slices.Clone(watchdogEnv)
 	known = append(known, "LOG_LEVEL")
-	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[pipeline.AnalyzeSettings](), reflect.TypeFor[fnhttp.Lifecycle]()} {
+	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[app.AccountSettings](), reflect.TypeFor[pipeline.AnalyzeSettings](), reflect.TypeFor[fnhttp.Lifecycle](), reflect.TypeFor[fnhttp.ServerSettings]()} {
 		for f := range typ.Fields() {
 			known = append(known, f.Tag.Get("envconfig"))
 		}
@@ -150,6 +157,10 @@ func TestStackEnvironment(t *testing.T) {
 		if _, err := app.LoadSettings(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+		srv, err := fnhttp.LoadServerSettings()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 		for k := range f.Environment {
 			os.Unsetenv(k)
 		}
@@ -159,6 +170,11 @@ func TestStackEnvironment(t *testing.T) {
 			if d[k], err = time.ParseDuration(f.Environment[k]); err != nil || d[k] <= 0 {
 				t.Errorf("%s: %s %q: %v", name, k, f.Environment[k], err)
 			}
+		}
+		// The function's own server must not cut an answer the watchdog
+		// still waits for.
+		if srv.WriteTimeout.D() < d["exec_timeout"] {
+			t.Errorf("%s: HTTP_WRITE_TIMEOUT %v is below exec_timeout %v", name, srv.WriteTimeout.D(), d["exec_timeout"])
 		}
 		if d["write_timeout"] <= d["exec_timeout"] {
 			t.Errorf("%s: write_timeout %v must exceed exec_timeout %v", name, d["write_timeout"], d["exec_timeout"])
@@ -279,7 +295,7 @@ func TestKnativePatches(t *testing.T) {
 			t.Errorf("%s: projected secrets %v, stack.yml %v", name, secrets, f.Secrets)
 		}
 		mounts, _ := byPath["/spec/template/spec/containers/0/volumeMounts"].([]any)
-		if len(mounts) != 1 || mounts[0].(map[string]any)["mountPath"] != config.DefaultSecretsDir {
+		if len(f.Secrets) == 0 && len(mounts) != 0 || len(f.Secrets) > 0 && (len(mounts) != 1 || mounts[0].(map[string]any)["mountPath"] != config.DefaultSecretsDir) {
 			t.Errorf("%s: volumeMounts %v", name, mounts)
 		}
 		res, _ := byPath["/spec/template/spec/containers/0/resources"].(map[string]any)

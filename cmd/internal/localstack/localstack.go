@@ -14,17 +14,21 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	analyzefn "github.com/benchwrap/backend/functions/analyze"
 	listfn "github.com/benchwrap/backend/functions/list"
 	loginfn "github.com/benchwrap/backend/functions/login"
+	logoutfn "github.com/benchwrap/backend/functions/logout"
 	presignfn "github.com/benchwrap/backend/functions/presign"
 	refreshfn "github.com/benchwrap/backend/functions/refresh"
 	registerfn "github.com/benchwrap/backend/functions/register"
+	reportfn "github.com/benchwrap/backend/functions/report"
 
 	"github.com/benchwrap/backend/cmd/internal/gateway"
 	"github.com/benchwrap/backend/shared/app"
@@ -40,9 +44,23 @@ var Functions = map[string]fnhttp.HandleFunc{
 	"register": registerfn.Handle,
 	"login":    loginfn.Handle,
 	"refresh":  refreshfn.Handle,
+	"logout":   logoutfn.Handle,
 	"presign":  presignfn.Handle,
 	"list":     listfn.Handle,
 	"analyze":  analyzefn.Handle,
+	"report":   reportfn.Handle,
+}
+
+// Policies are the functions' policies (methods, caller, body cap).
+var Policies = map[string]fnhttp.Policy{
+	"register": registerfn.Policy,
+	"login":    loginfn.Policy,
+	"refresh":  refreshfn.Policy,
+	"logout":   logoutfn.Policy,
+	"presign":  presignfn.Policy,
+	"list":     listfn.Policy,
+	"analyze":  analyzefn.Policy,
+	"report":   reportfn.Policy,
 }
 
 // Options configure a stack. Empty fields take the defaults of `make run`.
@@ -71,7 +89,8 @@ type Options struct {
 type Stack struct {
 	GatewayURL    string
 	MetricsURL    string // empty when off
-	DatabaseURL   string
+	DatabaseURL   string // the functions' role (through PgBouncer with Options.PgBouncer)
+	OwnerURL      string // the migrations' role, direct; empty with Options.DatabaseURL
 	MinIOEndpoint string
 	SecretsDir    string
 
@@ -147,12 +166,19 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	}
 	s.GatewayURL = "http://" + s.ln.Addr().String()
 
-	// PostgreSQL.
+	// PostgreSQL: our own cluster, where the functions connect as a
+	// least-privileged role and the migrations run as the owner; or the
+	// given database, used for everything.
 	s.DatabaseURL = o.DatabaseURL
 	if s.DatabaseURL == "" {
 		if err := s.StartPostgres(ctx); err != nil {
 			return err
 		}
+		if err := writeSecret(s.SecretsDir, config.SecretDatabaseOwnerURL, s.OwnerURL); err != nil {
+			return err
+		}
+	} else if err := os.Remove(filepath.Join(s.SecretsDir, config.SecretDatabaseOwnerURL)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
 	if err := writeSecret(s.SecretsDir, config.SecretDatabaseURL, s.DatabaseURL); err != nil {
 		return err
@@ -161,7 +187,7 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	if err != nil {
 		return err
 	}
-	err = postgres.Migrate(ctx, pool)
+	err = postgres.MigrateAs(ctx, s.OwnerURL, pool)
 	pool.Close()
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -184,6 +210,19 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 		}
 	}
 
+	// Refuse placeholder or short secrets, as each function does.
+	var names []string
+	for _, p := range Policies {
+		for _, n := range p.Secrets {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	if err := config.CheckSecrets(names...); err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
+	}
+
 	// The functions' metrics: one process, one registry, off the gateway.
 	// A port taken (another stack) costs the metrics, not the stack.
 	if s.metrics, err = metrics.Listen(o.MetricsAddr); err != nil {
@@ -194,8 +233,13 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	}
 
 	// Gateway.
-	gw := gateway.New(Functions, map[string]int64{"analyze": 16 << 20}, app.Ping)
-	s.server = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	gw := gateway.New(Functions, Policies, app.Ping)
+	// Browsers upload through the gateway to the MinIO the presigned URLs
+	// name (the stack's own: no MINIO_PUBLIC_ENDPOINT here).
+	gw.ProxyStorage(&url.URL{Scheme: "http", Host: s.MinIOEndpoint})
+	if s.server, err = fnhttp.NewServer(gw); err != nil {
+		return err
+	}
 	go func() { s.done <- s.server.Serve(s.ln) }()
 	return nil
 }
@@ -203,22 +247,42 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 // StartPostgres starts the stack's own cluster (again, after
 // StopPostgres: the same directory and port).
 func (s *Stack) StartPostgres(ctx context.Context) error {
-	pg, err := devserver.StartPostgres(ctx, devserver.PostgresOptions{Dir: filepath.Join(s.dir, "pg"), Port: s.opts.PGPort, Fast: s.opts.FastPostgres})
+	pgDir := filepath.Join(s.dir, "pg")
+	pg, err := devserver.StartPostgres(ctx, devserver.PostgresOptions{Dir: pgDir, Port: s.opts.PGPort, Fast: s.opts.FastPostgres})
 	if err != nil {
 		return fmt.Errorf("start PostgreSQL: %w", err)
 	}
-	s.pg, s.DatabaseURL, s.opts.PGPort = pg, pg.URL, pg.Port
+	s.pg, s.opts.PGPort = pg, pg.Port
+	owner := devserver.Role{Name: OwnerRole}
+	app := devserver.Role{Name: AppRole}
+	for _, r := range []*devserver.Role{&owner, &app} {
+		if r.Password, err = ensureSecret(pgDir, r.Name+"-password", randomHex(20)); err != nil {
+			return err
+		}
+	}
+	if err := devserver.ProvisionDatabase(ctx, pg.URL, "benchwrap", owner, app); err != nil {
+		return err
+	}
+	s.OwnerURL = roleURL(owner, pg.Port)
+	s.DatabaseURL = roleURL(app, pg.Port)
 	if !s.opts.PgBouncer {
 		return nil
 	}
 	if s.bouncer == nil {
-		b, err := devserver.StartPgBouncer(ctx, devserver.PgBouncerOptions{Dir: filepath.Join(s.dir, "pgbouncer"), ServerPort: pg.Port})
+		super, superPW, err := devserver.UserFromURL(pg.URL)
+		if err != nil {
+			return err
+		}
+		b, err := devserver.StartPgBouncer(ctx, devserver.PgBouncerOptions{
+			Dir: filepath.Join(s.dir, "pgbouncer"), ServerPort: pg.Port,
+			Users: map[string]string{super: superPW, app.Name: app.Password},
+		})
 		if err != nil {
 			return fmt.Errorf("start PgBouncer: %w", err)
 		}
 		s.bouncer = b
 	}
-	if s.DatabaseURL, err = s.bouncer.ThroughPgBouncer(pg.URL); err != nil {
+	if s.DatabaseURL, err = s.bouncer.ThroughPgBouncer(s.DatabaseURL); err != nil {
 		return err
 	}
 	// After a restart PgBouncer answers logins with an error until its
@@ -237,6 +301,16 @@ func (s *Stack) StartPostgres(ctx context.Context) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// The roles of the stack's own database.
+const (
+	OwnerRole = "benchwrap_owner" // migrations (DDL)
+	AppRole   = "benchwrap_app"   // the functions
+)
+
+func roleURL(r devserver.Role, port int) string {
+	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/benchwrap?sslmode=disable", r.Name, r.Password, port)
 }
 
 // StopPostgres stops the stack's own cluster, e.g. to test an outage.
@@ -280,7 +354,7 @@ func (s *Stack) startMinIO(ctx context.Context, dir string, o Options, webhookTo
 		if ak, err = ensureSecret(s.SecretsDir, config.SecretMinIOAccess, "bwfn"+randomHex(8)); err != nil {
 			return err
 		}
-		if sk, err = ensureSecret(s.SecretsDir, config.SecretMinIOSecret, randomString(30)); err != nil {
+		if sk, err = ensureSecret(s.SecretsDir, config.SecretMinIOSecret, randomString(40)); err != nil {
 			return err
 		}
 		if err := devserver.ProvisionBucket(ctx, s.MinIOEndpoint, root, rootPW, o.Bucket, devserver.BucketUser{AccessKey: ak, SecretKey: sk}); err != nil {
