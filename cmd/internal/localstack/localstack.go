@@ -234,8 +234,9 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	}
 
 	// The functions' metrics: one process, one registry, off the gateway.
+	// A port taken (another stack) costs the metrics, not the stack.
 	if s.metrics, err = metrics.Listen(o.MetricsAddr); err != nil {
-		return err
+		slog.Warn("metrics not served", "error", err)
 	}
 	if s.metrics != nil {
 		s.MetricsURL = s.metrics.URL()
@@ -422,7 +423,12 @@ func (s *Stack) Close() error {
 	var errs []error
 	if s.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// Workers (fnhttp.OnShutdown) stop taking jobs while the requests
+		// in flight finish.
+		hooks := make(chan struct{})
+		go func() { fnhttp.Shutdown(ctx); close(hooks) }()
 		errs = append(errs, s.server.Shutdown(ctx))
+		<-hooks
 		cancel()
 	}
 	errs = append(errs, s.StopWorkers())
