@@ -48,8 +48,8 @@ type Settings struct {
 	MemoryFactor float64 `envconfig:"ANALYZE_MEMORY_FACTOR" default:"3"`
 	// PollOnly: no LISTEN/NOTIFY (PgBouncer in transaction pooling mode);
 	// workers poll for new jobs every half second.
-	PollOnly bool `envconfig:"ANALYZE_POLL_ONLY"`
-	MemoryBase   Bytes   `envconfig:"ANALYZE_MEMORY_BASE" default:"64MiB"`
+	PollOnly   bool  `envconfig:"ANALYZE_POLL_ONLY"`
+	MemoryBase Bytes `envconfig:"ANALYZE_MEMORY_BASE" default:"64MiB"`
 }
 
 // Lane names (River queues).
