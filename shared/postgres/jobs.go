@@ -321,3 +321,16 @@ func RenewLease(ctx context.Context, q querier, riverID int64) error {
 	}
 	return nil
 }
+
+// QueueDepth counts the queued jobs and ages the oldest (for metrics; the
+// partial index on open jobs keeps it cheap).
+func QueueDepth(ctx context.Context, q querier) (int, time.Duration, error) {
+	var n int
+	var age float64
+	err := q.QueryRow(ctx, `SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
+		FROM analysis_jobs WHERE status = 'queued'`).Scan(&n, &age)
+	if err != nil {
+		return 0, 0, fmt.Errorf("queue depth: %w", err)
+	}
+	return n, time.Duration(age * float64(time.Second)), nil
+}

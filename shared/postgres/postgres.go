@@ -145,15 +145,28 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 	}
-	// River's tables (the analysis queue), under the same lock (held by
-	// conn; River applies each of its versions in a transaction of its
-	// own on another connection, as some of them must be).
+	// River's tables (the analysis queue), one version per transaction
+	// (some must be: an enum value added, then used) under the same
+	// transaction-scoped lock, so it holds through PgBouncer too.
 	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return fmt.Errorf("migrate queue: %w", err)
 	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("migrate queue: %w", err)
+	for {
+		applied := 0
+		err := locked(func(tx pgx.Tx) error {
+			res, err := migrator.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1})
+			if res != nil {
+				applied = len(res.Versions)
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate queue: %w", err)
+		}
+		if applied == 0 {
+			break
+		}
 	}
 	return nil
 }

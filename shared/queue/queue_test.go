@@ -363,6 +363,9 @@ func TestQueueListShowsProgress(t *testing.T) {
 	if got.Status != analysis.JobQueued || got.QueuedAt == nil {
 		t.Fatalf("%+v", got)
 	}
+	if n, age, err := postgres.QueueDepth(ctx, h.pool); err != nil || n != 1 || age <= 0 {
+		t.Fatalf("queue depth %d, oldest %s, %v", n, age, err)
+	}
 	h.workers(testSettings(), 0)
 	h.settled(30 * time.Second)
 	runs, _ = postgres.LatestRuns(ctx, h.pool, h.bucket.Name, []string{"lister/a.h5"})

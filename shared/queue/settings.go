@@ -46,7 +46,10 @@ type Settings struct {
 	// MemoryFactor and MemoryBase estimate an analysis's need from the
 	// object's size: Base + Factor × size.
 	MemoryFactor float64 `envconfig:"ANALYZE_MEMORY_FACTOR" default:"3"`
-	MemoryBase   Bytes   `envconfig:"ANALYZE_MEMORY_BASE" default:"64MiB"`
+	// PollOnly: no LISTEN/NOTIFY (PgBouncer in transaction pooling mode);
+	// workers poll for new jobs every half second.
+	PollOnly   bool  `envconfig:"ANALYZE_POLL_ONLY"`
+	MemoryBase Bytes `envconfig:"ANALYZE_MEMORY_BASE" default:"64MiB"`
 }
 
 // Lane names (River queues).

@@ -90,6 +90,7 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 		RetryPolicy:          retryPolicy{base: s.RetryBase.D(), max: s.RetryMax.D()},
 		MaxAttempts:          s.MaxAttempts,
 		FetchPollInterval:    500 * time.Millisecond,
+		PollOnly:             s.PollOnly,
 		Logger:               quietLogger(),
 	})
 	if err != nil {

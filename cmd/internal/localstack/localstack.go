@@ -244,6 +244,12 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 
 	// Analysis workers, on a pool of their own: uploads are analysed
 	// from the queue the analyze function fills.
+	if s.bouncer != nil {
+		// No LISTEN/NOTIFY through PgBouncer in transaction pooling mode.
+		if err := os.Setenv("ANALYZE_POLL_ONLY", "true"); err != nil {
+			return err
+		}
+	}
 	if !o.NoWorkers {
 		if err := s.StartWorkers(ctx); err != nil {
 			return err

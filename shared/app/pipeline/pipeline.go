@@ -6,6 +6,7 @@ package pipeline
 import (
 	"context"
 	"crypto/subtle"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -151,6 +152,7 @@ func StartWorkers(ctx context.Context, after func(context.Context, analysis.Job,
 		return nil, nil, err
 	}
 	metrics.SetPool("workers", pool)
+	metrics.SetQueue(func(ctx context.Context) (int, time.Duration, error) { return postgres.QueueDepth(ctx, pool) })
 	ws, err := queue.StartWorkers(ctx, queue.WorkerConfig{
 		Pool: pool, Settings: qs, AfterAnalysed: after,
 		NewProcessor: func() (*analyzer.Processor, error) { return NewProcessor(pool) },
