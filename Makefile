@@ -20,8 +20,11 @@ test: build
 	bin/stack exec -- $(MAKE) --no-print-directory test-go
 	bin/stack exec --pgbouncer -- $(MAKE) --no-print-directory test-pgbouncer
 
+# The auth, storage and analysis tests of the end-to-end package (not
+# its attack tests, which do not touch the pool): one more pass, pooled.
+PGBOUNCER_TESTS := AuthRoutesEverywhere|RegisterValidation|UploadDownloadList|StorageAuthAndNames|UsersCannotReachEachOther|UploadIsAnalysed|SameNameTwoUsers|ReplayedEventsAndReupload|OutageLosesNothing|QueueDeliveriesWhileLogins|MetricsScrape
 test-pgbouncer:
-	$(GO) test $(TEST_FLAGS) -run '^Test' ./cmd/internal/localstack/
+	$(GO) test $(TEST_FLAGS) -run '^Test($(PGBOUNCER_TESTS))$$' ./cmd/internal/localstack/
 
 test-go: lint
 	$(GO) test $(TEST_FLAGS) $(MODULES)
