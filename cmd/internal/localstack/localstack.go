@@ -25,6 +25,7 @@ import (
 	presignfn "github.com/benchwrap/backend/functions/presign"
 	refreshfn "github.com/benchwrap/backend/functions/refresh"
 	registerfn "github.com/benchwrap/backend/functions/register"
+	resultsfn "github.com/benchwrap/backend/functions/results"
 
 	"github.com/benchwrap/backend/cmd/internal/gateway"
 	"github.com/benchwrap/backend/shared/app"
@@ -42,6 +43,7 @@ var Functions = map[string]fnhttp.HandleFunc{
 	"presign":  presignfn.Handle,
 	"list":     listfn.Handle,
 	"analyze":  analyzefn.Handle,
+	"results":  resultsfn.Handle,
 }
 
 // Options configure a stack. Empty fields take the defaults of `make run`.
