@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/benchwrap/backend/shared/results"
@@ -24,6 +26,19 @@ var _ results.Store = Results{}
 // UnfiledRuns returns the finished catalog runs of a user (or of one
 // object when key is set) that are not filed under a job yet.
 func (s Results) UnfiledRuns(ctx context.Context, username, bucket, key string) ([]results.Unfiled, error) {
+	if key == "" {
+		// Usually every run is filed: two index-only counts say so
+		// without looking at each run.
+		var runs, filed int64
+		err := s.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM analysis_runs WHERE username = $1 AND source = 'minio' AND status <> 'running'),
+			(SELECT count(*) FROM result_files WHERE username = $1)`, username).Scan(&runs, &filed)
+		if err != nil {
+			return nil, fmt.Errorf("unfiled runs: %w", err)
+		}
+		if runs == filed {
+			return nil, nil
+		}
+	}
 	q := `SELECT r.id, r.bucket, r.object_key, r.username FROM analysis_runs r
 		WHERE r.source = 'minio' AND r.status <> 'running' AND r.username IS NOT NULL
 		AND NOT EXISTS (SELECT 1 FROM result_files f WHERE f.run_id = r.id)`
@@ -180,19 +195,19 @@ var sortColumns = map[string]string{
 	"average_power_w": "average_power_w", "peak_power_w": "peak_power_w", "edp": "edp", "cost_eur": "cost_eur", "co2_kg": "co2_kg",
 }
 
-// Jobs returns a page of a user's jobs. Jobs without the sort value come
-// last either way; the job id breaks ties, so the cursor (the last row's
-// value and id) is exact.
+// Jobs returns a page of a user's jobs, read off the sort's index
+// (migration 030). A job without the sort value counts as the lowest; the
+// job id breaks ties, so the cursor (the last row's value and id) is exact.
 func (s Results) Jobs(ctx context.Context, q results.JobQuery) ([]results.Job, error) {
 	col, ok := sortColumns[q.Sort.Field]
 	if !ok {
 		return nil, fmt.Errorf("jobs: unknown sort %q", q.Sort.Field)
 	}
-	dir, cmp, missing := "ASC", ">", "'Infinity'::float8"
+	dir, cmp := "ASC", ">"
 	if q.Sort.Desc {
-		dir, cmp, missing = "DESC", "<", "'-Infinity'::float8"
+		dir, cmp = "DESC", "<"
 	}
-	key := "coalesce(" + col + ", " + missing + ")"
+	key := "coalesce(" + col + ", '-Infinity')"
 	where := []string{"username = $1"}
 	args := []any{q.Username}
 	arg := func(v any) string {
@@ -209,7 +224,11 @@ func (s Results) Jobs(ctx context.Context, q results.JobQuery) ([]results.Job, e
 		where = append(where, "start_epoch_s < "+arg(*q.Until))
 	}
 	if q.After != nil {
-		where = append(where, fmt.Sprintf("(%s, job_id) %s (%s, %s)", key, cmp, arg(q.After.Value), arg(q.After.Job)))
+		v := math.Inf(-1)
+		if q.After.Value != nil {
+			v = *q.After.Value
+		}
+		where = append(where, fmt.Sprintf("(%s, job_id) %s (%s::float8, %s)", key, cmp, arg(v), arg(q.After.Job)))
 	}
 	sql := `SELECT ` + jobColumns + `, ` + key + ` FROM result_jobs WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY ` + key + ` ` + dir + `, job_id ` + dir + ` LIMIT ` + arg(q.Limit)
@@ -254,6 +273,55 @@ func (s Results) BenchmarkJobs(ctx context.Context, username, name string) ([]re
 		out = append(out, j)
 	}
 	return out, rows.Err()
+}
+
+// ScanSeries streams the series columns of an analysed table: step, node,
+// epoch_s and the named float columns (NaN for NULL or a column the table
+// lacks), decoded without boxing each value. vals is reused.
+func (s Results) ScanSeries(ctx context.Context, schema, table string, columns, have []string, fn func(step, node string, t float64, vals []float64) error) error {
+	present := map[string]bool{}
+	for _, c := range have {
+		present[c] = true
+	}
+	sel := []string{"step", "node", "epoch_s"}
+	for _, c := range columns {
+		if present[c] {
+			sel = append(sel, quote(c))
+		} else {
+			sel = append(sel, "NULL::float8")
+		}
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM `+pgx.Identifier{schema, table}.Sanitize())
+	if err != nil {
+		return fmt.Errorf("scan series: %w", err)
+	}
+	defer rows.Close()
+	var step, node pgtype.Text
+	var t pgtype.Float8
+	fl := make([]pgtype.Float8, len(columns))
+	dst := []any{&step, &node, &t}
+	for i := range fl {
+		dst = append(dst, &fl[i])
+	}
+	vals := make([]float64, len(columns))
+	for rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return fmt.Errorf("scan series: %w", err)
+		}
+		if !t.Valid {
+			continue
+		}
+		for i, f := range fl {
+			vals[i] = math.NaN()
+			if f.Valid {
+				vals[i] = f.Float64
+			}
+		}
+		if err := fn(step.String, node.String, t.Float64, vals); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // ScanTable streams the named columns of an analysed table (columns the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 	"strings"
 
@@ -27,8 +28,8 @@ type Sort struct {
 
 // Cursor is where a page of jobs continues: after this sort value and job.
 type Cursor struct {
-	Value float64 `json:"v"`
-	Job   string  `json:"j"`
+	Value *float64 `json:"v"` // nil: the job had no value (-Infinity)
+	Job   string   `json:"j"`
 }
 
 // JobQuery selects a page of a user's jobs.
@@ -51,6 +52,7 @@ type Store interface {
 	Jobs(ctx context.Context, q JobQuery) ([]Job, error)
 	BenchmarkJobs(ctx context.Context, username, name string) ([]Job, error)
 	ScanTable(ctx context.Context, schema, table string, columns, have []string, fn func(row []any) error) error
+	ScanSeries(ctx context.Context, schema, table string, columns, have []string, fn func(step, node string, t float64, vals []float64) error) error
 }
 
 // Metadata reads the benchmark name the client stored with an object
@@ -188,7 +190,11 @@ func (s *Service) Jobs(ctx context.Context, q JobQuery) (Page, error) {
 	if len(jobs) > limit {
 		p.Jobs = jobs[:limit]
 		last := p.Jobs[limit-1]
-		p.Next = EncodeCursor(Cursor{Value: last.SortKey, Job: last.ID})
+		c := Cursor{Job: last.ID}
+		if !math.IsInf(last.SortKey, 0) {
+			c.Value = &last.SortKey
+		}
+		p.Next = EncodeCursor(c)
 	}
 	if p.Jobs == nil {
 		p.Jobs = []Job{}
