@@ -94,6 +94,20 @@ func run(dbURL string, rows, jobs, n int) error {
 		return err
 	}
 	fmt.Printf("setup: %d jobs in %.1fs\n", jobs, time.Since(t0).Seconds())
+	st := postgres.Results{Pool: pool}
+	cold := time.Now()
+	if _, err := svc.Jobs(ctx, results.JobQuery{Username: listUser, Sort: results.Sort{Field: "start", Desc: true}, Limit: 50}); err != nil {
+		return err
+	}
+	fmt.Printf("jobs: first request (checks all %d runs are filed, sets the watermark): %.1f ms\n", jobs, ms(time.Since(cold)))
+	report("  part: the unfiled-runs check (above the watermark)", n, func() error {
+		_, err := st.UnfiledRuns(ctx, listUser, "", "")
+		return err
+	})
+	report("  part: the page query (sort=-start)", n, func() error {
+		_, err := st.Jobs(ctx, results.JobQuery{Username: listUser, Sort: results.Sort{Field: "start", Desc: true}, Limit: 51})
+		return err
+	})
 	for _, sort := range []results.Sort{{Field: "start", Desc: true}, {Field: "energy_j", Desc: true}, {Field: "edp"}} {
 		first := results.JobQuery{Username: listUser, Sort: sort, Limit: 50}
 		p, err := svc.Jobs(ctx, first)
@@ -178,11 +192,13 @@ func seriesJob(ctx context.Context, pool *pgxpool.Pool, user, job string, rows i
 	return err
 }
 
-// listJobs gives a user n filed runs and their job aggregates.
+// listJobs gives a user n filed runs (analysed a day ago) and their job
+// aggregates.
 func listJobs(ctx context.Context, pool *pgxpool.Pool, user string, n int) error {
 	_, err := pool.Exec(ctx, `WITH r AS (
-			INSERT INTO analysis_runs (source, bucket, object_key, username, schema_name, mode, status)
-			SELECT 'minio', 'bench', $1 || '/' || (100000 + i) || '_0_node01.h5', $1, $1, 'corrected', 'done' FROM generate_series(1, $2::int) i
+			INSERT INTO analysis_runs (source, bucket, object_key, username, schema_name, mode, status, started_at, finished_at)
+			SELECT 'minio', 'bench', $1 || '/' || (100000 + i) || '_0_node01.h5', $1, $1, 'corrected', 'done',
+				now() - interval '1 day', now() - interval '1 day' FROM generate_series(1, $2::int) i
 			RETURNING id, object_key)
 		INSERT INTO result_files (run_id, username, bucket, object_key, job_id, step, node, name_form)
 		SELECT id, $1, 'bench', object_key, split_part(split_part(object_key, '/', 2), '_', 1), '0', 'node01', 'node-step' FROM r`, user, n)

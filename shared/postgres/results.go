@@ -26,19 +26,6 @@ var _ results.Store = Results{}
 // UnfiledRuns returns the finished catalog runs of a user (or of one
 // object when key is set) that are not filed under a job yet.
 func (s Results) UnfiledRuns(ctx context.Context, username, bucket, key string) ([]results.Unfiled, error) {
-	if key == "" {
-		// Usually every run is filed: two index-only counts say so
-		// without looking at each run.
-		var runs, filed int64
-		err := s.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM analysis_runs WHERE username = $1 AND source = 'minio' AND status <> 'running'),
-			(SELECT count(*) FROM result_files WHERE username = $1)`, username).Scan(&runs, &filed)
-		if err != nil {
-			return nil, fmt.Errorf("unfiled runs: %w", err)
-		}
-		if runs == filed {
-			return nil, nil
-		}
-	}
 	q := `SELECT r.id, r.bucket, r.object_key, r.username FROM analysis_runs r
 		WHERE r.source = 'minio' AND r.status <> 'running' AND r.username IS NOT NULL
 		AND NOT EXISTS (SELECT 1 FROM result_files f WHERE f.run_id = r.id)`
@@ -47,7 +34,10 @@ func (s Results) UnfiledRuns(ctx context.Context, username, bucket, key string) 
 		q += ` AND r.bucket = $1 AND r.object_key = $2`
 		args = append(args, bucket, key)
 	} else {
-		q += ` AND r.username = $1`
+		// Runs up to the user's watermark are filed: only the few above
+		// it are looked at.
+		q += ` AND r.username = $1 AND r.source = 'minio' AND r.status <> 'running'
+			AND r.id > coalesce((SELECT filed_through FROM result_users WHERE username = $1), 0)`
 		args = append(args, username)
 	}
 	rows, err := s.Pool.Query(ctx, q+` ORDER BY r.id`, args...)
@@ -63,6 +53,23 @@ func (s Results) UnfiledRuns(ctx context.Context, username, bucket, key string) 
 		return nil, fmt.Errorf("unfiled runs: %w", err)
 	}
 	return out, nil
+}
+
+// AdvanceFiled moves the user's watermark to their newest run finished a
+// minute ago or more: every run up to it has been filed (the caller has
+// just filed all runs above the old watermark), and a run that old has
+// committed, so no earlier id can still appear.
+func (s Results) AdvanceFiled(ctx context.Context, username string) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO result_users (username, filed_through)
+		SELECT $1, id FROM analysis_runs WHERE username = $1 AND source = 'minio' AND status <> 'running'
+			AND coalesce(finished_at, started_at) < now() - interval '1 minute'
+			AND id > coalesce((SELECT filed_through FROM result_users WHERE username = $1), 0)
+		ORDER BY id DESC LIMIT 1
+		ON CONFLICT (username) DO UPDATE SET filed_through = greatest(result_users.filed_through, excluded.filed_through)`, username)
+	if err != nil {
+		return fmt.Errorf("advance filed: %w", err)
+	}
+	return nil
 }
 
 // FileRun records the job of a run.

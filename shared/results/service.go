@@ -45,6 +45,7 @@ type JobQuery struct {
 // Store is where files, jobs and tables are kept (postgres.Results).
 type Store interface {
 	UnfiledRuns(ctx context.Context, username, bucket, key string) ([]Unfiled, error)
+	AdvanceFiled(ctx context.Context, username string) error
 	FileRun(ctx context.Context, u Unfiled, n Name, benchmark string) error
 	JobFiles(ctx context.Context, username, job string) ([]File, error)
 	SaveJob(ctx context.Context, username string, j Job, version int64) error
@@ -160,7 +161,11 @@ var ErrNotFound = apperr.New(apperr.NotFound, "Job not found.")
 
 // sync files the user's runs the hook did not file.
 func (s *Service) sync(ctx context.Context, username string) error {
-	if _, err := FileRuns(ctx, s.Store, s.Meta, username, "", ""); err != nil {
+	_, err := FileRuns(ctx, s.Store, s.Meta, username, "", "")
+	if err == nil {
+		err = s.Store.AdvanceFiled(ctx, username)
+	}
+	if err != nil {
 		return apperr.Wrap(apperr.Unavailable, "Results temporarily unavailable.", err)
 	}
 	return nil

@@ -16,9 +16,14 @@ CREATE TABLE result_files (
 CREATE INDEX result_files_job ON result_files (username, job_id, object_key, run_id DESC);
 CREATE INDEX result_files_user ON result_files (username, run_id);
 
--- A user's finished runs, counted against result_files to see whether any
--- is not filed yet (index-only scans).
+-- A user's finished runs above the watermark are the ones to check.
 CREATE INDEX analysis_runs_user ON analysis_runs (username, id) WHERE source = 'minio' AND status <> 'running';
+
+-- Every finished run of the user up to filed_through is filed.
+CREATE TABLE result_users (
+    username      text   PRIMARY KEY,
+    filed_through bigint NOT NULL DEFAULT 0
+);
 
 CREATE TABLE result_jobs (
     username        text        NOT NULL,
