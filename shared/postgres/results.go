@@ -119,6 +119,9 @@ func (s Results) JobFiles(ctx context.Context, username, job string) ([]results.
 }
 
 // SaveJob stores a job's aggregate (or removes it when it has no files).
+// Two hooks of one job may race; each files its run before reading the
+// job's files, so one of them sees both runs: the aggregate with the
+// newest run and, for that run, the most files wins.
 func (s Results) SaveJob(ctx context.Context, username string, j results.Job, version int64) error {
 	if j.Files == 0 {
 		_, err := s.Pool.Exec(ctx, `DELETE FROM result_jobs WHERE username = $1 AND job_id = $2`, username, j.ID)
@@ -141,7 +144,7 @@ func (s Results) SaveJob(ctx context.Context, username string, j results.Job, ve
 			energy_j = excluded.energy_j, wall_time_s = excluded.wall_time_s, average_power_w = excluded.average_power_w,
 			peak_power_w = excluded.peak_power_w, edp = excluded.edp, cost_eur = excluded.cost_eur, co2_kg = excluded.co2_kg,
 			quality = excluded.quality, detail = excluded.detail, version = excluded.version, updated_at = now()
-		WHERE result_jobs.version <= excluded.version`,
+		WHERE (result_jobs.version, result_jobs.files) <= (excluded.version, excluded.files)`,
 		username, j.ID, j.Benchmark, j.Label, j.Status, j.Mode, j.Files, j.FilesDone, j.NodeCount, j.StepCount,
 		j.StartEpochS, j.EndEpochS, j.EnergyJ, j.WallTimeS, j.AveragePowerW, j.PeakPowerW, j.EDP, j.CostEUR, j.CO2Kg,
 		quality, detail, version)
