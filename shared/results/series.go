@@ -21,8 +21,9 @@ var SeriesFields = map[string]string{
 	"cpu":    "cpu_util_norm_pct",
 	"gpu":    "gpu_power_w",
 	"rss":    "rss_mib",
-	// Corrected tables carry no per-row price; compat tables priced by
-	// ANALYZE_PRICE do.
+	// Only compat tables priced by ANALYZE_PRICE have a per-row price,
+	// and series need corrected tables: price is null until the
+	// corrected table gets one.
 	"price": "Price_EUR_per_MWh",
 }
 
