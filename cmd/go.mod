@@ -6,11 +6,15 @@ require (
 	github.com/benchwrap/backend/functions/analyze v0.0.0
 	github.com/benchwrap/backend/functions/list v0.0.0
 	github.com/benchwrap/backend/functions/login v0.0.0
+	github.com/benchwrap/backend/functions/logout v0.0.0
 	github.com/benchwrap/backend/functions/presign v0.0.0
 	github.com/benchwrap/backend/functions/refresh v0.0.0
 	github.com/benchwrap/backend/functions/register v0.0.0
+	github.com/benchwrap/backend/functions/report v0.0.0
 	github.com/benchwrap/backend/functions/results v0.0.0
 	github.com/benchwrap/backend/shared v0.0.0
+	github.com/chromedp/cdproto v0.160.1
+	github.com/chromedp/chromedp v0.23.1
 	github.com/duckdb/duckdb-go/v2 v2.10506.0
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/minio/minio-go/v7 v7.4.1
@@ -20,6 +24,7 @@ require (
 require (
 	github.com/andybalholm/brotli v1.3.0 // indirect
 	github.com/apache/arrow-go/v18 v18.5.1 // indirect
+	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/duckdb/duckdb-go-bindings v0.10506.0 // indirect
 	github.com/duckdb/duckdb-go-bindings/lib/darwin-amd64 v0.10506.0 // indirect
@@ -29,6 +34,7 @@ require (
 	github.com/duckdb/duckdb-go-bindings/lib/windows-amd64 v0.10506.0 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/getkin/kin-openapi v0.153.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-ole/go-ole v1.3.0 // indirect
 	github.com/go-openapi/jsonpointer v0.22.5 // indirect
 	github.com/go-openapi/swag/jsonname v0.25.5 // indirect
@@ -59,9 +65,10 @@ require (
 	github.com/philhofer/fwd v1.2.0 // indirect
 	github.com/pierrec/lz4/v4 v4.1.33 // indirect
 	github.com/power-devops/perfstat v0.0.0-20240221224432-82ca36839d55 // indirect
-	github.com/prometheus/client_model v0.6.2 // indirect
-	github.com/prometheus/common v0.63.0 // indirect
-	github.com/prometheus/procfs v0.16.0 // indirect
+	github.com/prometheus/client_golang v1.25.0 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.72.0 // indirect
+	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/prometheus/prom2json v1.4.2 // indirect
 	github.com/prometheus/prometheus v0.303.0 // indirect
 	github.com/rs/xid v1.6.0 // indirect
@@ -100,10 +107,14 @@ replace github.com/benchwrap/backend/functions/login => ../functions/login
 
 replace github.com/benchwrap/backend/functions/refresh => ../functions/refresh
 
+replace github.com/benchwrap/backend/functions/logout => ../functions/logout
+
 replace github.com/benchwrap/backend/functions/presign => ../functions/presign
 
 replace github.com/benchwrap/backend/functions/list => ../functions/list
 
 replace github.com/benchwrap/backend/functions/analyze => ../functions/analyze
+
+replace github.com/benchwrap/backend/functions/report => ../functions/report
 
 replace github.com/benchwrap/backend/functions/results => ../functions/results

@@ -10,7 +10,7 @@ import (
 )
 
 // Functions are the deployed functions, by name.
-var Functions = []string{"register", "login", "refresh", "presign", "list", "analyze", "results"}
+var Functions = []string{"register", "login", "refresh", "logout", "presign", "list", "analyze", "report", "results"}
 
 // APIPrefix is where today's client expects the API (its base URL ends in
 // /api); the original routes also work without it.
@@ -29,10 +29,12 @@ var Legacy = []Route{
 	{http.MethodPost, "/auth/password", "login"},
 	{http.MethodPost, "/auth/login", "login"},
 	{http.MethodPost, "/auth/refresh", "refresh"},
+	{http.MethodPost, "/auth/logout", "logout"},
 	{http.MethodPost, "/storage/presign/upload", "presign"},
 	{http.MethodGet, "/storage/presign/download", "presign"},
 	{http.MethodGet, "/storage/list", "list"},
 	{http.MethodPost, "/minio-event", "analyze"},
+	{http.MethodGet, "/report", "report"},
 }
 
 // Prefixes are routes that take their path and every path below it; the
@@ -50,7 +52,14 @@ var Whole = []Route{
 const (
 	Hello  = "hello"  // GET / -> {"message":"Hello World"}
 	Health = "health" // GET /healthz -> {"status":"ok"} or 503
+	// Storage is the same-origin path to object storage for browsers: PUT
+	// StoragePrefix + the path and query of a presigned URL. The report
+	// page uploads through it, so its CSP keeps connect-src 'self'.
+	Storage = "storage"
 )
+
+// StoragePrefix is where Storage answers (also under /api).
+const StoragePrefix = "/storage/objects/"
 
 // Target is what a request resolves to: a function or a builtin.
 type Target struct {
@@ -75,6 +84,12 @@ func Resolve(method, path string) (Target, int) {
 			}
 		}
 		return Target{}, http.StatusNotFound
+	}
+	if strings.HasPrefix(path, StoragePrefix) && len(path) > len(StoragePrefix) {
+		if method != http.MethodPut {
+			return Target{}, http.StatusMethodNotAllowed
+		}
+		return Target{Builtin: Storage}, http.StatusOK
 	}
 	switch path {
 	case "/":
