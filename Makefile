@@ -5,7 +5,7 @@ GO ?= go
 MODULES := ./shared/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh logout presign list analyze report results))
 TEST_FLAGS ?= -p 2 -timeout 20m -tags integration
 
-.PHONY: deps build test test-go test-security lint run bench bench-loadtest bench-functions bench-analyze bench-analyze-shapes bench-report bench-results deploy-check clean test-pgbouncer
+.PHONY: deps build test test-go test-security lint run bench bench-loadtest bench-functions bench-analyze bench-analyze-shapes bench-report bench-queue bench-results deploy-check clean test-pgbouncer
 
 deps:
 	@bash cmd/scripts/deps.sh
@@ -50,6 +50,12 @@ deploy-check: deps
 # bare pgx CopyFrom of the same table; peak RSS of the analyzer.
 bench-analyze: build
 	bin/stack exec -- bin/bench-analyze $(BENCH_ANALYZE_FLAGS)
+
+# The analysis queue on a whole local stack: small files' PUT→table during a
+# burst with a big file, throughput for 1/2/4 workers, login p99 under
+# deliveries vs idle (docs/analysis-queue.md).
+bench-queue: build
+	bin/bench-queue $(BENCH_QUEUE_FLAGS)
 
 # Time, rows/s and peak RSS of both modes on each input shape (plain,
 # jitter, duplicates, gaps, xcc, gpu, all series, merged 4 nodes) at

@@ -25,15 +25,21 @@ import (
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/analyzer"
 	"github.com/benchwrap/backend/shared/app"
+	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/logging"
+	"github.com/benchwrap/backend/shared/minio"
+	"github.com/benchwrap/backend/shared/notification"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/pricing"
+	"github.com/benchwrap/backend/shared/queue"
 	"github.com/benchwrap/backend/shared/storage"
 )
 
 const usage = `usage: analyze [flags] PATH...
+       analyze worker              (run analysis workers; see analyze worker -h)
+       analyze queue [retry ID]    (show the analysis queue, retry a failed job)
 
 Analyses Slurm HDF5 profiles (files, or directories searched for *.h5) and
 objects under --minio-prefix, into job_<name> tables plus the catalog
@@ -83,7 +89,7 @@ func parse(args []string, stderr io.Writer) (options, []string, error) {
 	fl.StringVar(&o.schema, "schema", "public", "schema of the tables made from local files")
 	fl.BoolVar(&o.skipBatch, "skip-batch", false, "leave out files with 'batch' in their name")
 	fl.StringVar(&o.minioPrefix, "minio-prefix", "", "also analyse the .h5 objects under this prefix of the bucket (MINIO_* settings)")
-	fl.BoolVar(&o.rescan, "rescan", false, "with --minio-prefix: only objects with no successful run for their current ETag (needs --postgres)")
+	fl.BoolVar(&o.rescan, "rescan", false, "with --minio-prefix: enqueue the objects into the analysis queue (workers analyse each version once; failed ones are queued again) (needs --postgres)")
 	fl.BoolVar(&o.dryRun, "dry-run", false, "compute without writing tables or the catalog")
 	fl.StringVar(&o.csvDir, "csv", "", "also write each table as DIR/<table>.csv")
 	fl.BoolVar(&o.jsonOut, "json", false, "print one JSON object per file on stdout")
@@ -113,6 +119,14 @@ func parse(args []string, stderr io.Writer) (options, []string, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "worker":
+			return runWorker(ctx, args[1:], stderr)
+		case "queue":
+			return runQueue(ctx, args[1:], stdout, stderr)
+		}
+	}
 	o, paths, err := parse(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -379,9 +393,13 @@ func (b *batch) objects(ctx context.Context, prefix string) {
 		b.fail("minio:"+prefix, time.Now(), err)
 		return
 	}
+	if b.o.rescan {
+		b.enqueue(ctx, store, objs)
+		return
+	}
 	var proc *analyzer.Processor
 	if b.pool != nil {
-		proc = &analyzer.Processor{Analyzer: b.analyzer, Sink: b.sink, Pool: b.pool, Objects: store,
+		proc = &analyzer.Processor{Analyzer: b.analyzer, Sink: b.sink, Catalog: postgres.Catalog{Pool: b.pool}, Objects: store,
 			Owners: postgres.Accounts{Pool: b.pool}, MaxBytes: 1 << 62}
 	}
 	for i, o := range objs {
@@ -395,7 +413,7 @@ func (b *batch) objects(ctx context.Context, prefix string) {
 			continue
 		}
 		out, err := proc.Process(ctx, analyzer.Object{Bucket: store.Bucket(), Key: o.Key, ETag: o.ETag, Size: o.Size},
-			analyzer.ProcessOptions{RetryFailed: b.o.rescan, Force: !b.o.rescan})
+			analyzer.ProcessOptions{Force: true})
 		if err != nil {
 			b.fail(o.Key, started, err)
 			continue
@@ -407,6 +425,43 @@ func (b *batch) objects(ctx context.Context, prefix string) {
 			"seconds", time.Since(started).Seconds())
 		if b.o.jsonOut {
 			writeJSONLine(b.stdout, out)
+		}
+	}
+}
+
+// enqueue puts the objects into the analysis queue, as the webhook does
+// (the same checks against the store); a version whose job failed is
+// queued again.
+func (b *batch) enqueue(ctx context.Context, store *minio.Store, objs []storage.Object) {
+	var qs queue.Settings
+	if err := config.Load(&qs); err != nil {
+		b.fail("queue", time.Now(), err)
+		return
+	}
+	q, err := queue.New(b.pool, qs)
+	if err != nil {
+		b.fail("queue", time.Now(), err)
+		return
+	}
+	in := &queue.Intake{Queue: q, Objects: store, Owners: postgres.Accounts{Pool: b.pool}, Bucket: store.Bucket()}
+	for i, o := range objs {
+		if ctx.Err() != nil {
+			return
+		}
+		b.progress(i+1, len(objs), o.Key)
+		started := time.Now()
+		d, err := in.Accept(ctx, notification.Event{Name: "s3:ObjectCreated:Rescan", Bucket: store.Bucket(), Key: o.Key, ETag: o.ETag, Size: o.Size})
+		if err == nil && d.Status == analysis.JobFailed {
+			_, err = q.Retry(ctx, d.JobID)
+			d.Status, d.Reason = analysis.JobQueued, "failed job queued again"
+		}
+		if err != nil {
+			b.fail(o.Key, started, err)
+			continue
+		}
+		slog.Info("enqueued object", "key", o.Key, "status", d.Status, "reason", d.Reason, "job", d.JobID)
+		if b.o.jsonOut {
+			writeJSONLine(b.stdout, d)
 		}
 	}
 }

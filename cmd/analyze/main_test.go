@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/testenv"
 )
@@ -162,9 +164,12 @@ func TestWritesPostgresAndDuckDBAlike(t *testing.T) {
 }
 
 // TestRescanFindsMissedObjects: objects whose notification never arrived
-// (this bucket sends none) are analysed by --rescan, once per ETag.
+// (this bucket sends none) are enqueued by --rescan into the analysis
+// queue, and the workers analyse each version once.
 func TestRescanFindsMissedObjects(t *testing.T) {
 	b := testenv.FunctionEnv(t)
+	t.Setenv("ANALYZE_MODE", "compat")
+	t.Setenv("ANALYZE_CONCURRENCY", "2")
 	url := os.Getenv("DATABASE_URL")
 	ctx := context.Background()
 	pool, err := postgres.Open(ctx, url)
@@ -188,30 +193,46 @@ func TestRescanFindsMissedObjects(t *testing.T) {
 	putFile("rescanner/bad.h5", "truncated.h5")
 	putFile("rescanner/notes.txt", "not_hdf5.h5")
 
-	rescan := func() []map[string]any {
+	rescan := func() string {
 		var out, errOut bytes.Buffer
 		if code := run(ctx, []string{"--mode", "compat", "--rescan", "--minio-prefix", "", "--postgres", url, "--json"}, &out, &errOut); code != 0 {
 			t.Fatalf("rescan exit %d: %s", code, errOut.String())
 		}
-		var res []map[string]any
+		var s []string
 		for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 			var m map[string]any
 			if l != "" && json.Unmarshal([]byte(l), &m) == nil {
-				res = append(res, m)
+				s = append(s, m["object"].(string)+"="+m["status"].(string))
 			}
-		}
-		return res
-	}
-	statuses := func(res []map[string]any) string {
-		var s []string
-		for _, r := range res {
-			s = append(s, r["object"].(string)+"="+r["status"].(string))
 		}
 		return strings.Join(s, " ")
 	}
-	if got := statuses(rescan()); got != "rescanner/a.h5=done rescanner/bad.h5=skipped" {
+	settled := func() {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var open int
+			if err := pool.QueryRow(ctx, `SELECT count(*) FROM analysis_jobs WHERE status IN ('queued', 'running')`).Scan(&open); err != nil {
+				t.Fatal(err)
+			}
+			if open == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d jobs still open", open)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if got := rescan(); got != "rescanner/a.h5=queued rescanner/bad.h5=queued" {
 		t.Fatalf("first rescan: %s", got)
 	}
+	ws, wpool, err := pipeline.StartWorkers(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ws.Stop(ctx); wpool.Close() }()
+	settled()
 	var n int
 	countRuns := func() int {
 		if err := pool.QueryRow(ctx, `SELECT count(*) FROM analysis_runs`).Scan(&n); err != nil {
@@ -226,18 +247,35 @@ func TestRescanFindsMissedObjects(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM rescanner.job_a`).Scan(&rows); err != nil || rows != 300 {
 		t.Fatalf("table rescanner.job_a: %d rows, %v", rows, err)
 	}
-	// Nothing new: nothing analysed again.
-	rescan()
+	// Nothing new: nothing queued or analysed again.
+	if got := rescan(); got != "rescanner/a.h5=analysed rescanner/bad.h5=analysed" {
+		t.Fatalf("second rescan: %s", got)
+	}
+	settled()
 	if countRuns() != 2 {
 		t.Fatalf("%d runs after a rescan with nothing new", n)
 	}
 	// A new version of a.h5 is analysed; bad.h5 stays skipped.
 	putFile("rescanner/a.h5", "9646276_batch_c0107.h5")
 	rescan()
+	settled()
 	if countRuns() != 3 {
 		t.Fatalf("%d runs after a changed object", n)
 	}
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM rescanner.job_a`).Scan(&rows); err != nil || rows != 66 {
 		t.Fatalf("replaced table: %d rows, %v", rows, err)
+	}
+
+	// The operator's view of the queue.
+	var out, errOut bytes.Buffer
+	if code := run(ctx, []string{"queue"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "queued 0  running 0  failed 0  analysed 3") {
+		t.Fatalf("queue: exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	if code := run(ctx, []string{"queue", "list", "analysed"}, &out, &errOut); code != 0 || strings.Count(out.String(), "rescanner/") != 3 {
+		t.Fatalf("queue list: exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	if code := run(ctx, []string{"queue", "retry", "1"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "not a failed job") {
+		t.Fatalf("retry of an analysed job: exit %d: %s", code, errOut.String())
 	}
 }

@@ -168,15 +168,16 @@ func TestRestartKeepsAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	ports := make([]int, 3)
+	ports := make([]int, 4)
 	for i := range ports {
 		if ports[i], err = devserver.FreePort(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	gw, pg, mn := fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1]), fmt.Sprintf("127.0.0.1:%d", ports[2])
+	ms := fmt.Sprintf("127.0.0.1:%d", ports[3])
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "STACK_DIR=" + dir,
-		"GATEWAY_ADDR=" + gw, "METRICS_ADDR=127.0.0.1:0", fmt.Sprintf("PG_PORT=%d", ports[1]), "MINIO_ADDR=" + mn}
+		"GATEWAY_ADDR=" + gw, fmt.Sprintf("PG_PORT=%d", ports[1]), "MINIO_ADDR=" + mn, "METRICS_ADDR=" + ms}
 	if b := os.Getenv("MINIO_BIN"); b != "" {
 		env = append(env, "MINIO_BIN="+b)
 	}
@@ -184,6 +185,9 @@ func TestRestartKeepsAccounts(t *testing.T) {
 	p := startStack(t, bin, env)
 	if !strings.Contains(p.ready, "gateway=http://"+gw) || !strings.Contains(p.ready, "postgres=postgres://") {
 		t.Errorf("ready line %q", p.ready)
+	}
+	if !listening(ms) {
+		t.Errorf("no metrics on METRICS_ADDR %s", ms)
 	}
 	base := "http://" + gw
 	status, tokens := post(t, base+"/auth/register", map[string]string{"username": "survivor", "password": "password-123"})
@@ -196,7 +200,7 @@ func TestRestartKeepsAccounts(t *testing.T) {
 		}
 	}
 	p.stop(t)
-	for _, addr := range []string{gw, pg, mn} {
+	for _, addr := range []string{gw, pg, mn, ms} {
 		if listening(addr) {
 			t.Errorf("%s still listening after the stack stopped", addr)
 		}

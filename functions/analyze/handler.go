@@ -1,6 +1,6 @@
 // Package function is the analyze function: MinIO bucket notifications
-// for uploaded .h5 profiles run the energy analysis into the uploader's
-// schema.
+// for uploaded .h5 profiles are checked against the object store and
+// queued for analysis (package queue); workers do the analysis.
 package function
 
 import (
@@ -11,14 +11,12 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
-	"github.com/benchwrap/backend/shared/analyzer"
 	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/notification"
-	"github.com/benchwrap/backend/shared/postgres"
-	"github.com/benchwrap/backend/shared/results"
+	"github.com/benchwrap/backend/shared/queue"
 )
 
 // Policy: MinIO's token is checked before the notification is read, and
@@ -36,12 +34,18 @@ func Handle(req handler.Request) (handler.Response, error) {
 	return fnhttp.Serve("analyze", req, fnhttp.Routes{http.MethodPost: analyze})
 }
 
-// Answer is the original's shape plus each object's outcome.
+// Answer is the original's shape (accepted: the records queued) plus what
+// became of each record.
 type Answer struct {
-	Accepted int                `json:"accepted"`
-	Objects  []analyzer.Outcome `json:"objects"`
+	Accepted int              `json:"accepted"`
+	Objects  []queue.Decision `json:"objects"`
 }
 
+// analyze records and enqueues; it never analyses. Every permanent problem
+// of a record (wrong bucket, a hostile key, no such object, a malformed
+// record) is answered 200 with the skip recorded, so MinIO's queue moves
+// on; only a transient failure (database or object store down) is 503, so
+// MinIO delivers the event again, and the enqueue is idempotent.
 func analyze(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
 	if err := pipeline.CheckWebhook(r.HeaderValue("Authorization")); err != nil {
 		return handler.Response{}, err
@@ -50,39 +54,47 @@ func analyze(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
 	if err != nil {
 		return handler.Response{}, apperr.Wrap(apperr.BadRequest, "Body is not a bucket notification (a JSON object with Records).", err)
 	}
-	for _, b := range bad {
-		slog.WarnContext(ctx, "analyze: unusable record acknowledged", "reason", b)
-	}
-	ans := Answer{Objects: []analyzer.Outcome{}}
-	var proc *analyzer.Processor
+	// Only object creations are subscribed; anything else is acknowledged.
+	created := events[:0]
 	for _, ev := range events {
-		// Only uploads of profiles are analysed; anything else is
-		// acknowledged so MinIO's queue moves on.
-		if !ev.Created() || !ev.IsProfile() {
-			continue
+		if ev.Created() {
+			created = append(created, ev)
 		}
-		if proc == nil {
-			if proc, err = pipeline.Processor(ctx); err != nil {
-				return handler.Response{}, err
-			}
+	}
+	events = created
+	ans := Answer{Objects: []queue.Decision{}}
+	if len(events) == 0 && len(bad) == 0 {
+		return fnhttp.JSON(http.StatusOK, ans), nil
+	}
+	in, err := pipeline.Intake(ctx)
+	if err != nil {
+		return handler.Response{}, err
+	}
+	unavailable := func(err error) (handler.Response, error) {
+		e := apperr.Wrap(apperr.Unavailable, "Analysis queue temporarily unavailable; retry later.", err)
+		if !errors.Is(err, queue.ErrTransient) {
+			e.Message = "Analysis queue interrupted; retry later."
 		}
-		ans.Accepted++
-		out, err := proc.Process(ctx, analyzer.Object{Bucket: ev.Bucket, Key: ev.Key, ETag: ev.ETag, Sequencer: ev.Sequencer, Size: ev.Size}, analyzer.ProcessOptions{})
+		return handler.Response{}, e
+	}
+	for _, b := range bad {
+		d, err := in.Reject(ctx, b)
 		if err != nil {
-			// The database or the object store is down: 503, so MinIO
-			// keeps the event in its queue and delivers it again.
-			e := apperr.Wrap(apperr.Unavailable, "Analysis temporarily unavailable; retry later.", err)
-			if !errors.Is(err, analyzer.ErrTransient) {
-				e.Message = "Analysis interrupted; retry later."
-			}
-			return handler.Response{}, e
+			return unavailable(err)
 		}
-		// results (issue 16): file the object under its Slurm job, update
-		// the job's aggregate, write its Parquet copies. Failures are
-		// logged; the results function files what is left when read.
-		results.AfterAnalysis(ctx, postgres.Results{Pool: proc.Pool}, proc.Objects, out.Bucket, out.Object)
-		slog.InfoContext(ctx, "analyze: object", "bucket", out.Bucket, "object", out.Object, "status", out.Status, "table", out.Table, "reason", out.Reason)
-		ans.Objects = append(ans.Objects, out)
+		slog.WarnContext(ctx, "analyze: record refused", "reason", b.Reason, "job", d.JobID)
+		ans.Objects = append(ans.Objects, d)
+	}
+	for _, ev := range events {
+		d, err := in.Accept(ctx, ev)
+		if err != nil {
+			return unavailable(err)
+		}
+		if d.Status == "queued" && d.Reason == "" {
+			ans.Accepted++
+		}
+		slog.InfoContext(ctx, "analyze: record", "object", d.Object, "status", d.Status, "reason", d.Reason, "job", d.JobID)
+		ans.Objects = append(ans.Objects, d)
 	}
 	return fnhttp.JSON(http.StatusOK, ans), nil
 }

@@ -56,6 +56,11 @@ type fixture struct {
 var (
 	fixOnce sync.Once
 	fix     fixture
+
+	// The analysis outside the queue, as the queue's workers run it.
+	procOnce sync.Once
+	proc     *analyzer.Processor
+	procErr  error
 )
 
 const (
@@ -120,16 +125,16 @@ func uploadAs(t *testing.T, user, path, name, benchmark string, hook bool) strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	proc, err := pipeline.Processor(ctx)
-	if err != nil {
-		t.Fatal(err)
+	procOnce.Do(func() { proc, procErr = pipeline.NewProcessor(fix.pool) })
+	if procErr != nil {
+		t.Fatal(procErr)
 	}
 	out, err := proc.Process(ctx, analyzer.Object{Bucket: fix.bucket.Name, Key: key, ETag: info.ETag, Size: info.Size}, analyzer.ProcessOptions{})
 	if err != nil || out.Status != "done" {
 		t.Fatalf("analyse %s: %+v %v", key, out, err)
 	}
 	if hook {
-		results.AfterAnalysis(ctx, postgres.Results{Pool: proc.Pool}, proc.Objects, fix.bucket.Name, key)
+		results.AfterAnalysis(ctx, postgres.Results{Pool: fix.pool}, proc.Objects, fix.bucket.Name, key)
 	}
 	return key
 }

@@ -124,6 +124,7 @@ func (h *Hasher) expectedWait(ahead int64) time.Duration {
 }
 
 func (h *Hasher) busy(wait time.Duration, cause error) error {
+	metrics.HashRejected()
 	e := apperr.Wrap(apperr.Unavailable, MsgBusy, cause)
 	e.RetryAfter = max(wait, time.Second)
 	return e

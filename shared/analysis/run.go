@@ -24,6 +24,8 @@ type Run struct {
 	Path      string
 	SHA256    string
 
+	JobID int64 // the analysis_jobs row this run settles; 0 outside the queue
+
 	Username  string // owner; empty for the batch analyzer's files
 	Schema    string
 	Table     string // identifier created (at most 63 bytes)
@@ -55,7 +57,12 @@ type RunSummary struct {
 	EnergyToSolutionJ *float64 `json:"energy_to_solution_j"`
 	CostEUR           *float64 `json:"cost_eur"`
 	Reason            string   `json:"reason,omitempty"`
-	ETag              string   `json:"-"`
-	Sequencer         string   `json:"-"`
-	Mode              Mode     `json:"-"`
+	// The queue's times: when the version was queued, when its analysis
+	// started, when it finished (omitted when unknown).
+	QueuedAt   *time.Time `json:"queued_at,omitempty"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	ETag       string     `json:"-"`
+	Sequencer  string     `json:"-"`
+	Mode       Mode       `json:"-"`
 }

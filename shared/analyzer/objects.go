@@ -9,13 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/benchwrap/backend/shared/account"
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/metrics"
-	"github.com/benchwrap/backend/shared/notification"
-	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/storage"
 )
 
@@ -23,6 +19,11 @@ import (
 type ObjectStore interface {
 	Bucket() string
 	Download(ctx context.Context, key, etag string, dst io.Writer, max int64) (int64, error)
+}
+
+// Catalog finds what was already recorded of an object version.
+type Catalog interface {
+	FindRun(ctx context.Context, bucket, key, etag string, mode analysis.Mode) (analysis.RunSummary, bool, error)
 }
 
 // Owners says whether a username is a registered account.
@@ -35,7 +36,7 @@ type Owners interface {
 type Processor struct {
 	Analyzer *Analyzer
 	Sink     Sink
-	Pool     *pgxpool.Pool // catalog lookups and per-object locks
+	Catalog  Catalog
 	Objects  ObjectStore
 	Owners   Owners
 	MaxBytes int64  // larger objects are recorded as skipped
@@ -47,8 +48,9 @@ type Object struct {
 	Bucket    string
 	Key       string
 	ETag      string
-	Sequencer string // empty for re-scans
+	Sequencer string // informative only: never used for ordering
 	Size      int64
+	JobID     int64 // the queue's job (analysis_jobs); 0 outside the queue
 }
 
 // Outcome is what happened to one object, as the analyze function reports it.
@@ -84,7 +86,7 @@ func (p *Processor) process(ctx context.Context, o Object, opt ProcessOptions) (
 	started := time.Now()
 	mode := p.Analyzer.Mode()
 	base := analysis.Run{Source: "minio", Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, Sequencer: o.Sequencer,
-		Size: o.Size, Mode: mode, StartedAt: started}
+		Size: o.Size, Mode: mode, StartedAt: started, JobID: o.JobID}
 
 	owner, rest, ok := strings.Cut(o.Key, "/")
 	if ok && rest != "" && account.ValidateUsername(owner) == nil {
@@ -107,29 +109,13 @@ func (p *Processor) process(ctx context.Context, o Object, opt ProcessOptions) (
 	}
 	base.Username, base.Schema = owner, owner
 
-	release, err := postgres.LockObject(ctx, p.Pool, o.Bucket, o.Key)
-	if err != nil {
-		return out, fmt.Errorf("%w: %w", ErrTransient, err)
-	}
-	defer release()
-
 	if o.ETag != "" && !opt.Force {
-		prev, found, err := postgres.FindRun(ctx, p.Pool, o.Bucket, o.Key, o.ETag, mode)
+		prev, found, err := p.Catalog.FindRun(ctx, o.Bucket, o.Key, o.ETag, mode)
 		if err != nil {
 			return out, fmt.Errorf("%w: %w", ErrTransient, err)
 		}
 		if found && (!opt.RetryFailed || prev.Status != analysis.StatusFailed) {
 			out.Status, out.Table, out.Reason = prev.Status, prev.Table, reasonAlready
-			return out, nil
-		}
-	}
-	if o.Sequencer != "" && !opt.Force {
-		latest, err := postgres.LatestRuns(ctx, p.Pool, o.Bucket, []string{o.Key})
-		if err != nil {
-			return out, fmt.Errorf("%w: %w", ErrTransient, err)
-		}
-		if l, ok := latest[o.Key]; ok && l.Sequencer != "" && notification.Newer(l.Sequencer, o.Sequencer) {
-			out.Status, out.Reason = StatusSuperseded, "a newer upload of this key was analysed"
 			return out, nil
 		}
 	}
@@ -175,8 +161,12 @@ func (p *Processor) process(ctx context.Context, o Object, opt ProcessOptions) (
 	observeTransform(res, size)
 	run := NewRun(res, owner, started)
 	run.Source, run.Bucket, run.Key, run.ETag, run.Sequencer, run.Size = base.Source, base.Bucket, base.Key, base.ETag, base.Sequencer, base.Size
-	run.Username, run.ReadSeconds = owner, base.ReadSeconds
+	run.Username, run.ReadSeconds, run.JobID = owner, base.ReadSeconds, base.JobID
 	if err := p.Sink.Publish(ctx, res.Result, res.RowSource(), &run); err != nil {
+		if errors.Is(err, analysis.ErrSuperseded) {
+			out.Status, out.Reason = StatusSuperseded, "a newer upload of this key replaced it"
+			return out, nil
+		}
 		if errors.Is(err, ErrTransient) || ctx.Err() != nil {
 			return out, err
 		}
@@ -196,6 +186,10 @@ func (p *Processor) process(ctx context.Context, o Object, opt ProcessOptions) (
 func (p *Processor) record(ctx context.Context, out Outcome, run *analysis.Run) (Outcome, error) {
 	run.FinishedAt = time.Now()
 	if err := p.Sink.Publish(ctx, nil, nil, run); err != nil {
+		if errors.Is(err, analysis.ErrSuperseded) {
+			out.Status, out.Reason = StatusSuperseded, "a newer upload of this key replaced it"
+			return out, nil
+		}
 		return out, err
 	}
 	out.Status, out.Reason, out.skipClass = run.Status, run.Reason, run.SkipClass

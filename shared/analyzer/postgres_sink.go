@@ -24,7 +24,13 @@ func (s PostgresSink) Publish(ctx context.Context, res *analysis.Result, rows an
 	defer func() { run.WriteSeconds = time.Since(start).Seconds() }()
 	if run.Status != analysis.StatusDone {
 		run.FinishedAt = time.Now()
-		_, err := postgres.InsertRun(ctx, s.Pool, *run)
+		err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+			if err := settle(ctx, tx, run); err != nil {
+				return err
+			}
+			_, err := postgres.InsertRun(ctx, tx, *run)
+			return err
+		})
 		return s.classify(ctx, err)
 	}
 	_, _, err := postgres.Tables{Pool: s.Pool}.Replace(ctx, postgres.TableWrite{
@@ -33,6 +39,9 @@ func (s PostgresSink) Publish(ctx context.Context, res *analysis.Result, rows an
 			run.Table, run.Rows = ident, n
 			run.FinishedAt = time.Now()
 			run.WriteSeconds = time.Since(start).Seconds()
+			if err := settle(ctx, tx, run); err != nil {
+				return err
+			}
 			id, err := postgres.InsertRun(ctx, tx, *run)
 			if err != nil {
 				return err
@@ -43,12 +52,25 @@ func (s PostgresSink) Publish(ctx context.Context, res *analysis.Result, rows an
 	return s.classify(ctx, err)
 }
 
+// settle records a queued run's outcome on its job in the publishing
+// transaction: the table, the catalog row and the job's status commit
+// together, and a job superseded meanwhile publishes nothing.
+func settle(ctx context.Context, tx pgx.Tx, run *analysis.Run) error {
+	if run.JobID == 0 {
+		return nil
+	}
+	if run.Status == analysis.StatusFailed {
+		return postgres.SettleJobTx(ctx, tx, run.JobID, analysis.JobFailed, run.Reason, run.Error)
+	}
+	return postgres.SettleJobTx(ctx, tx, run.JobID, analysis.JobAnalysed, run.Reason, "")
+}
+
 // classify marks failures that may pass as transient: the server is down
 // or unreachable (checked with a ping), or it said so itself (classes 08
 // connection, 53 insufficient resources, 57 operator intervention).
 func (s PostgresSink) classify(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, analysis.ErrSuperseded) {
+		return err
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

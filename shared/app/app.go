@@ -296,5 +296,13 @@ func (c catalog) LatestRuns(ctx context.Context, keys []string) (map[string]anal
 	if err != nil {
 		return nil, err
 	}
-	return postgres.LatestRuns(ctx, p, c.bucket, keys)
+	runs, err := postgres.LatestRuns(ctx, p, c.bucket, keys)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := postgres.LatestJobs(ctx, p, c.bucket, keys)
+	if err != nil {
+		return nil, err
+	}
+	return analysis.WithJobs(runs, jobs), nil
 }

@@ -70,6 +70,16 @@ func OnShutdown(f func(ctx context.Context)) {
 	hooksMu.Unlock()
 }
 
+// Shutdown starts the shutdown of a process that serves functions in
+// its own way (the local stack): readiness fails, the hooks run; it
+// returns when they are done or ctx ends.
+func Shutdown(ctx context.Context) {
+	select {
+	case <-startShutdown(ctx):
+	case <-ctx.Done():
+	}
+}
+
 // startShutdown marks the process draining and starts the hooks; the
 // returned channel closes when they have all returned.
 func startShutdown(ctx context.Context) <-chan struct{} {

@@ -160,6 +160,16 @@ func (s *Store) Download(ctx context.Context, key, etag string, dst io.Writer, m
 	return n, nil
 }
 
+// Stat returns an object's current ETag, size and modification time, or
+// storage.ErrGone.
+func (s *Store) Stat(ctx context.Context, key string) (storage.Object, error) {
+	info, err := s.internal.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		return storage.Object{}, objectErr(key, err)
+	}
+	return storage.Object{Key: key, Size: info.Size, LastModified: info.LastModified, ETag: strings.Trim(info.ETag, `"`)}, nil
+}
+
 // Objects lists every object under prefix with its ETag, for re-scans.
 func (s *Store) Objects(ctx context.Context, prefix string, fn func(storage.Object) error) error {
 	for o := range s.internal.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {

@@ -45,11 +45,21 @@ type record struct {
 // ErrNotNotification means the body is not a bucket notification at all.
 var ErrNotNotification = errors.New("not a bucket notification")
 
+// Rejected is a record that cannot be used, with what could be read of
+// it, so it can be acknowledged and recorded.
+type Rejected struct {
+	Bucket, Key, ETag string
+	Reason            string
+}
+
+// MaxKeyBytes is S3's limit on object keys.
+const MaxKeyBytes = 1024
+
 // Parse decodes a notification body. A body that is not a JSON object with
 // a Records array is ErrNotNotification. Records that cannot be used (no
-// bucket or key, a key that does not URL-decode) are returned in bad with
-// the reason, so they can be acknowledged and recorded.
-func Parse(body []byte) (events []Event, bad []string, err error) {
+// bucket or key, a key that does not URL-decode, a malformed sequencer) are
+// returned in bad with the reason.
+func Parse(body []byte) (events []Event, bad []Rejected, err error) {
 	var n struct {
 		Records *[]json.RawMessage `json:"Records"`
 	}
@@ -62,17 +72,26 @@ func Parse(body []byte) (events []Event, bad []string, err error) {
 	for i, raw := range *n.Records {
 		var r record
 		if err := json.Unmarshal(raw, &r); err != nil {
-			bad = append(bad, fmt.Sprintf("record %d: %v", i, err))
+			bad = append(bad, Rejected{Reason: fmt.Sprintf("record %d: malformed: %v", i, err)})
 			continue
 		}
+		rej := Rejected{Bucket: r.S3.Bucket.Name, Key: r.S3.Object.Key, ETag: strings.Trim(r.S3.Object.ETag, `"`)}
 		if r.S3.Bucket.Name == "" || r.S3.Object.Key == "" {
-			bad = append(bad, fmt.Sprintf("record %d: no bucket or key", i))
+			rej.Reason = fmt.Sprintf("record %d: no bucket or key", i)
+			bad = append(bad, rej)
 			continue
 		}
 		// Keys arrive URL-encoded ("alice%2Frun.h5", spaces as '+').
 		key, err := url.QueryUnescape(r.S3.Object.Key)
 		if err != nil {
-			bad = append(bad, fmt.Sprintf("record %d: key %q: %v", i, r.S3.Object.Key, err))
+			rej.Reason = fmt.Sprintf("record %d: key does not URL-decode", i)
+			bad = append(bad, rej)
+			continue
+		}
+		rej.Key = key
+		if !ValidSequencer(r.S3.Object.Sequencer) {
+			rej.Reason = fmt.Sprintf("record %d: malformed sequencer", i)
+			bad = append(bad, rej)
 			continue
 		}
 		var size int64
@@ -81,20 +100,43 @@ func Parse(body []byte) (events []Event, bad []string, err error) {
 		}
 		events = append(events, Event{
 			Name: r.EventName, Bucket: r.S3.Bucket.Name, Key: key,
-			ETag: strings.Trim(r.S3.Object.ETag, `"`), Size: size, Sequencer: r.S3.Object.Sequencer,
+			ETag: rej.ETag, Size: size, Sequencer: r.S3.Object.Sequencer,
 		})
 	}
 	return events, bad, nil
 }
 
-// Newer reports whether sequencer a comes after b. MinIO's sequencers are
-// hexadecimal numbers; shorter ones are padded for the comparison.
-func Newer(a, b string) bool {
-	a, b = strings.ToLower(a), strings.ToLower(b)
-	if len(a) < len(b) {
-		a = strings.Repeat("0", len(b)-len(a)) + a
-	} else if len(b) < len(a) {
-		b = strings.Repeat("0", len(a)-len(b)) + b
+// ValidSequencer accepts an absent sequencer or 1 to 32 hex digits. The
+// sequencer is a string the caller controls: it is checked, recorded, and
+// never used to order uploads (the object store's own ETag and
+// modification time are).
+func ValidSequencer(s string) bool {
+	if s == "" {
+		return true
 	}
-	return a > b
+	if len(s) > 32 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// KeyProblem says why a key cannot be a profile to analyse ("" when it
+// can): traversal, NUL, over S3's length, not an .h5 name.
+func KeyProblem(key string) string {
+	switch {
+	case len(key) > MaxKeyBytes:
+		return "key longer than 1024 bytes"
+	case strings.ContainsRune(key, 0):
+		return "key contains NUL"
+	case strings.Contains(key, ".."):
+		return "key contains .."
+	case !strings.HasSuffix(key, ".h5"):
+		return "not an .h5 key"
+	}
+	return ""
 }

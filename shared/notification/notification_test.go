@@ -3,6 +3,7 @@ package notification
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -52,9 +53,33 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestNewer(t *testing.T) {
-	if !Newer("18EC602712AE2BDB", "18EC602712AE2BDA") || Newer("18EC602712AE2BDA", "18EC602712AE2BDA") ||
-		!Newer("100", "FF") || Newer("ff", "100") || !Newer("a", "") {
-		t.Error("sequencer order")
+func TestValidSequencer(t *testing.T) {
+	for s, want := range map[string]bool{"": true, "18EC602712AE2BDB": true, "ff": true, "zz": false, "1 2": false,
+		"0123456789abcdef0123456789abcdef0": false, "-1": false} {
+		if ValidSequencer(s) != want {
+			t.Errorf("ValidSequencer(%q) != %v", s, want)
+		}
+	}
+}
+
+func TestKeyProblem(t *testing.T) {
+	for key, bad := range map[string]bool{
+		"alice/run.h5":        false,
+		"alice/../bob/run.h5": true,
+		"alice/run.out":       true,
+		"alice/nul\x00.h5":    true,
+		"alice/" + strings.Repeat("a", 1020) + ".h5": true,
+		"alice/" + strings.Repeat("a", 1014) + ".h5": false,
+	} {
+		if (KeyProblem(key) != "") != bad {
+			t.Errorf("KeyProblem(%q) = %q", key, KeyProblem(key))
+		}
+	}
+}
+
+func TestParseRejectsMalformedSequencer(t *testing.T) {
+	ev, bad, err := Parse([]byte(`{"Records":[{"eventName":"s3:ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"alice%2Fx.h5","sequencer":"ZZZZ"}}}]}`))
+	if err != nil || len(ev) != 0 || len(bad) != 1 || bad[0].Key != "alice/x.h5" || bad[0].Bucket != "b" {
+		t.Fatalf("%v %v %v", ev, bad, err)
 	}
 }

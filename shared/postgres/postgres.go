@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"slices"
 	"sort"
@@ -18,22 +19,29 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 // Open connects a pool to url and checks it answers.
 func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	return OpenSized(ctx, url, 10)
+}
+
+// OpenSized is Open with at least maxConns connections (the analysis
+// workers size their own pool from their count); a URL's own
+// pool_max_conns wins.
+func OpenSized(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// The parse error can quote the URL, password included.
 		return nil, errors.New("database URL is not valid")
 	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
-	// pgxpool's default (the CPU count, at least 4) is too few when an
-	// analysis holds a per-object lock and a transaction while other
-	// requests of the same process need the database; a URL's own
-	// pool_max_conns wins.
-	if !strings.Contains(url, "pool_max_conns") && cfg.MaxConns < 10 {
-		cfg.MaxConns = 10
+	// pgxpool's default (the CPU count, at least 4) is too few for the
+	// functions sharing a process in the local stack.
+	if !strings.Contains(url, "pool_max_conns") && cfg.MaxConns < maxConns {
+		cfg.MaxConns = maxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -135,6 +143,29 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		})
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+	}
+	// River's tables (the analysis queue), one version per transaction
+	// (some must be: an enum value added, then used) under the same
+	// transaction-scoped lock, so it holds through PgBouncer too.
+	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return fmt.Errorf("migrate queue: %w", err)
+	}
+	for {
+		applied := 0
+		err := locked(func(tx pgx.Tx) error {
+			res, err := migrator.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1})
+			if res != nil {
+				applied = len(res.Versions)
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate queue: %w", err)
+		}
+		if applied == 0 {
+			break
 		}
 	}
 	return nil

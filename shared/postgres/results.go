@@ -131,7 +131,7 @@ func (s Results) SaveJob(ctx context.Context, username string, j results.Job, ve
 	if err != nil {
 		return err
 	}
-	detail, err := json.Marshal(jobDetail{Steps: j.StepList, Nodes: j.NodeList})
+	detail, err := json.Marshal(resultJobDetail{Steps: j.StepList, Nodes: j.NodeList})
 	if err != nil {
 		return err
 	}
@@ -154,15 +154,15 @@ func (s Results) SaveJob(ctx context.Context, username string, j results.Job, ve
 	return nil
 }
 
-type jobDetail struct {
+type resultJobDetail struct {
 	Steps []results.Step `json:"steps"`
 	Nodes []results.Node `json:"nodes"`
 }
 
-const jobColumns = `job_id, benchmark_name, label, status, mode, files, files_done, nodes, steps,
+const resultJobColumns = `job_id, benchmark_name, label, status, mode, files, files_done, nodes, steps,
 	start_epoch_s, end_epoch_s, energy_j, wall_time_s, average_power_w, peak_power_w, edp, cost_eur, co2_kg, quality, updated_at`
 
-func scanJob(row pgx.Row, extra ...any) (results.Job, error) {
+func scanResultJob(row pgx.Row, extra ...any) (results.Job, error) {
 	var j results.Job
 	var quality []byte
 	var updated time.Time
@@ -184,14 +184,14 @@ func scanJob(row pgx.Row, extra ...any) (results.Job, error) {
 // Job returns one job of a user with its steps and nodes.
 func (s Results) Job(ctx context.Context, username, job string) (results.Job, bool, error) {
 	var detail []byte
-	j, err := scanJob(s.Pool.QueryRow(ctx, `SELECT `+jobColumns+`, detail FROM result_jobs WHERE username = $1 AND job_id = $2`, username, job), &detail)
+	j, err := scanResultJob(s.Pool.QueryRow(ctx, `SELECT `+resultJobColumns+`, detail FROM result_jobs WHERE username = $1 AND job_id = $2`, username, job), &detail)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return results.Job{}, false, nil
 	}
 	if err != nil {
 		return results.Job{}, false, fmt.Errorf("job: %w", err)
 	}
-	var d jobDetail
+	var d resultJobDetail
 	if err := json.Unmarshal(detail, &d); err != nil {
 		return results.Job{}, false, fmt.Errorf("job %s detail: %w", job, err)
 	}
@@ -240,7 +240,7 @@ func (s Results) Jobs(ctx context.Context, q results.JobQuery) ([]results.Job, e
 		}
 		where = append(where, fmt.Sprintf("(%s, job_id) %s (%s::float8, %s)", key, cmp, arg(v), arg(q.After.Job)))
 	}
-	sql := `SELECT ` + jobColumns + `, ` + key + ` FROM result_jobs WHERE ` + strings.Join(where, " AND ") +
+	sql := `SELECT ` + resultJobColumns + `, ` + key + ` FROM result_jobs WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY ` + key + ` ` + dir + `, job_id ` + dir + ` LIMIT ` + arg(q.Limit)
 	rows, err := s.Pool.Query(ctx, sql, args...)
 	if err != nil {
@@ -250,7 +250,7 @@ func (s Results) Jobs(ctx context.Context, q results.JobQuery) ([]results.Job, e
 	var out []results.Job
 	for rows.Next() {
 		var k float64
-		j, err := scanJob(rows, &k)
+		j, err := scanResultJob(rows, &k)
 		if err != nil {
 			return nil, fmt.Errorf("jobs: %w", err)
 		}
@@ -263,7 +263,7 @@ func (s Results) Jobs(ctx context.Context, q results.JobQuery) ([]results.Job, e
 // BenchmarkJobs returns every job of a user (of one benchmark when name is
 // set, of any named benchmark otherwise), oldest first.
 func (s Results) BenchmarkJobs(ctx context.Context, username, name string) ([]results.Job, error) {
-	q := `SELECT ` + jobColumns + ` FROM result_jobs WHERE username = $1 AND benchmark_name <> ''`
+	q := `SELECT ` + resultJobColumns + ` FROM result_jobs WHERE username = $1 AND benchmark_name <> ''`
 	args := []any{username}
 	if name != "" {
 		q += ` AND benchmark_name = $2`
@@ -276,7 +276,7 @@ func (s Results) BenchmarkJobs(ctx context.Context, username, name string) ([]re
 	defer rows.Close()
 	var out []results.Job
 	for rows.Next() {
-		j, err := scanJob(rows)
+		j, err := scanResultJob(rows)
 		if err != nil {
 			return nil, fmt.Errorf("benchmark jobs: %w", err)
 		}

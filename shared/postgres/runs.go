@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -84,14 +85,17 @@ func nullTime(r analysis.Run) any {
 
 const summaryColumns = `status, coalesce(schema_name || '.' || table_name, ''), coalesce(rows, 0),
 	(metrics->>'energy_to_solution_j')::float8, (metrics->>'cost_eur')::float8,
-	coalesce(skip_reason, ''), coalesce(etag, ''), coalesce(sequencer, ''), mode`
+	coalesce(skip_reason, ''), coalesce(etag, ''), coalesce(sequencer, ''), mode, started_at, finished_at`
 
 // scanSummary reads summaryColumns, after any leading columns into lead.
 func scanSummary(row pgx.Row, lead ...any) (analysis.RunSummary, error) {
 	var s analysis.RunSummary
 	var mode string
-	err := row.Scan(append(lead, &s.Status, &s.Table, &s.Rows, &s.EnergyToSolutionJ, &s.CostEUR, &s.Reason, &s.ETag, &s.Sequencer, &mode)...)
+	var started time.Time
+	err := row.Scan(append(lead, &s.Status, &s.Table, &s.Rows, &s.EnergyToSolutionJ, &s.CostEUR, &s.Reason, &s.ETag, &s.Sequencer, &mode,
+		&started, &s.FinishedAt)...)
 	s.Mode = analysis.Mode(mode)
+	s.StartedAt = &started
 	return s, err
 }
 
@@ -137,6 +141,14 @@ func LatestRuns(ctx context.Context, q queryer, bucket string, keys []string) (m
 
 type queryer interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// Catalog answers the analyzer's lookups of recorded runs.
+type Catalog struct{ Pool *pgxpool.Pool }
+
+// FindRun is the package's FindRun on the pool.
+func (c Catalog) FindRun(ctx context.Context, bucket, key, etag string, mode analysis.Mode) (analysis.RunSummary, bool, error) {
+	return FindRun(ctx, c.Pool, bucket, key, etag, mode)
 }
 
 // LockObject serialises work on one object across every replica: a

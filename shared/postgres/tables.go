@@ -41,10 +41,10 @@ func (t Tables) Replace(ctx context.Context, w TableWrite) (string, int64, error
 	schema := analysis.Identifier(w.Schema)
 	tmp := "bw_new_" + randomHex(8)
 	var rows int64
+	if err := ensureSchema(ctx, t.Pool, schema); err != nil {
+		return "", 0, err
+	}
 	err := pgx.BeginFunc(ctx, t.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(schema)); err != nil {
-			return fmt.Errorf("create schema: %w", err)
-		}
 		defs := make([]string, len(w.Columns))
 		names := make([]string, len(w.Columns))
 		for i, c := range w.Columns {
@@ -189,3 +189,22 @@ func (s *batchSource) Next() bool {
 func (s *batchSource) Values() ([]any, error) { return s.cur.rows[s.i], nil }
 
 func (s *batchSource) Err() error { return nil }
+
+// ensureSchema creates a schema if missing, in a short transaction of its
+// own: two CREATE SCHEMA IF NOT EXISTS of one name at once make one of
+// them fail (a unique violation), which a user's first two files analysed
+// together would hit; a transaction-scoped lock on the name serialises
+// just that step.
+func ensureSchema(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('schema:' || $1, 0))`, schema); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(schema))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	return nil
+}

@@ -248,6 +248,8 @@ func (fx *fixture) start(t testing.TB, name string, opt startOptions) *instance 
 	// would collide between the functions of one test).
 	metricsAddr := "127.0.0.1:" + freePort(t)
 	env[metrics.AddrEnv] = metricsAddr
+	// No wait for endpoint removal in tests (TestShutdownOnSIGTERM sets one).
+	env["SHUTDOWN_DELAY"] = "0s"
 	list := make([]string, 0, len(env)+len(opt.Env))
 	for k, v := range env {
 		list = append(list, k+"="+v)
@@ -587,6 +589,36 @@ func TestListenAddress(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+knativePort, time.Second); err == nil {
 		c.Close()
 		t.Errorf("behind the watchdog the function also listens on $PORT (%s), the watchdog's port", knativePort)
+	}
+}
+
+// TestShutdownOnSIGTERM: on SIGTERM a function fails readiness at once,
+// still answers during SHUTDOWN_DELAY, and exits cleanly soon after.
+func TestShutdownOnSIGTERM(t *testing.T) {
+	fx := setup(t)
+	in := fx.start(t, builtinFunction, startOptions{Env: []string{"SHUTDOWN_DELAY=2s", "SHUTDOWN_GRACE=10s"}})
+	in.waitFor(t, "/readyz", 30*time.Second)
+	signalled := time.Now()
+	if err := in.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if r := in.call(t, "GET", "/readyz", ""); r.Status != 503 || r.str("status") != "shutting down" {
+		t.Errorf("readiness after SIGTERM: %d %s", r.Status, r.Raw)
+	}
+	if r := in.call(t, "GET", "/hello", ""); r.Status != 200 {
+		t.Errorf("a request during the delay: %d %s", r.Status, r.Raw)
+	}
+	select {
+	case <-in.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running 10 s after SIGTERM:\n%s", in.logTail())
+	}
+	if took := time.Since(signalled); took < 2*time.Second {
+		t.Errorf("exited %v after SIGTERM, before SHUTDOWN_DELAY", took)
+	}
+	if code := in.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit code %d:\n%s", code, in.logTail())
 	}
 }
 

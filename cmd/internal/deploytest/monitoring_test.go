@@ -32,20 +32,13 @@ func TestDashboardQueriesKnownSeries(t *testing.T) {
 	}
 	known := metrics.Names()
 	used := map[string]bool{}
-	series := regexp.MustCompile(`benchwrap_[a-z_]+`)
 	for _, p := range d.Panels {
 		for _, tg := range p.Targets {
-			for _, s := range series.FindAllString(tg.Expr, -1) {
-				base := s
-				for _, suffix := range []string{"_bucket", "_count", "_sum"} {
-					if b, ok := strings.CutSuffix(s, suffix); ok && slices.Contains(known, b) {
-						base = b
-					}
-				}
-				if !slices.Contains(known, base) {
-					t.Errorf("panel %q queries %s, which shared/metrics does not define", p.Title, s)
-				}
-				used[base] = true
+			for _, s := range unknownSeries(tg.Expr) {
+				t.Errorf("panel %q queries %s, which shared/metrics does not define", p.Title, s)
+			}
+			for _, s := range seriesName.FindAllString(tg.Expr, -1) {
+				used[baseName(known, s)] = true
 			}
 		}
 	}
@@ -54,6 +47,63 @@ func TestDashboardQueriesKnownSeries(t *testing.T) {
 			t.Errorf("no panel shows %s", n)
 		}
 	}
+}
+
+// TestAlertsQueryKnownSeries: the alert rules use series shared/metrics
+// defines.
+func TestAlertsQueryKnownSeries(t *testing.T) {
+	root, _ := loadStack(t)
+	var r struct {
+		Kind string `yaml:"kind"`
+		Spec struct {
+			Groups []struct {
+				Rules []struct {
+					Alert string `yaml:"alert"`
+					Expr  string `yaml:"expr"`
+				} `yaml:"rules"`
+			} `yaml:"groups"`
+		} `yaml:"spec"`
+	}
+	if err := yaml.Unmarshal([]byte(readFile(t, root, "deploy", "monitoring", "alerts.yaml")), &r); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, g := range r.Spec.Groups {
+		for _, rule := range g.Rules {
+			n++
+			for _, s := range unknownSeries(rule.Expr) {
+				t.Errorf("alert %s queries %s, which shared/metrics does not define", rule.Alert, s)
+			}
+		}
+	}
+	if r.Kind != "PrometheusRule" || n == 0 {
+		t.Errorf("kind %q with %d rules", r.Kind, n)
+	}
+}
+
+// seriesName finds our series in a PromQL expression.
+var seriesName = regexp.MustCompile(`benchwrap_[a-z_]+`)
+
+// baseName maps a histogram's _bucket/_count/_sum series to its family.
+func baseName(known []string, s string) string {
+	for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+		if b, ok := strings.CutSuffix(s, suffix); ok && slices.Contains(known, b) {
+			return b
+		}
+	}
+	return s
+}
+
+// unknownSeries lists the series of expr that shared/metrics lacks.
+func unknownSeries(expr string) []string {
+	known := metrics.Names()
+	var out []string
+	for _, s := range seriesName.FindAllString(expr, -1) {
+		if !slices.Contains(known, baseName(known, s)) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // TestPodMonitorsScrapeMetricsPort: the PodMonitors scrape the port and

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	analyzefn "github.com/benchwrap/backend/functions/analyze"
 	listfn "github.com/benchwrap/backend/functions/list"
 	loginfn "github.com/benchwrap/backend/functions/login"
@@ -33,11 +35,13 @@ import (
 
 	"github.com/benchwrap/backend/cmd/internal/gateway"
 	"github.com/benchwrap/backend/shared/app"
+	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/metrics"
 	"github.com/benchwrap/backend/shared/postgres"
+	"github.com/benchwrap/backend/shared/queue"
 )
 
 // Functions are the handlers the gateway serves.
@@ -86,6 +90,10 @@ type Options struct {
 	MinIOAccessKey    string // or: the bucket user's keys for MinIOEndpoint
 	MinIOSecretKey    string
 	Bucket            string // default benchwrap
+
+	// NoWorkers leaves the analysis queue to workers started elsewhere
+	// (bin/analyze worker); by default the stack runs them in-process.
+	NoWorkers bool
 }
 
 // Stack is a running local stack.
@@ -104,6 +112,8 @@ type Stack struct {
 
 	opts    Options
 	dir     string
+	workers *queue.Workers
+	wpool   *pgxpool.Pool
 	pg      *devserver.Postgres
 	bouncer *devserver.PgBouncer
 	minio   *devserver.MinIO
@@ -227,11 +237,26 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	}
 
 	// The functions' metrics: one process, one registry, off the gateway.
+	// A port taken (another stack) costs the metrics, not the stack.
 	if s.metrics, err = metrics.Listen(o.MetricsAddr); err != nil {
-		return err
+		slog.Warn("metrics not served", "error", err)
 	}
 	if s.metrics != nil {
 		s.MetricsURL = s.metrics.URL()
+	}
+
+	// Analysis workers, on a pool of their own: uploads are analysed
+	// from the queue the analyze function fills.
+	if s.bouncer != nil {
+		// No LISTEN/NOTIFY through PgBouncer in transaction pooling mode.
+		if err := os.Setenv("ANALYZE_POLL_ONLY", "true"); err != nil {
+			return err
+		}
+	}
+	if !o.NoWorkers {
+		if err := s.StartWorkers(ctx); err != nil {
+			return err
+		}
 	}
 
 	// Gateway.
@@ -244,6 +269,31 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	}
 	go func() { s.done <- s.server.Serve(s.ln) }()
 	return nil
+}
+
+// StartWorkers starts the in-process analysis workers (again, after
+// StopWorkers).
+func (s *Stack) StartWorkers(ctx context.Context) error {
+	ws, pool, err := pipeline.StartWorkers(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("analysis workers: %w", err)
+	}
+	s.workers, s.wpool = ws, pool
+	return nil
+}
+
+// StopWorkers stops the in-process analysis workers, letting running
+// analyses finish for up to 10 s.
+func (s *Stack) StopWorkers() error {
+	if s.workers == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.workers.Stop(ctx)
+	s.wpool.Close()
+	s.workers, s.wpool = nil, nil
+	return err
 }
 
 // StartPostgres starts the stack's own cluster (again, after
@@ -382,9 +432,15 @@ func (s *Stack) Close() error {
 	var errs []error
 	if s.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// Workers (fnhttp.OnShutdown) stop taking jobs while the requests
+		// in flight finish.
+		hooks := make(chan struct{})
+		go func() { fnhttp.Shutdown(ctx); close(hooks) }()
 		errs = append(errs, s.server.Shutdown(ctx))
+		<-hooks
 		cancel()
 	}
+	errs = append(errs, s.StopWorkers())
 	if s.ln != nil && s.server == nil {
 		errs = append(errs, s.ln.Close())
 	}

@@ -6,6 +6,9 @@ package pipeline
 import (
 	"context"
 	"crypto/subtle"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/analyzer"
@@ -14,8 +17,11 @@ import (
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/hdf5"
+	"github.com/benchwrap/backend/shared/metrics"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/pricing"
+	"github.com/benchwrap/backend/shared/queue"
+	"github.com/benchwrap/backend/shared/results"
 )
 
 // AnalyzeSettings are the analyze function's settings.
@@ -36,16 +42,73 @@ func (s AnalyzeSettings) EngineOptions() duckdb.Options {
 		TempDir: s.TempDir, Reader: hdf5.Options{MaxRows: s.MaxRows, MaxBytes: s.MaxBytes, Isolate: true}}
 }
 
-var processor app.Once[*analyzer.Processor]
+// NewProcessor builds an object processor with its own analysis engine
+// (one per worker slot) on the given pool.
+func NewProcessor(pool *pgxpool.Pool) (*analyzer.Processor, error) {
+	var s AnalyzeSettings
+	if err := config.Load(&s); err != nil {
+		return nil, app.Misconfigured(err)
+	}
+	mode, err := analysis.ParseMode(s.Mode)
+	if err != nil {
+		return nil, app.Misconfigured(err)
+	}
+	objects, err := app.Objects()
+	if err != nil {
+		return nil, err
+	}
+	price, err := pricing.Parse(s.Price, postgres.PriceCache{Pool: pool})
+	if err != nil {
+		return nil, app.Misconfigured(err)
+	}
+	carbon, err := pricing.ParseCarbon(s.Carbon)
+	if err != nil {
+		return nil, app.Misconfigured(err)
+	}
+	a, err := analyzer.New(analyzer.Config{Mode: mode, Engine: s.EngineOptions(), Price: price, Carbon: carbon})
+	if err != nil {
+		return nil, apperr.Wrap(apperr.Internal, "Internal server error.", err)
+	}
+	maxBytes, err := maxObjectBytes(s)
+	if err != nil {
+		return nil, err
+	}
+	return &analyzer.Processor{
+		Analyzer: a, Sink: analyzer.PostgresSink{Pool: pool}, Catalog: postgres.Catalog{Pool: pool},
+		Objects: objects, Owners: postgres.Accounts{Pool: pool},
+		MaxBytes: maxBytes, TempDir: s.TempDir,
+	}, nil
+}
 
-// Processor returns the analyze function's object processor.
-func Processor(ctx context.Context) (*analyzer.Processor, error) {
-	return processor.Get(func() (*analyzer.Processor, error) {
-		var s AnalyzeSettings
-		if err := config.Load(&s); err != nil {
+// maxObjectBytes: an object larger than an upload may be is not analysed:
+// the smaller of ANALYZE_MAX_BYTES and MAX_UPLOAD_BYTES (skip reason
+// too_large).
+func maxObjectBytes(s AnalyzeSettings) (int64, error) {
+	set, err := app.LoadSettings()
+	if err != nil {
+		return 0, app.Misconfigured(err)
+	}
+	if set.MaxUploadBytes > 0 && set.MaxUploadBytes < s.MaxBytes {
+		return set.MaxUploadBytes, nil
+	}
+	return s.MaxBytes, nil
+}
+
+var intake app.Once[*queue.Intake]
+
+// Intake returns the webhook's intake: it validates events and enqueues
+// them on the functions' pool (short transactions only).
+func Intake(ctx context.Context) (*queue.Intake, error) {
+	return intake.Get(func() (*queue.Intake, error) {
+		var as AnalyzeSettings
+		if err := config.Load(&as); err != nil {
 			return nil, app.Misconfigured(err)
 		}
-		mode, err := analysis.ParseMode(s.Mode)
+		var qs queue.Settings
+		if err := config.Load(&qs); err != nil {
+			return nil, app.Misconfigured(err)
+		}
+		s, err := app.LoadSettings()
 		if err != nil {
 			return nil, app.Misconfigured(err)
 		}
@@ -57,33 +120,64 @@ func Processor(ctx context.Context) (*analyzer.Processor, error) {
 		if err != nil {
 			return nil, err
 		}
-		price, err := pricing.Parse(s.Price, postgres.PriceCache{Pool: pool})
+		q, err := queue.New(pool, qs)
 		if err != nil {
 			return nil, app.Misconfigured(err)
 		}
-		carbon, err := pricing.ParseCarbon(s.Carbon)
+		maxBytes, err := maxObjectBytes(as)
 		if err != nil {
-			return nil, app.Misconfigured(err)
+			return nil, err
 		}
-		a, err := analyzer.New(analyzer.Config{Mode: mode, Engine: s.EngineOptions(), Price: price, Carbon: carbon})
-		if err != nil {
-			return nil, apperr.Wrap(apperr.Internal, "Internal server error.", err)
-		}
-		// An object larger than an upload may be is not analysed: the
-		// smaller of ANALYZE_MAX_BYTES and MAX_UPLOAD_BYTES (skip
-		// reason too_large).
-		maxBytes := s.MaxBytes
-		if set, err := app.LoadSettings(); err != nil {
-			return nil, app.Misconfigured(err)
-		} else if set.MaxUploadBytes > 0 && set.MaxUploadBytes < maxBytes {
-			maxBytes = set.MaxUploadBytes
-		}
-		return &analyzer.Processor{
-			Analyzer: a, Sink: analyzer.PostgresSink{Pool: pool}, Pool: pool,
-			Objects: objects, Owners: postgres.Accounts{Pool: pool},
-			MaxBytes: maxBytes, TempDir: s.TempDir,
-		}, nil
+		return &queue.Intake{Queue: q, Objects: objects, Owners: postgres.Accounts{Pool: pool}, Bucket: s.Bucket, MaxBytes: maxBytes}, nil
 	})
+}
+
+// StartWorkers starts this process's analysis workers on a pool of their
+// own, sized from their count; Stop them, then close the returned pool.
+func StartWorkers(ctx context.Context, after func(context.Context, analysis.Job, analyzer.Outcome)) (*queue.Workers, *pgxpool.Pool, error) {
+	var qs queue.Settings
+	if err := config.Load(&qs); err != nil {
+		return nil, nil, app.Misconfigured(err)
+	}
+	// Migrated (as the owner role when there is one) by the functions'
+	// pool, which the workers use for nothing else.
+	if _, err := app.Postgres(ctx); err != nil {
+		return nil, nil, err
+	}
+	url, err := config.StrongSecret(config.SecretDatabaseURL)
+	if err != nil {
+		return nil, nil, app.Misconfigured(err)
+	}
+	pool, err := postgres.OpenSized(ctx, url, queue.PoolSize(qs))
+	if err != nil {
+		return nil, nil, err
+	}
+	metrics.SetPool("workers", pool)
+	metrics.SetQueue(func(ctx context.Context) (int, time.Duration, error) { return postgres.QueueDepth(ctx, pool) })
+	// results (issue 16): each analysed object is filed under its Slurm
+	// job, the job's aggregate updated and its Parquet copies written.
+	// Failures are logged; the results function files what is left.
+	objects, err := app.Objects()
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	next := after
+	after = func(ctx context.Context, job analysis.Job, out analyzer.Outcome) {
+		results.AfterAnalysis(ctx, postgres.Results{Pool: pool}, objects, job.Bucket, job.Key)
+		if next != nil {
+			next(ctx, job, out)
+		}
+	}
+	ws, err := queue.StartWorkers(ctx, queue.WorkerConfig{
+		Pool: pool, Settings: qs, AfterAnalysed: after,
+		NewProcessor: func() (*analyzer.Processor, error) { return NewProcessor(pool) },
+	})
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return ws, pool, nil
 }
 
 // MsgBadWebhookToken is the 401 for notifications without the right token.

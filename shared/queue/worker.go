@@ -1,0 +1,273 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/analyzer"
+	"github.com/benchwrap/backend/shared/postgres"
+)
+
+// WorkerConfig configures the workers of one process.
+type WorkerConfig struct {
+	// Pool is the workers' own pool (see PoolSize), apart from the
+	// functions' pool so analysis load cannot starve logins.
+	Pool     *pgxpool.Pool
+	Settings Settings
+	// NewProcessor builds the processor of one worker slot: each has its
+	// own analysis engine, so slots never wait for each other.
+	NewProcessor func() (*analyzer.Processor, error)
+	// AfterAnalysed runs after a file is analysed and its table and
+	// catalog row are committed (status done), once per job.
+	AfterAnalysed func(ctx context.Context, job analysis.Job, out analyzer.Outcome)
+}
+
+// PoolSize is the connection count the workers need: one per running
+// analysis (its publishing transaction), one for its lease renewals and
+// status updates, and River's own (listener, fetches, leader, maintenance).
+func PoolSize(s Settings) int32 {
+	_ = s.normalise()
+	return int32(2*s.slots() + 6)
+}
+
+// Workers run analyses from the queue.
+type Workers struct {
+	client *river.Client[pgx.Tx]
+	w      *worker
+}
+
+type worker struct {
+	river.WorkerDefaults[Args]
+	cfg          WorkerConfig
+	s            Settings
+	slots        *semaphore.Weighted // analyses at once (ANALYZE_CONCURRENCY)
+	small, large *semaphore.Weighted // memory budget of each lane
+	smallCap     int64
+	largeCap     int64
+	procs        chan *analyzer.Processor
+}
+
+// StartWorkers starts the workers; Stop ends them.
+func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
+	s := cfg.Settings
+	if err := s.normalise(); err != nil {
+		return nil, err
+	}
+	small, large := s.laneWorkers()
+	// The small lane keeps a reserve of the budget, so a big file's
+	// estimate never makes small files wait.
+	smallCap := min(int64(s.MemoryBudget)/2, int64(small)*s.Need(int64(s.SmallBytes)))
+	w := &worker{cfg: cfg, s: s, smallCap: smallCap, largeCap: int64(s.MemoryBudget) - smallCap,
+		procs: make(chan *analyzer.Processor, s.slots()), slots: semaphore.NewWeighted(int64(s.slots()))}
+	w.small, w.large = semaphore.NewWeighted(w.smallCap), semaphore.NewWeighted(w.largeCap)
+	for range s.slots() {
+		w.procs <- nil // built on first use
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), &river.Config{
+		Queues: map[string]river.QueueConfig{
+			LaneSmall: {MaxWorkers: small},
+			LaneLarge: {MaxWorkers: large},
+		},
+		Workers: workers,
+		// River rescues a running job only once its timeout has passed
+		// since attempted_at, which the lease renews; the job's real
+		// time limit (ANALYZE_JOB_TIMEOUT) is applied by Work.
+		JobTimeout:           s.Lease.D(),
+		RescueStuckJobsAfter: s.Lease.D(),
+		RetryPolicy:          retryPolicy{base: s.RetryBase.D(), max: s.RetryMax.D()},
+		MaxAttempts:          s.MaxAttempts,
+		FetchPollInterval:    500 * time.Millisecond,
+		PollOnly:             s.PollOnly,
+		Logger:               quietLogger(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue workers: %w", err)
+	}
+	if err := client.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start queue workers: %w", err)
+	}
+	slog.Info("analysis workers started", "slots", s.slots(), "small", small, "large", large, "memory_budget", int64(s.MemoryBudget),
+		"user_concurrency", s.UserConcurrency, "max_attempts", s.MaxAttempts)
+	return &Workers{client: client, w: w}, nil
+}
+
+// Stop lets running analyses finish until ctx ends, then cancels them
+// (they are retried elsewhere), and releases the engines.
+func (ws *Workers) Stop(ctx context.Context) error {
+	err := ws.client.Stop(ctx)
+	if err != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = ws.client.StopAndCancel(cctx)
+		cancel()
+	}
+	close(ws.w.procs)
+	for p := range ws.w.procs {
+		if p != nil {
+			p.Analyzer.Close()
+		}
+	}
+	return err
+}
+
+// Timeout is the lease: see JobTimeout above.
+func (w *worker) Timeout(*river.Job[Args]) time.Duration { return w.s.Lease.D() }
+
+// Work analyses one job.
+func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
+	ctx, done := withoutDeadline(ctx)
+	defer done()
+	a := rj.Args
+	pool := w.cfg.Pool
+	if a.Owner != "" {
+		n, err := postgres.RunningForOwner(ctx, pool, Kind, a.Owner, rj.ID)
+		if err != nil {
+			return err
+		}
+		if n >= w.s.UserConcurrency {
+			// The user has their share running: let others go first.
+			return river.JobSnooze(time.Duration(300+rand.IntN(400)) * time.Millisecond)
+		}
+	}
+	job, err := postgres.StartJob(ctx, pool, a.JobID)
+	if err != nil {
+		return err
+	}
+	if job.Terminal() {
+		return nil // superseded before it started, or settled by an attempt killed after its commit
+	}
+	stopLease := w.renewLease(ctx, rj.ID)
+	defer stopLease()
+
+	sem, lcap := w.small, w.smallCap
+	if rj.Queue == LaneLarge {
+		sem, lcap = w.large, w.largeCap
+	}
+	if err := w.slots.Acquire(ctx, 1); err != nil {
+		return w.attemptFailed(rj, job, err)
+	}
+	defer w.slots.Release(1)
+	need := min(w.s.Need(job.Size), lcap)
+	if err := sem.Acquire(ctx, need); err != nil {
+		return w.attemptFailed(rj, job, err)
+	}
+	defer sem.Release(need)
+
+	proc, err := w.take()
+	defer w.give(proc)
+	if err != nil {
+		return w.attemptFailed(rj, job, err)
+	}
+	started := time.Now()
+	tctx, cancel := context.WithTimeout(ctx, w.s.JobTimeout.D())
+	defer cancel()
+	out, err := proc.Process(tctx, analyzer.Object{Bucket: job.Bucket, Key: job.Key, ETag: job.ETag, Size: job.Size, JobID: job.ID},
+		analyzer.ProcessOptions{RetryFailed: true}) // a job runs again only when its last attempt did not settle it, or an operator retried it
+	if err != nil {
+		return w.attemptFailed(rj, job, err)
+	}
+	// The publishing transaction settled the job; these cover outcomes
+	// that publish nothing.
+	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer fcancel()
+	switch out.Status {
+	case analyzer.StatusSuperseded:
+		err = postgres.FinishJob(fctx, pool, job.ID, analysis.JobSuperseded, out.Reason, "")
+	case analysis.StatusFailed:
+		err = postgres.FinishJob(fctx, pool, job.ID, analysis.JobFailed, out.Reason, out.Reason)
+	default:
+		err = postgres.FinishJob(fctx, pool, job.ID, analysis.JobAnalysed, out.Reason, "")
+	}
+	if err != nil {
+		return err // retried: the next attempt finds the job settled or finishes it
+	}
+	slog.Info("analysis job", "job", job.ID, "object", job.Key, "lane", rj.Queue, "attempt", rj.Attempt, "status", out.Status,
+		"table", out.Table, "reason", out.Reason, "seconds", time.Since(started).Seconds(), "queued_seconds", started.Sub(job.CreatedAt).Seconds())
+
+	// After a file is analysed and committed: the one place for what
+	// follows an analysis.
+	if out.Status == analysis.StatusDone && w.cfg.AfterAnalysed != nil {
+		w.cfg.AfterAnalysed(ctx, job, out)
+	}
+	return nil
+}
+
+// attemptFailed records a transient failure: the job is retried with
+// backoff, or, at its last attempt, kept as failed with the error.
+func (w *worker) attemptFailed(rj *river.Job[Args], job analysis.Job, cause error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	msg := cause.Error()
+	var err error
+	if rj.Attempt >= rj.MaxAttempts {
+		err = postgres.FinishJob(ctx, w.cfg.Pool, job.ID, analysis.JobFailed, "retries exhausted", msg)
+	} else {
+		err = postgres.JobAttemptFailed(ctx, w.cfg.Pool, job.ID, msg)
+	}
+	slog.Warn("analysis job attempt failed", "job", job.ID, "object", job.Key, "attempt", rj.Attempt,
+		"max_attempts", rj.MaxAttempts, "error", msg)
+	return errors.Join(cause, err)
+}
+
+// renewLease renews the job's lease until the returned stop is called.
+func (w *worker) renewLease(ctx context.Context, riverID int64) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(max(w.s.Lease.D()/4, 250*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := postgres.RenewLease(ctx, w.cfg.Pool, riverID); err != nil && ctx.Err() == nil {
+					slog.Warn("analysis job lease", "river_job", riverID, "error", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+func (w *worker) take() (*analyzer.Processor, error) {
+	p := <-w.procs
+	if p != nil {
+		return p, nil
+	}
+	return w.cfg.NewProcessor()
+}
+
+func (w *worker) give(p *analyzer.Processor) {
+	w.procs <- p
+}
+
+// withoutDeadline follows ctx's cancellation (the client stopping) but not
+// its deadline, which is River's view of the lease, not a time limit. Call
+// done when the work returns.
+func withoutDeadline(parent context.Context) (ctx context.Context, done func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	go func() {
+		select {
+		case <-parent.Done():
+			if !errors.Is(parent.Err(), context.DeadlineExceeded) {
+				cancel()
+			}
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
