@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export GOPROXY ?= https://proxy.golang.org
 GO ?= go
-MODULES := ./shared/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh presign list analyze report))
+MODULES := ./shared/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh presign list analyze results report))
 TEST_FLAGS ?= -p 2 -timeout 20m -tags integration
 
 .PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze bench-report deploy-check clean

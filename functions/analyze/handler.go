@@ -16,6 +16,8 @@ import (
 	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/notification"
+	"github.com/benchwrap/backend/shared/postgres"
+	"github.com/benchwrap/backend/shared/results"
 )
 
 // Handle serves POST with a bucket-notification body, authenticated by the
@@ -65,6 +67,10 @@ func analyze(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
 			}
 			return handler.Response{}, e
 		}
+		// results (issue 16): file the object under its Slurm job, update
+		// the job's aggregate, write its Parquet copies. Failures are
+		// logged; the results function files what is left when read.
+		results.AfterAnalysis(ctx, postgres.Results{Pool: proc.Pool}, proc.Objects, out.Bucket, out.Object)
 		slog.InfoContext(ctx, "analyze: object", "bucket", out.Bucket, "object", out.Object, "status", out.Status, "table", out.Table, "reason", out.Reason)
 		ans.Objects = append(ans.Objects, out)
 	}

@@ -27,6 +27,7 @@ import (
 	refreshfn "github.com/benchwrap/backend/functions/refresh"
 	registerfn "github.com/benchwrap/backend/functions/register"
 	reportfn "github.com/benchwrap/backend/functions/report"
+	resultsfn "github.com/benchwrap/backend/functions/results"
 
 	"github.com/benchwrap/backend/cmd/internal/gateway"
 	"github.com/benchwrap/backend/shared/app"
@@ -45,6 +46,7 @@ var Functions = map[string]fnhttp.HandleFunc{
 	"list":     listfn.Handle,
 	"analyze":  analyzefn.Handle,
 	"report":   reportfn.Handle,
+	"results":  resultsfn.Handle,
 }
 
 // Options configure a stack. Empty fields take the defaults of `make run`.
