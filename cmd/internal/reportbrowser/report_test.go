@@ -288,6 +288,10 @@ func TestReport(t *testing.T) {
 			t.Fatalf("only %d requests recorded", len(all))
 		}
 		checkOrigin(t, all, s.GatewayURL)
+		// The access token (65 s here) was refreshed before it expired.
+		if r := matching(all, "POST "+s.GatewayURL+"/auth/refresh"); len(r) == 0 {
+			t.Errorf("the page never refreshed its token")
+		}
 	})
 }
 
