@@ -5,7 +5,7 @@ GO ?= go
 MODULES := ./shared/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh presign list analyze results report))
 TEST_FLAGS ?= -p 2 -timeout 20m -tags integration
 
-.PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze bench-report deploy-check clean
+.PHONY: deps build test test-go lint run bench bench-loadtest bench-functions bench-analyze bench-results bench-report deploy-check clean
 
 deps:
 	@bash cmd/scripts/deps.sh
@@ -39,6 +39,11 @@ deploy-check: deps
 # bare pgx CopyFrom of the same table; peak RSS of the analyzer.
 bench-analyze: build
 	bin/stack exec -- bin/bench-analyze $(BENCH_ANALYZE_FLAGS)
+
+# p50/p99 of a 2000-point series request on a 2,000,000-row job (cold and
+# warm, beside a 200,000-row job) and of job-list pages for 10,000 jobs.
+bench-results: build
+	bin/stack exec -- bin/bench-results $(BENCH_RESULTS_FLAGS)
 
 # The report page in headless Chromium on its own local stack: time to
 # interactive of a 2,000,000-row job's page (cold and warm) and of a zoom,

@@ -107,8 +107,15 @@ func setup(t *testing.T) *fixture {
 // metadata and runs the analysis and the results hook on it.
 func upload(t *testing.T, path, name, benchmark string) string {
 	t.Helper()
+	return uploadAs(t, fix.userA, path, name, benchmark, true)
+}
+
+// uploadAs uploads and analyses a file of a user, with or without the
+// results hook.
+func uploadAs(t *testing.T, user, path, name, benchmark string, hook bool) string {
+	t.Helper()
 	ctx := context.Background()
-	key := fix.userA + "/" + name
+	key := user + "/" + name
 	info, err := fix.bucket.Client(t).FPutObject(ctx, fix.bucket.Name, key, path, minio.PutObjectOptions{UserMetadata: map[string]string{"benchmark-name": benchmark}})
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +128,9 @@ func upload(t *testing.T, path, name, benchmark string) string {
 	if err != nil || out.Status != "done" {
 		t.Fatalf("analyse %s: %+v %v", key, out, err)
 	}
-	results.AfterAnalysis(ctx, postgres.Results{Pool: proc.Pool}, proc.Objects, fix.bucket.Name, key)
+	if hook {
+		results.AfterAnalysis(ctx, postgres.Results{Pool: proc.Pool}, proc.Objects, fix.bucket.Name, key)
+	}
 	return key
 }
 
@@ -612,6 +621,42 @@ func TestRegressionFlag(t *testing.T) {
 	f.getJSON(t, "/results/jobs/9010", f.tokA, &d)
 	if d.Regression == nil || !d.Regression.Flagged {
 		t.Errorf("job detail regression: %+v", d.Regression)
+	}
+}
+
+// TestReadFilesWhatTheHookMissed: a genuine Slurm file analysed without
+// the hook is filed (with its benchmark name) when its owner reads the
+// results; once the runs are a minute old the user's watermark moves past
+// them, and a later run is still found.
+func TestReadFilesWhatTheHookMissed(t *testing.T) {
+	f := setup(t)
+	user := "carol" + testenv.Name("")[:6]
+	tok, _ := testenv.Register(t, user, "password-123")
+	real := testenv.FixtureDir() // the genuine Slurm files are copied beside the others
+	uploadAs(t, user, filepath.Join(real, "9646276_batch_c0107.h5"), "9646276_batch_c0107.h5", "lulesh", false)
+	var page struct {
+		Jobs []results.Job `json:"jobs"`
+	}
+	f.getJSON(t, "/results/jobs", tok, &page)
+	if len(page.Jobs) != 1 || page.Jobs[0].ID != "9646276" || page.Jobs[0].Benchmark != "lulesh" || page.Jobs[0].EnergyJ == nil {
+		t.Fatalf("jobs: %+v", page.Jobs)
+	}
+	ctx := context.Background()
+	if _, err := f.pool.Exec(ctx, `UPDATE analysis_runs SET finished_at = now() - interval '1 hour' WHERE username = $1`, user); err != nil {
+		t.Fatal(err)
+	}
+	f.getJSON(t, "/results/jobs", tok, &page)
+	var mark, newest int64
+	if err := f.pool.QueryRow(ctx, `SELECT (SELECT filed_through FROM result_users WHERE username = $1), (SELECT max(id) FROM analysis_runs WHERE username = $1)`, user).Scan(&mark, &newest); err != nil {
+		t.Fatal(err)
+	}
+	if mark != newest {
+		t.Errorf("watermark %d, newest run %d", mark, newest)
+	}
+	uploadAs(t, user, filepath.Join(real, "9799476_batch_c0103.h5"), "9799476_batch_c0103.h5", "lulesh", false)
+	f.getJSON(t, "/results/jobs?sort=start", tok, &page)
+	if len(page.Jobs) != 2 {
+		t.Fatalf("after a second upload: %+v", page.Jobs)
 	}
 }
 

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/benchwrap/backend/shared/results"
@@ -32,7 +34,10 @@ func (s Results) UnfiledRuns(ctx context.Context, username, bucket, key string) 
 		q += ` AND r.bucket = $1 AND r.object_key = $2`
 		args = append(args, bucket, key)
 	} else {
-		q += ` AND r.username = $1`
+		// Runs up to the user's watermark are filed: only the few above
+		// it are looked at.
+		q += ` AND r.username = $1 AND r.source = 'minio' AND r.status <> 'running'
+			AND r.id > coalesce((SELECT filed_through FROM result_users WHERE username = $1), 0)`
 		args = append(args, username)
 	}
 	rows, err := s.Pool.Query(ctx, q+` ORDER BY r.id`, args...)
@@ -48,6 +53,23 @@ func (s Results) UnfiledRuns(ctx context.Context, username, bucket, key string) 
 		return nil, fmt.Errorf("unfiled runs: %w", err)
 	}
 	return out, nil
+}
+
+// AdvanceFiled moves the user's watermark to their newest run finished a
+// minute ago or more: every run up to it has been filed (the caller has
+// just filed all runs above the old watermark), and a run that old has
+// committed, so no earlier id can still appear.
+func (s Results) AdvanceFiled(ctx context.Context, username string) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO result_users (username, filed_through)
+		SELECT $1, id FROM analysis_runs WHERE username = $1 AND source = 'minio' AND status <> 'running'
+			AND coalesce(finished_at, started_at) < now() - interval '1 minute'
+			AND id > coalesce((SELECT filed_through FROM result_users WHERE username = $1), 0)
+		ORDER BY id DESC LIMIT 1
+		ON CONFLICT (username) DO UPDATE SET filed_through = greatest(result_users.filed_through, excluded.filed_through)`, username)
+	if err != nil {
+		return fmt.Errorf("advance filed: %w", err)
+	}
+	return nil
 }
 
 // FileRun records the job of a run.
@@ -97,6 +119,9 @@ func (s Results) JobFiles(ctx context.Context, username, job string) ([]results.
 }
 
 // SaveJob stores a job's aggregate (or removes it when it has no files).
+// Two hooks of one job may race; each files its run before reading the
+// job's files, so one of them sees both runs: the aggregate with the
+// newest run and, for that run, the most files wins.
 func (s Results) SaveJob(ctx context.Context, username string, j results.Job, version int64) error {
 	if j.Files == 0 {
 		_, err := s.Pool.Exec(ctx, `DELETE FROM result_jobs WHERE username = $1 AND job_id = $2`, username, j.ID)
@@ -119,7 +144,7 @@ func (s Results) SaveJob(ctx context.Context, username string, j results.Job, ve
 			energy_j = excluded.energy_j, wall_time_s = excluded.wall_time_s, average_power_w = excluded.average_power_w,
 			peak_power_w = excluded.peak_power_w, edp = excluded.edp, cost_eur = excluded.cost_eur, co2_kg = excluded.co2_kg,
 			quality = excluded.quality, detail = excluded.detail, version = excluded.version, updated_at = now()
-		WHERE result_jobs.version <= excluded.version`,
+		WHERE (result_jobs.version, result_jobs.files) <= (excluded.version, excluded.files)`,
 		username, j.ID, j.Benchmark, j.Label, j.Status, j.Mode, j.Files, j.FilesDone, j.NodeCount, j.StepCount,
 		j.StartEpochS, j.EndEpochS, j.EnergyJ, j.WallTimeS, j.AveragePowerW, j.PeakPowerW, j.EDP, j.CostEUR, j.CO2Kg,
 		quality, detail, version)
@@ -180,19 +205,19 @@ var sortColumns = map[string]string{
 	"average_power_w": "average_power_w", "peak_power_w": "peak_power_w", "edp": "edp", "cost_eur": "cost_eur", "co2_kg": "co2_kg",
 }
 
-// Jobs returns a page of a user's jobs. Jobs without the sort value come
-// last either way; the job id breaks ties, so the cursor (the last row's
-// value and id) is exact.
+// Jobs returns a page of a user's jobs, read off the sort's index
+// (migration 030). A job without the sort value counts as the lowest; the
+// job id breaks ties, so the cursor (the last row's value and id) is exact.
 func (s Results) Jobs(ctx context.Context, q results.JobQuery) ([]results.Job, error) {
 	col, ok := sortColumns[q.Sort.Field]
 	if !ok {
 		return nil, fmt.Errorf("jobs: unknown sort %q", q.Sort.Field)
 	}
-	dir, cmp, missing := "ASC", ">", "'Infinity'::float8"
+	dir, cmp := "ASC", ">"
 	if q.Sort.Desc {
-		dir, cmp, missing = "DESC", "<", "'-Infinity'::float8"
+		dir, cmp = "DESC", "<"
 	}
-	key := "coalesce(" + col + ", " + missing + ")"
+	key := "coalesce(" + col + ", '-Infinity')"
 	where := []string{"username = $1"}
 	args := []any{q.Username}
 	arg := func(v any) string {
@@ -209,7 +234,11 @@ func (s Results) Jobs(ctx context.Context, q results.JobQuery) ([]results.Job, e
 		where = append(where, "start_epoch_s < "+arg(*q.Until))
 	}
 	if q.After != nil {
-		where = append(where, fmt.Sprintf("(%s, job_id) %s (%s, %s)", key, cmp, arg(q.After.Value), arg(q.After.Job)))
+		v := math.Inf(-1)
+		if q.After.Value != nil {
+			v = *q.After.Value
+		}
+		where = append(where, fmt.Sprintf("(%s, job_id) %s (%s::float8, %s)", key, cmp, arg(v), arg(q.After.Job)))
 	}
 	sql := `SELECT ` + jobColumns + `, ` + key + ` FROM result_jobs WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY ` + key + ` ` + dir + `, job_id ` + dir + ` LIMIT ` + arg(q.Limit)
@@ -254,6 +283,55 @@ func (s Results) BenchmarkJobs(ctx context.Context, username, name string) ([]re
 		out = append(out, j)
 	}
 	return out, rows.Err()
+}
+
+// ScanSeries streams the series columns of an analysed table: step, node,
+// epoch_s and the named float columns (NaN for NULL or a column the table
+// lacks), decoded without boxing each value. vals is reused.
+func (s Results) ScanSeries(ctx context.Context, schema, table string, columns, have []string, fn func(step, node string, t float64, vals []float64) error) error {
+	present := map[string]bool{}
+	for _, c := range have {
+		present[c] = true
+	}
+	sel := []string{"step", "node", "epoch_s"}
+	for _, c := range columns {
+		if present[c] {
+			sel = append(sel, quote(c))
+		} else {
+			sel = append(sel, "NULL::float8")
+		}
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM `+pgx.Identifier{schema, table}.Sanitize())
+	if err != nil {
+		return fmt.Errorf("scan series: %w", err)
+	}
+	defer rows.Close()
+	var step, node pgtype.Text
+	var t pgtype.Float8
+	fl := make([]pgtype.Float8, len(columns))
+	dst := []any{&step, &node, &t}
+	for i := range fl {
+		dst = append(dst, &fl[i])
+	}
+	vals := make([]float64, len(columns))
+	for rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return fmt.Errorf("scan series: %w", err)
+		}
+		if !t.Valid {
+			continue
+		}
+		for i, f := range fl {
+			vals[i] = math.NaN()
+			if f.Valid {
+				vals[i] = f.Float64
+			}
+		}
+		if err := fn(step.String, node.String, t.Float64, vals); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // ScanTable streams the named columns of an analysed table (columns the

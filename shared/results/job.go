@@ -126,7 +126,7 @@ func Aggregate(id string, files []File) Job {
 	nodes := map[[2]string]bool{}
 	for _, f := range files {
 		if j.Label == "" {
-			j.Label = f.Label
+			j.Label = f.Name.Label
 		}
 		if f.Benchmark != "" {
 			counts[f.Benchmark]++

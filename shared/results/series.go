@@ -21,8 +21,9 @@ var SeriesFields = map[string]string{
 	"cpu":    "cpu_util_norm_pct",
 	"gpu":    "gpu_power_w",
 	"rss":    "rss_mib",
-	// Corrected tables carry no per-row price; compat tables priced by
-	// ANALYZE_PRICE do.
+	// Only compat tables priced by ANALYZE_PRICE have a per-row price,
+	// and series need corrected tables: price is null until the
+	// corrected table gets one.
 	"price": "Price_EUR_per_MWh",
 }
 
@@ -37,6 +38,8 @@ const levelBuckets = 4096
 
 // series is one (step, node) of a job at full resolution.
 type series struct {
+	key              [2]string   // step and node as the table has them
+	cols             [][]float64 // while loading
 	Step, Node, File string
 	T                []float64            // epoch seconds, sorted
 	Cols             map[string][]float64 // by field name; NaN for NULL
@@ -331,9 +334,9 @@ func (s *Service) read(ctx context.Context, files []File, fields map[string]bool
 		names = append(names, f)
 	}
 	sort.Strings(names)
-	cols := []string{"step", "node", "epoch_s"}
-	for _, f := range names {
-		cols = append(cols, SeriesFields[f])
+	cols := make([]string, len(names))
+	for i, f := range names {
+		cols[i] = SeriesFields[f]
 	}
 	d := &jobSeries{fields: fields}
 	for _, f := range files {
@@ -343,25 +346,38 @@ func (s *Service) read(ctx context.Context, files []File, fields map[string]bool
 		}
 		by := map[[2]string]*series{}
 		var order []*series
-		err := s.Store.ScanTable(ctx, f.Schema, f.Table, cols, f.Columns, func(row []any) error {
-			k := [2]string{str(row[0]), str(row[1])}
-			se, ok := by[k]
-			if !ok {
-				se = &series{Step: k[0], Node: k[1], File: f.Key, Cols: map[string][]float64{}}
-				if f.Name.Form == FormNodeStep {
-					se.Step = f.Name.Step
+		var last *series
+		err := s.Store.ScanSeries(ctx, f.Schema, f.Table, cols, f.Columns, func(step, node string, t float64, vals []float64) error {
+			// Rows come grouped by series: the last one is usually it.
+			se := last
+			if se == nil || se.key != [2]string{step, node} {
+				k := [2]string{step, node}
+				var ok bool
+				if se, ok = by[k]; !ok {
+					se = &series{key: k, Step: step, Node: node, File: f.Key, Cols: map[string][]float64{}}
+					if f.Name.Form == FormNodeStep {
+						se.Step = f.Name.Step
+					}
+					se.cols = make([][]float64, len(names))
+					by[k] = se
+					order = append(order, se)
 				}
-				by[k] = se
-				order = append(order, se)
+				last = se
 			}
-			se.T = append(se.T, num(row[2]))
-			for i, n := range names {
-				se.Cols[n] = append(se.Cols[n], num(row[3+i]))
+			se.T = append(se.T, t)
+			for i, v := range vals {
+				se.cols[i] = append(se.cols[i], v)
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, apperr.Wrap(apperr.Unavailable, "Results temporarily unavailable.", err)
+		}
+		for _, se := range order {
+			for i, n := range names {
+				se.Cols[n] = se.cols[i]
+			}
+			se.cols = nil
 		}
 		for _, se := range order {
 			se.finish(names)
@@ -416,13 +432,6 @@ func contains(xs []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func str(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	return ""
 }
 
 func num(v any) float64 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 	"strings"
 
@@ -27,8 +28,8 @@ type Sort struct {
 
 // Cursor is where a page of jobs continues: after this sort value and job.
 type Cursor struct {
-	Value float64 `json:"v"`
-	Job   string  `json:"j"`
+	Value *float64 `json:"v"` // nil: the job had no value (-Infinity)
+	Job   string   `json:"j"`
 }
 
 // JobQuery selects a page of a user's jobs.
@@ -44,6 +45,7 @@ type JobQuery struct {
 // Store is where files, jobs and tables are kept (postgres.Results).
 type Store interface {
 	UnfiledRuns(ctx context.Context, username, bucket, key string) ([]Unfiled, error)
+	AdvanceFiled(ctx context.Context, username string) error
 	FileRun(ctx context.Context, u Unfiled, n Name, benchmark string) error
 	JobFiles(ctx context.Context, username, job string) ([]File, error)
 	SaveJob(ctx context.Context, username string, j Job, version int64) error
@@ -51,6 +53,7 @@ type Store interface {
 	Jobs(ctx context.Context, q JobQuery) ([]Job, error)
 	BenchmarkJobs(ctx context.Context, username, name string) ([]Job, error)
 	ScanTable(ctx context.Context, schema, table string, columns, have []string, fn func(row []any) error) error
+	ScanSeries(ctx context.Context, schema, table string, columns, have []string, fn func(step, node string, t float64, vals []float64) error) error
 }
 
 // Metadata reads the benchmark name the client stored with an object
@@ -158,7 +161,11 @@ var ErrNotFound = apperr.New(apperr.NotFound, "Job not found.")
 
 // sync files the user's runs the hook did not file.
 func (s *Service) sync(ctx context.Context, username string) error {
-	if _, err := FileRuns(ctx, s.Store, s.Meta, username, "", ""); err != nil {
+	_, err := FileRuns(ctx, s.Store, s.Meta, username, "", "")
+	if err == nil {
+		err = s.Store.AdvanceFiled(ctx, username)
+	}
+	if err != nil {
 		return apperr.Wrap(apperr.Unavailable, "Results temporarily unavailable.", err)
 	}
 	return nil
@@ -188,7 +195,11 @@ func (s *Service) Jobs(ctx context.Context, q JobQuery) (Page, error) {
 	if len(jobs) > limit {
 		p.Jobs = jobs[:limit]
 		last := p.Jobs[limit-1]
-		p.Next = EncodeCursor(Cursor{Value: last.SortKey, Job: last.ID})
+		c := Cursor{Job: last.ID}
+		if !math.IsInf(last.SortKey, 0) {
+			c.Value = &last.SortKey
+		}
+		p.Next = EncodeCursor(c)
 	}
 	if p.Jobs == nil {
 		p.Jobs = []Job{}

@@ -106,7 +106,7 @@ func (s *Service) PresignUpload(ctx context.Context, username, objectName, bench
 // check that the object exists; the key is always inside the user's
 // prefix, so it cannot reveal anyone else's data.
 func (s *Service) PresignDownload(ctx context.Context, username, objectName string) (Presigned, error) {
-	key, err := s.key(username, objectName)
+	key, err := s.downloadKey(username, objectName)
 	if err != nil {
 		return Presigned{}, err
 	}
@@ -127,6 +127,28 @@ func (s *Service) key(username, objectName string) (string, error) {
 		return "", err
 	}
 	return Key(username, safe), nil
+}
+
+// ResultsFolder is the folder of a user's prefix where the results
+// function writes Parquet copies of the jobs (results/<job>/...). Uploads
+// cannot write there (their '/' become '_'); downloads keep the folders.
+const ResultsFolder = "results/"
+
+// downloadKey is key, except that names in ResultsFolder keep their '/'
+// (every part sanitised on its own).
+func (s *Service) downloadKey(username, objectName string) (string, error) {
+	if !strings.HasPrefix(objectName, ResultsFolder) || username == "" {
+		return s.key(username, objectName)
+	}
+	parts := strings.Split(objectName, "/")
+	for i, p := range parts {
+		safe, err := SanitizeName(p)
+		if err != nil {
+			return "", err
+		}
+		parts[i] = safe
+	}
+	return Key(username, strings.Join(parts, "/")), nil
 }
 
 func (s *Service) answer(key, url string, now time.Time, headers map[string]string) Presigned {

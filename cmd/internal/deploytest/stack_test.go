@@ -20,6 +20,7 @@ import (
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/config"
+	"github.com/benchwrap/backend/shared/results"
 	"github.com/benchwrap/backend/shared/routes"
 )
 
@@ -137,7 +138,7 @@ func TestStackEnvironment(t *testing.T) {
 	_, st := loadStack(t)
 	known := slices.Clone(watchdogEnv)
 	known = append(known, "LOG_LEVEL")
-	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[pipeline.AnalyzeSettings]()} {
+	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[pipeline.AnalyzeSettings](), reflect.TypeFor[results.Config]()} {
 		for f := range typ.Fields() {
 			known = append(known, f.Tag.Get("envconfig"))
 		}

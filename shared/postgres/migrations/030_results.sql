@@ -14,9 +14,16 @@ CREATE TABLE result_files (
     created_at     timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX result_files_job ON result_files (username, job_id, object_key, run_id DESC);
+CREATE INDEX result_files_user ON result_files (username, run_id);
 
--- Catalog runs of a user not yet filed under a job are found by this.
-CREATE INDEX analysis_runs_user ON analysis_runs (username, id);
+-- A user's finished runs above the watermark are the ones to check.
+CREATE INDEX analysis_runs_user ON analysis_runs (username, id) WHERE source = 'minio' AND status <> 'running';
+
+-- Every finished run of the user up to filed_through is filed.
+CREATE TABLE result_users (
+    username      text   PRIMARY KEY,
+    filed_through bigint NOT NULL DEFAULT 0
+);
 
 CREATE TABLE result_jobs (
     username        text        NOT NULL,
@@ -44,5 +51,15 @@ CREATE TABLE result_jobs (
     updated_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (username, job_id)
 );
-CREATE INDEX result_jobs_start ON result_jobs (username, start_epoch_s DESC NULLS LAST, job_id);
 CREATE INDEX result_jobs_benchmark ON result_jobs (username, benchmark_name, start_epoch_s);
+-- One index per sort of the job list (either direction): a page is read
+-- straight off it. A missing value counts as the lowest.
+CREATE INDEX result_jobs_by_start ON result_jobs (username, coalesce(start_epoch_s, '-Infinity'), job_id);
+CREATE INDEX result_jobs_by_end ON result_jobs (username, coalesce(end_epoch_s, '-Infinity'), job_id);
+CREATE INDEX result_jobs_by_energy ON result_jobs (username, coalesce(energy_j, '-Infinity'), job_id);
+CREATE INDEX result_jobs_by_wall ON result_jobs (username, coalesce(wall_time_s, '-Infinity'), job_id);
+CREATE INDEX result_jobs_by_avg_power ON result_jobs (username, coalesce(average_power_w, '-Infinity'), job_id);
+CREATE INDEX result_jobs_by_peak_power ON result_jobs (username, coalesce(peak_power_w, '-Infinity'), job_id);
+CREATE INDEX result_jobs_by_edp ON result_jobs (username, coalesce(edp, '-Infinity'), job_id);
+CREATE INDEX result_jobs_by_cost ON result_jobs (username, coalesce(cost_eur, '-Infinity'), job_id);
+CREATE INDEX result_jobs_by_co2 ON result_jobs (username, coalesce(co2_kg, '-Infinity'), job_id);
