@@ -6,6 +6,7 @@ require (
 	github.com/benchwrap/backend/functions/analyze v0.0.0
 	github.com/benchwrap/backend/functions/list v0.0.0
 	github.com/benchwrap/backend/functions/login v0.0.0
+	github.com/benchwrap/backend/functions/logout v0.0.0
 	github.com/benchwrap/backend/functions/presign v0.0.0
 	github.com/benchwrap/backend/functions/refresh v0.0.0
 	github.com/benchwrap/backend/functions/register v0.0.0
@@ -23,6 +24,7 @@ require (
 require (
 	github.com/andybalholm/brotli v1.3.0 // indirect
 	github.com/apache/arrow-go/v18 v18.5.1 // indirect
+	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/duckdb/duckdb-go-bindings v0.10506.0 // indirect
 	github.com/duckdb/duckdb-go-bindings/lib/darwin-amd64 v0.10506.0 // indirect
@@ -63,9 +65,10 @@ require (
 	github.com/philhofer/fwd v1.2.0 // indirect
 	github.com/pierrec/lz4/v4 v4.1.33 // indirect
 	github.com/power-devops/perfstat v0.0.0-20240221224432-82ca36839d55 // indirect
-	github.com/prometheus/client_model v0.6.2 // indirect
-	github.com/prometheus/common v0.63.0 // indirect
-	github.com/prometheus/procfs v0.16.0 // indirect
+	github.com/prometheus/client_golang v1.25.0 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.72.0 // indirect
+	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/prometheus/prom2json v1.4.2 // indirect
 	github.com/prometheus/prometheus v0.303.0 // indirect
 	github.com/rs/xid v1.6.0 // indirect
@@ -104,12 +107,14 @@ replace github.com/benchwrap/backend/functions/login => ../functions/login
 
 replace github.com/benchwrap/backend/functions/refresh => ../functions/refresh
 
+replace github.com/benchwrap/backend/functions/logout => ../functions/logout
+
 replace github.com/benchwrap/backend/functions/presign => ../functions/presign
 
 replace github.com/benchwrap/backend/functions/list => ../functions/list
 
 replace github.com/benchwrap/backend/functions/analyze => ../functions/analyze
 
-replace github.com/benchwrap/backend/functions/results => ../functions/results
-
 replace github.com/benchwrap/backend/functions/report => ../functions/report
+
+replace github.com/benchwrap/backend/functions/results => ../functions/results

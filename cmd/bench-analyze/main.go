@@ -32,7 +32,24 @@ func main() {
 	modes := flag.String("modes", "compat", "comma-separated analysis modes to measure")
 	analyzeBin := flag.String("analyze", "bin/analyze", "the batch analyzer binary")
 	dbURL := flag.String("postgres", os.Getenv(devserver.EnvTestDatabaseURL), "PostgreSQL database (default: the one bin/stack exec provides)")
+	shapeList := flag.String("shapes", "", "instead, the shape matrix: comma-separated shapes (plain, jitter, dups, gaps, xcc, gpu, all-series, merged-4-nodes) or all, in both modes")
+	sizes := flag.String("sizes", "20000,200000,2000000", "with -shapes: energy rows per file")
 	flag.Parse()
+	if *shapeList != "" {
+		if *dbURL == "" {
+			fmt.Fprintln(os.Stderr, "bench-analyze: no database: run under `bin/stack exec` or give --postgres")
+			os.Exit(1)
+		}
+		ms := *modes
+		if ms == "compat" {
+			ms = "corrected,compat"
+		}
+		if err := runShapes(strings.Split(*shapeList, ","), strings.Split(*sizes, ","), strings.Split(ms, ","), *analyzeBin, *dbURL); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-analyze:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*rows, *tasks, strings.Split(*modes, ","), *analyzeBin, *dbURL); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-analyze:", err)
 		os.Exit(1)

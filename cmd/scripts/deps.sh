@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing need beyond the base image (Go, gcc,
-# PostgreSQL 15): libhdf5 for cgo, h5dump, Chromium for the report's
-# browser tests, and the pinned MinIO server, built once from source and
-# cached outside the clone.
+# PostgreSQL 15): libhdf5 for cgo, h5dump, PgBouncer (Debian's 1.18, for
+# the transaction-pooling test pass), Chromium for the report's browser
+# tests, and the pinned MinIO server, built once from source and cached
+# outside the clone.
 set -euo pipefail
 
 export GOPROXY=https://proxy.golang.org   # no ",direct": GitHub is unreachable here
@@ -13,7 +14,7 @@ MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
-for p in libhdf5-dev hdf5-tools pkg-config chromium; do
+for p in libhdf5-dev hdf5-tools pkg-config pgbouncer chromium; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if ((${#missing[@]})); then

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/benchwrap/backend/cmd/internal/localstack"
@@ -26,11 +27,15 @@ import (
 const usage = `usage:
   stack                       run the local stack in the foreground (Ctrl-C stops it)
   stack import-users FILE     import the original backend's users.txt (username:hash per line)
-  stack exec -- CMD [ARG...]  start throwaway PostgreSQL and MinIO, run CMD with their
-                              addresses in BENCHWRAP_TEST_* variables, stop them
+  stack exec [--pgbouncer] -- CMD [ARG...]
+                              start throwaway PostgreSQL and MinIO, run CMD with their
+                              addresses in BENCHWRAP_TEST_* variables, stop them; with
+                              --pgbouncer the database URL goes through a PgBouncer in
+                              transaction pooling mode and STACK_PGBOUNCER=1 is set
 
 environment (run): STACK_DIR (.stack), GATEWAY_ADDR (127.0.0.1:8080), DATABASE_URL (else a
-cluster under STACK_DIR on PG_PORT, 55432), MINIO_ENDPOINT (else a server on MINIO_ADDR,
+cluster under STACK_DIR on PG_PORT, 55432; STACK_PGBOUNCER=1 puts PgBouncer in front of it),
+METRICS_ADDR (127.0.0.1:9102, "off": where /metrics of every function is served), MINIO_ENDPOINT (else a server on MINIO_ADDR,
 127.0.0.1:9000) with MINIO_ROOT_USER/MINIO_ROOT_PASSWORD or MINIO_ACCESS_KEY/MINIO_SECRET_KEY,
 MINIO_BUCKET (benchwrap).
 `
@@ -39,6 +44,8 @@ MINIO_BUCKET (benchwrap).
 type env struct {
 	Dir               string `envconfig:"STACK_DIR" default:".stack"`
 	GatewayAddr       string `envconfig:"GATEWAY_ADDR" default:"127.0.0.1:8080"`
+	MetricsAddr       string `envconfig:"METRICS_ADDR" default:"127.0.0.1:9102"`
+	PgBouncer         bool   `envconfig:"STACK_PGBOUNCER"`
 	DatabaseURL       string `envconfig:"DATABASE_URL"`
 	PGPort            int    `envconfig:"PG_PORT" default:"55432"`
 	MinIOEndpoint     string `envconfig:"MINIO_ENDPOINT"`
@@ -70,14 +77,18 @@ func main() {
 		err = importUsers(ctx, e, args[1])
 	case args[0] == "exec" && len(args) >= 2:
 		cmd := args[1:]
-		if cmd[0] == "--" {
+		bouncer := cmd[0] == "--pgbouncer"
+		if bouncer {
+			cmd = cmd[1:]
+		}
+		if len(cmd) > 0 && cmd[0] == "--" {
 			cmd = cmd[1:]
 		}
 		if len(cmd) == 0 {
 			fail(2, errors.New(usage))
 		}
 		var code int
-		code, err = execWithServers(ctx, cmd)
+		code, err = execWithServers(ctx, cmd, bouncer)
 		if err == nil {
 			os.Exit(code)
 		}
@@ -97,8 +108,8 @@ func fail(code int, err error) {
 
 func run(ctx context.Context, e env) error {
 	s, err := localstack.Start(ctx, localstack.Options{
-		Dir: e.Dir, GatewayAddr: e.GatewayAddr,
-		DatabaseURL: e.DatabaseURL, PGPort: e.PGPort,
+		Dir: e.Dir, GatewayAddr: e.GatewayAddr, MetricsAddr: e.MetricsAddr,
+		DatabaseURL: e.DatabaseURL, PGPort: e.PGPort, PgBouncer: e.PgBouncer,
 		MinIOEndpoint: e.MinIOEndpoint, MinIOAddr: e.MinIOAddr,
 		MinIORootUser: e.MinIORootUser, MinIORootPassword: e.MinIORootPassword,
 		MinIOAccessKey: e.MinIOAccessKey, MinIOSecretKey: e.MinIOSecretKey,
@@ -109,6 +120,9 @@ func run(ctx context.Context, e env) error {
 	}
 	slog.Info("stack started", s.Log()...)
 	fmt.Printf("ready: gateway=%s postgres=%s minio=http://%s\n", s.GatewayURL, postgres.Redact(s.DatabaseURL), s.MinIOEndpoint)
+	if s.MetricsURL != "" {
+		fmt.Printf("metrics: scrape %s (every function; not routed through the gateway)\n", s.MetricsURL)
+	}
 	select {
 	case <-ctx.Done():
 		slog.Info("stopping")
@@ -127,26 +141,37 @@ func importUsers(ctx context.Context, e env, file string) error {
 		return err
 	}
 	defer f.Close()
-	url := e.DatabaseURL
+	// The stack's roles (written by its first run): the functions' for
+	// the rows, the owner's for the migrations.
+	url, ownerURL := e.DatabaseURL, ""
 	if url == "" {
-		if b, err := os.ReadFile(filepath.Join(e.Dir, "secrets", config.SecretDatabaseURL)); err == nil {
-			url = string(b)
+		secret := func(name string) string {
+			b, _ := os.ReadFile(filepath.Join(e.Dir, "secrets", name))
+			return strings.TrimSpace(string(b))
+		}
+		url, ownerURL = secret(config.SecretDatabaseURL), secret(config.SecretDatabaseOwnerURL)
+		if url == "" {
+			return errors.New("no database: run the stack once first (it creates the database and its roles), or set DATABASE_URL")
 		}
 	}
 	pool, err := postgres.Open(ctx, url)
+	if err == nil {
+		err = pool.Ping(ctx)
+	}
 	if err != nil && e.DatabaseURL == "" {
+		// The stack is not running: start its cluster for the import.
 		pg, perr := devserver.StartPostgres(ctx, devserver.PostgresOptions{Dir: filepath.Join(e.Dir, "pg"), Port: e.PGPort})
 		if perr != nil {
 			return errors.Join(err, perr)
 		}
 		defer pg.Stop()
-		pool, err = postgres.Open(ctx, pg.URL)
+		pool, err = postgres.Open(ctx, url)
 	}
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := postgres.Migrate(ctx, pool); err != nil {
+	if err := postgres.MigrateAs(ctx, ownerURL, pool); err != nil {
 		return err
 	}
 	results, err := account.Import(ctx, postgres.Accounts{Pool: pool}, f)
@@ -164,7 +189,7 @@ func importUsers(ctx context.Context, e env, file string) error {
 }
 
 // execWithServers runs cmd with throwaway servers, for `make test`.
-func execWithServers(ctx context.Context, cmd []string) (int, error) {
+func execWithServers(ctx context.Context, cmd []string, bouncer bool) (int, error) {
 	dir, err := os.MkdirTemp("", "benchwrap-test-")
 	if err != nil {
 		return 0, err
@@ -178,6 +203,23 @@ func execWithServers(ctx context.Context, cmd []string) (int, error) {
 		return 0, err
 	}
 	defer pg.Stop()
+	dbURL, extra := pg.URL, []string{}
+	if bouncer {
+		user, pw, err := devserver.UserFromURL(pg.URL)
+		if err != nil {
+			return 0, err
+		}
+		b, err := devserver.StartPgBouncer(ctx, devserver.PgBouncerOptions{Dir: filepath.Join(dir, "pgbouncer"), ServerPort: pg.Port, Users: map[string]string{user: pw}})
+		if err != nil {
+			return 0, err
+		}
+		defer b.Stop()
+		if dbURL, err = b.ThroughPgBouncer(pg.URL); err != nil {
+			return 0, err
+		}
+		extra = append(extra, "STACK_PGBOUNCER=1")
+		slog.Info("pgbouncer", "pid", b.PID(), "port", b.Port)
+	}
 	root, pass := "testroot", "testroot-"+filepath.Base(dir)
 	m, err := devserver.StartMinIO(ctx, devserver.MinIOOptions{Dir: filepath.Join(dir, "minio"), RootUser: root, RootPassword: pass})
 	if err != nil {
@@ -188,8 +230,8 @@ func execWithServers(ctx context.Context, cmd []string) (int, error) {
 
 	c := exec.CommandContext(ctx, cmd[0], cmd[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
-	c.Env = append(os.Environ(),
-		devserver.EnvTestDatabaseURL+"="+pg.URL,
+	c.Env = append(append(os.Environ(), extra...),
+		devserver.EnvTestDatabaseURL+"="+dbURL,
 		devserver.EnvTestMinIOEndpoint+"="+m.Endpoint,
 		devserver.EnvTestMinIORoot+"="+root,
 		devserver.EnvTestMinIORootPass+"="+pass,

@@ -14,11 +14,21 @@ import (
 	"github.com/benchwrap/backend/shared/analyzer"
 	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/apperr"
+	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/notification"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/results"
 )
+
+// Policy: MinIO's token is checked before the notification is read, and
+// a notification is at most fnhttp.MaxWebhookBody bytes.
+var Policy = fnhttp.Policy{
+	Methods: []string{http.MethodPost},
+	MaxBody: fnhttp.MaxWebhookBody,
+	Auth:    func(h http.Header) error { return pipeline.CheckWebhook(h.Get("Authorization")) },
+	Secrets: []string{config.SecretDatabaseURL, config.SecretMinIOSecret, config.SecretWebhookToken},
+}
 
 // Handle serves POST with a bucket-notification body, authenticated by the
 // webhook token MinIO sends as "Authorization: Bearer <token>".

@@ -11,7 +11,7 @@ import (
 // handler_integration_test.go and the end-to-end tests of the local stack.
 func TestWebhookAuthAndShape(t *testing.T) {
 	if os.Getenv("WEBHOOK_TOKEN") == "" {
-		t.Setenv("WEBHOOK_TOKEN", "unit-test-webhook-token")
+		t.Setenv("WEBHOOK_TOKEN", "unit-test-webhook-token-of-32-bytes-or-more")
 	}
 	token := os.Getenv("WEBHOOK_TOKEN")
 	event := `{"Records":[{"eventName":"s3:ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"alice%2Fx.h5","eTag":"e"}}}]}`

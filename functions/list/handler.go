@@ -11,9 +11,18 @@ import (
 
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/apperr"
+	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/storage"
 )
+
+// Policy: the caller's token is checked before the (unused) body is read.
+var Policy = fnhttp.Policy{
+	Methods: []string{http.MethodGet},
+	MaxBody: fnhttp.MaxJSONBody,
+	Auth:    app.CheckBearer,
+	Secrets: []string{config.SecretJWT, config.SecretMinIOSecret, config.SecretDatabaseURL},
+}
 
 // Handle serves GET ?limit=&after=, authenticated by a Bearer access token.
 func Handle(req handler.Request) (handler.Response, error) {

@@ -11,8 +11,16 @@ import (
 	"github.com/benchwrap/backend/shared/account"
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/apperr"
+	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/fnhttp"
 )
+
+// Policy: POST with a small JSON or form body.
+var Policy = fnhttp.Policy{
+	Methods: []string{http.MethodPost},
+	MaxBody: fnhttp.MaxJSONBody,
+	Secrets: []string{config.SecretJWT, config.SecretDatabaseURL},
+}
 
 // Handle serves POST with credentials as a JSON body {"username",
 // "password"}, as form fields of the same names, or (legacy, what
@@ -30,7 +38,13 @@ func login(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
 	if err != nil {
 		return handler.Response{}, err
 	}
-	tokens, err := svc.Login(ctx, in)
+	// Failed logins are counted per client address; X-Forwarded-For is
+	// only believed from TRUSTED_PROXIES.
+	client, err := app.ClientAddress(r.Peer(), r.Header.Values("X-Forwarded-For"))
+	if err != nil {
+		return handler.Response{}, err
+	}
+	tokens, err := svc.Login(ctx, in, client)
 	if err != nil {
 		return handler.Response{}, err
 	}

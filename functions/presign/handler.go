@@ -5,22 +5,37 @@ package function
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/apperr"
+	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/storage"
 )
 
-// Handle serves POST ?object_name=&benchmark_name= (upload) and GET
+// Policy: the caller's token is checked before the (unused) body is read.
+var Policy = fnhttp.Policy{
+	Methods: []string{http.MethodGet, http.MethodPost},
+	MaxBody: fnhttp.MaxJSONBody,
+	Auth:    app.CheckBearer,
+	Secrets: []string{config.SecretJWT, config.SecretMinIOSecret},
+}
+
+// Handle serves POST ?object_name=&benchmark_name=&size= (upload; size,
+// optional, is signed into the URL) and GET
 // ?object_name= (download), authenticated by a Bearer access token.
 func Handle(req handler.Request) (handler.Response, error) {
 	return fnhttp.Serve("presign", req, fnhttp.Routes{
 		http.MethodPost: func(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
 			return presign(ctx, r, func(s *storage.Service, user, name string) (storage.Presigned, error) {
-				return s.PresignUpload(ctx, user, name, r.Query().Get("benchmark_name"))
+				size, err := declaredSize(r)
+				if err != nil {
+					return storage.Presigned{}, err
+				}
+				return s.PresignUpload(ctx, user, name, storage.UploadOptions{Benchmark: r.Query().Get("benchmark_name"), Size: size})
 			})
 		},
 		http.MethodGet: func(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
@@ -50,4 +65,16 @@ func presign(ctx context.Context, r *fnhttp.Request, sign func(*storage.Service,
 		return handler.Response{}, err
 	}
 	return fnhttp.JSON(http.StatusOK, p), nil
+}
+
+// declaredSize reads the optional size= of an upload: -1 when absent.
+func declaredSize(r *fnhttp.Request) (int64, error) {
+	if !r.Query().Has("size") {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(r.Query().Get("size"), 10, 64)
+	if err != nil || n < 0 {
+		return 0, apperr.New(apperr.BadRequest, "size must be a whole number of bytes.")
+	}
+	return n, nil
 }

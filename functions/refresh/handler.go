@@ -10,8 +10,16 @@ import (
 
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/apperr"
+	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/fnhttp"
 )
+
+// Policy: POST with a small JSON or form body.
+var Policy = fnhttp.Policy{
+	Methods: []string{http.MethodPost},
+	MaxBody: fnhttp.MaxJSONBody,
+	Secrets: []string{config.SecretJWT, config.SecretDatabaseURL},
+}
 
 // Handle serves POST with the token as a JSON body {"refresh"} or (legacy,
 // what today's client sends) as the query parameter rid.

@@ -13,6 +13,9 @@ import (
 	"github.com/benchwrap/backend/shared/report"
 )
 
+// Policy: a public page without secrets; GET only, no body.
+var Policy = fnhttp.Policy{Methods: []string{http.MethodGet}, MaxBody: fnhttp.MaxJSONBody}
+
 // Handle serves GET (the page) and GET ?asset=<name> (its scripts, styles
 // and the vendored chart library).
 func Handle(req handler.Request) (handler.Response, error) {

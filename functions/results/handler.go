@@ -16,10 +16,19 @@ import (
 
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/apperr"
+	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/results"
 	"github.com/benchwrap/backend/shared/routes"
 )
+
+// Policy: GET only, no body. The handler checks the token itself, because
+// /openapi.json is public.
+var Policy = fnhttp.Policy{
+	Methods: []string{http.MethodGet},
+	MaxBody: fnhttp.MaxJSONBody,
+	Secrets: []string{config.SecretJWT, config.SecretMinIOSecret, config.SecretDatabaseURL},
+}
 
 // Handle serves GET on the paths below /results (see docs/results.md),
 // authenticated by a Bearer access token, and GET /openapi.json.

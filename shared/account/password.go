@@ -1,12 +1,12 @@
 package account
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -33,25 +33,28 @@ const (
 	maxThreads   = 64
 )
 
-// hashSlots bounds concurrent argon2 computations: each takes Memory KiB
-// and a core, and a burst of logins must not exhaust either.
-var hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
-
-func withSlot[T any](f func() T) T {
-	hashSlots <- struct{}{}
-	defer func() { <-hashSlots }()
-	return f()
+// HashPassword returns the PHC string of password under p, waiting as
+// long as it takes for a slot of the process's default Hasher.
+func HashPassword(password string, p Params) (string, error) {
+	return defaultHasher.Hash(context.Background(), password, p)
 }
 
-// HashPassword returns the PHC string of password under p.
-func HashPassword(password string, p Params) (string, error) {
+// VerifyPassword reports whether password matches the PHC string, waiting
+// as long as it takes for a slot of the process's default Hasher.
+func VerifyPassword(password, encoded string) (bool, error) {
+	return defaultHasher.Verify(context.Background(), password, encoded)
+}
+
+// Hash returns the PHC string of password under p, computed in a slot.
+func (h *Hasher) Hash(ctx context.Context, password string, p Params) (string, error) {
 	salt := make([]byte, p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("salt: %w", err)
 	}
-	key := withSlot(func() []byte {
-		return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
-	})
+	var key []byte
+	if err := h.run(ctx, p, func() { key = argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen) }); err != nil {
+		return "", err
+	}
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
@@ -129,17 +132,23 @@ func ValidHash(s string) bool {
 	return err == nil
 }
 
-// VerifyPassword reports whether password matches the PHC string.
-func VerifyPassword(password, encoded string) (bool, error) {
-	h, err := parsePHC(encoded)
+// Verify reports whether password matches the PHC string, computed in a
+// slot.
+func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
+	ph, err := parsePHC(encoded)
 	if err != nil {
 		return false, err
 	}
-	key := withSlot(func() []byte {
-		if h.variant == "argon2i" {
-			return argon2.Key([]byte(password), h.salt, h.params.Time, h.params.Memory, h.params.Threads, uint32(len(h.key)))
+	var key []byte
+	err = h.run(ctx, ph.params, func() {
+		if ph.variant == "argon2i" {
+			key = argon2.Key([]byte(password), ph.salt, ph.params.Time, ph.params.Memory, ph.params.Threads, uint32(len(ph.key)))
+		} else {
+			key = argon2.IDKey([]byte(password), ph.salt, ph.params.Time, ph.params.Memory, ph.params.Threads, uint32(len(ph.key)))
 		}
-		return argon2.IDKey([]byte(password), h.salt, h.params.Time, h.params.Memory, h.params.Threads, uint32(len(h.key)))
 	})
-	return subtle.ConstantTimeCompare(key, h.key) == 1, nil
+	if err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare(key, ph.key) == 1, nil
 }

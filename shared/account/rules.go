@@ -5,7 +5,9 @@ package account
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/benchwrap/backend/shared/apperr"
@@ -31,9 +33,37 @@ func ValidateUsername(u string) error {
 			return apperr.New(apperr.Invalid, "username: only letters A-Z and a-z, digits, '_' and '-' are allowed.")
 		}
 	}
-	l := strings.ToLower(u)
-	if strings.HasPrefix(l, "pg_") || l == "public" {
+	if Reserved(u) {
 		return apperr.New(apperr.Invalid, "username: this name is reserved.")
+	}
+	return nil
+}
+
+// reservedNames are schema names PostgreSQL owns. A username names the
+// user's schema, so a user called information_schema would have tables
+// written into a system schema.
+var reservedNames = []string{"public", "information_schema"}
+
+// Reserved reports whether a username collides, in any letter case, with
+// a reserved or system schema name: public, information_schema, or pg_*
+// (pg_catalog, pg_toast, pg_temp_N, and any future one).
+func Reserved(u string) bool {
+	l := strings.ToLower(u)
+	return strings.HasPrefix(l, "pg_") || slices.Contains(reservedNames, l)
+}
+
+// CheckText refuses control characters (NUL, newline, DEL, C1 controls)
+// and invalid UTF-8 in a username or password with a 400 naming the
+// field. It runs before anything else, so such input never reaches the
+// database, which cannot store NUL in text and would answer 503.
+func CheckText(field, s string) error {
+	if !utf8.ValidString(s) {
+		return apperr.New(apperr.BadRequest, field+": must be valid UTF-8.")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return apperr.New(apperr.BadRequest, fmt.Sprintf("%s: must not contain control characters (found U+%04X).", field, r))
+		}
 	}
 	return nil
 }

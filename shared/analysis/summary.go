@@ -90,12 +90,26 @@ type NodeSummary struct {
 	PowerField string `json:"power_field,omitempty"`
 	// TrapezoidEnergyJ is the integral of the power field when the energy
 	// comes from a counter that has one beside it (xcc), as a cross-check.
-	TrapezoidEnergyJ *float64      `json:"trapezoid_energy_j,omitempty"`
-	CounterResets    int64         `json:"counter_resets,omitempty"`
-	Samples          int64         `json:"samples"` // energy samples after merging duplicate times
-	CPUsPerTask      int64         `json:"cpus_per_task"`
-	Tasks            int           `json:"tasks"`
-	Quality          QualityCounts `json:"quality"`
+	TrapezoidEnergyJ *float64 `json:"trapezoid_energy_j,omitempty"`
+	CounterResets    int64    `json:"counter_resets,omitempty"`
+	Samples          int64    `json:"samples"` // energy samples after merging duplicate times
+	// EnergySources lists the node's datasets that carry power or energy
+	// (found by their fields, whatever their name), the one used first.
+	EnergySources []EnergySource `json:"energy_sources,omitempty"`
+	CPUsPerTask   int64          `json:"cpus_per_task"`
+	Tasks         int            `json:"tasks"`
+	Quality       QualityCounts  `json:"quality"`
+}
+
+// EnergySource is one dataset of a node with a power or energy field.
+type EnergySource struct {
+	Dataset string   `json:"dataset"` // HDF5 path
+	Field   string   `json:"field"`   // as NodeSummary.PowerField
+	Method  string   `json:"method"`
+	EnergyJ *float64 `json:"energy_j"`
+	Used    bool     `json:"used"`
+	// Reason says why an unused source was left out.
+	Reason string `json:"reason,omitempty"`
 }
 
 // StepSummary is one step: its nodes together.
@@ -205,6 +219,18 @@ func (q *Quality) AddColumn(name string, c QualityCounts) {
 	q.QualityCounts.Add(c)
 }
 
+// Merge adds every counter of o to q (per column and the sample counts).
+func (q *Quality) Merge(o Quality) {
+	for name, c := range o.Columns {
+		q.AddColumn(name, c)
+	}
+	q.DuplicateSamples += o.DuplicateSamples
+	q.DroppedSamples += o.DroppedSamples
+	q.CounterResets += o.CounterResets
+	q.MissingCPUsPerTask += o.MissingCPUsPerTask
+	q.ZeroPowerSeries += o.ZeroPowerSeries
+}
+
 // Rows are the job_summaries rows of the summary: the job, then each step
 // and each node in the summary's order.
 func (s *Summary) Rows() []SummaryRow {
@@ -232,7 +258,7 @@ func (s *Summary) Rows() []SummaryRow {
 		r.Extra = map[string]any{"method": n.Method, "power_field": n.PowerField,
 			"trapezoid_energy_j": n.TrapezoidEnergyJ, "counter_resets": n.CounterResets,
 			"samples": n.Samples, "cpus_per_task": n.CPUsPerTask, "tasks": n.Tasks,
-			"cost_error": n.CostError, "carbon_error": n.CarbonError}
+			"cost_error": n.CostError, "carbon_error": n.CarbonError, "energy_sources": n.EnergySources}
 		rows = append(rows, r)
 	}
 	return rows

@@ -13,6 +13,7 @@ import (
 
 	"github.com/benchwrap/backend/shared/account"
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/metrics"
 	"github.com/benchwrap/backend/shared/notification"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/storage"
@@ -57,7 +58,12 @@ type Outcome struct {
 	Status string `json:"status"` // done, skipped, failed, superseded
 	Table  string `json:"table,omitempty"`
 	Reason string `json:"reason,omitempty"`
+
+	skipClass analysis.SkipClass // for the metrics (metrics.go)
 }
+
+// reasonAlready is the reason of an outcome found in the catalog.
+const reasonAlready = "already analysed"
 
 // Outcome statuses beyond the catalog's.
 const (
@@ -72,12 +78,8 @@ type ProcessOptions struct {
 	Force       bool // analyse again whatever was recorded (batch analyzer)
 }
 
-// Process analyses one object version unless it was already analysed.
-// Permanent problems (a bad file, a key outside any user's prefix) are
-// recorded in the catalog and returned as an outcome; the error is only
-// for transient failures (wrapping ErrTransient, or the context's error),
-// after which the same call should be made again later.
-func (p *Processor) Process(ctx context.Context, o Object, opt ProcessOptions) (Outcome, error) {
+// process is Process (metrics.go) before its outcome is counted.
+func (p *Processor) process(ctx context.Context, o Object, opt ProcessOptions) (Outcome, error) {
 	out := Outcome{Bucket: o.Bucket, Object: o.Key}
 	started := time.Now()
 	mode := p.Analyzer.Mode()
@@ -117,7 +119,7 @@ func (p *Processor) Process(ctx context.Context, o Object, opt ProcessOptions) (
 			return out, fmt.Errorf("%w: %w", ErrTransient, err)
 		}
 		if found && (!opt.RetryFailed || prev.Status != analysis.StatusFailed) {
-			out.Status, out.Table, out.Reason = prev.Status, prev.Table, "already analysed"
+			out.Status, out.Table, out.Reason = prev.Status, prev.Table, reasonAlready
 			return out, nil
 		}
 	}
@@ -170,6 +172,7 @@ func (p *Processor) Process(ctx context.Context, o Object, opt ProcessOptions) (
 		run.Status, run.Reason, run.Error = analysis.StatusFailed, "analysis failed", err.Error()
 		return p.record(ctx, out, &run)
 	}
+	observeTransform(res, size)
 	run := NewRun(res, owner, started)
 	run.Source, run.Bucket, run.Key, run.ETag, run.Sequencer, run.Size = base.Source, base.Bucket, base.Key, base.ETag, base.Sequencer, base.Size
 	run.Username, run.ReadSeconds = owner, base.ReadSeconds
@@ -181,7 +184,8 @@ func (p *Processor) Process(ctx context.Context, o Object, opt ProcessOptions) (
 		failed.Status, failed.Reason, failed.Error = analysis.StatusFailed, "could not store the table", err.Error()
 		return p.record(ctx, out, &failed)
 	}
-	out.Status, out.Reason = run.Status, run.Reason
+	observeWrite(run)
+	out.Status, out.Reason, out.skipClass = run.Status, run.Reason, run.SkipClass
 	if run.Table != "" {
 		out.Table = run.Schema + "." + run.Table
 	}
@@ -194,7 +198,7 @@ func (p *Processor) record(ctx context.Context, out Outcome, run *analysis.Run) 
 	if err := p.Sink.Publish(ctx, nil, nil, run); err != nil {
 		return out, err
 	}
-	out.Status, out.Reason = run.Status, run.Reason
+	out.Status, out.Reason, out.skipClass = run.Status, run.Reason, run.SkipClass
 	return out, nil
 }
 
@@ -203,9 +207,13 @@ func (p *Processor) download(ctx context.Context, o Object) (string, int64, erro
 	if err != nil {
 		return "", 0, fmt.Errorf("temporary file: %w", err)
 	}
+	start := time.Now()
 	n, err := p.Objects.Download(ctx, o.Key, o.ETag, f, p.MaxBytes)
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		metrics.ObservePhase(metrics.PhaseRead, time.Since(start), n, 0)
 	}
 	return f.Name(), n, err
 }

@@ -9,6 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/config"
+	"github.com/benchwrap/backend/shared/metrics"
 	"github.com/benchwrap/backend/shared/minio"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/storage"
@@ -40,6 +44,8 @@ type Settings struct {
 	MinIORegion         string          `envconfig:"MINIO_REGION" default:"us-east-1"`
 	Bucket              string          `envconfig:"MINIO_BUCKET" default:"benchwrap"`
 	PresignTTL          config.Duration `envconfig:"PRESIGN_TTL" default:"600"`
+	MaxUploadBytes      int64           `envconfig:"MAX_UPLOAD_BYTES" default:"2147483648"`  // 2 GiB; 0: no limit
+	UserQuotaBytes      int64           `envconfig:"USER_QUOTA_BYTES" default:"21474836480"` // 20 GiB; 0: no quota
 }
 
 // LoadSettings reads Settings from the environment.
@@ -96,10 +102,20 @@ var (
 	store    Once[*storage.Service]
 )
 
-// Postgres returns the process's database pool, migrated.
+// Postgres returns the process's database pool, migrated (by the
+// database-owner-url role when that secret is set).
 func Postgres(ctx context.Context) (*pgxpool.Pool, error) {
 	return pool.Get(func() (*pgxpool.Pool, error) {
-		url, err := config.Secret(config.SecretDatabaseURL)
+		url, err := config.StrongSecret(config.SecretDatabaseURL)
+		if err != nil {
+			return nil, misconfigured(err)
+		}
+		// The migrations run as the owner role when there is one; the
+		// pool is the functions' (less privileged) role.
+		ownerURL, err := config.StrongSecret(config.SecretDatabaseOwnerURL)
+		if errors.Is(err, config.ErrNoSecret) {
+			ownerURL, err = "", nil
+		}
 		if err != nil {
 			return nil, misconfigured(err)
 		}
@@ -107,10 +123,11 @@ func Postgres(ctx context.Context) (*pgxpool.Pool, error) {
 		if err != nil {
 			return nil, unavailable(err)
 		}
-		if err := postgres.Migrate(ctx, p); err != nil {
+		if err := postgres.MigrateAs(ctx, ownerURL, p); err != nil {
 			p.Close()
 			return nil, unavailable(fmt.Errorf("migrate: %w", err))
 		}
+		metrics.SetPool("main", p)
 		return p, nil
 	})
 }
@@ -123,7 +140,7 @@ func Keys() (*token.Keys, error) {
 		if err != nil {
 			return nil, misconfigured(err)
 		}
-		secret, err := config.Secret(config.SecretJWT)
+		secret, err := config.StrongSecret(config.SecretJWT)
 		if err != nil {
 			return nil, misconfigured(err)
 		}
@@ -150,12 +167,16 @@ func Accounts(ctx context.Context) (*account.Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		svc, err := account.NewService(postgres.Accounts{Pool: p}, k, account.Config{
-			RefreshTTL: s.RefreshTTL.D(), MaxFailures: s.MaxFailures, Window: s.LockWindow.D(), Params: account.DefaultParams,
-		}, nil)
+		cfg, err := accountConfig(s)
 		if err != nil {
 			return nil, misconfigured(err)
 		}
+		store := postgres.Accounts{Pool: p}
+		svc, err := account.NewService(store, k, cfg, nil)
+		if err != nil {
+			return nil, misconfigured(err)
+		}
+		warmAccounts(ctx, store)
 		return svc, nil
 	})
 }
@@ -168,7 +189,7 @@ func Objects() (*minio.Store, error) {
 			return nil, misconfigured(err)
 		}
 		ak, err1 := config.Secret(config.SecretMinIOAccess)
-		sk, err2 := config.Secret(config.SecretMinIOSecret)
+		sk, err2 := config.StrongSecret(config.SecretMinIOSecret)
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, misconfigured(err)
 		}
@@ -199,7 +220,8 @@ func Storage() (*storage.Service, error) {
 		if err != nil {
 			return nil, misconfigured(err)
 		}
-		return svc.WithAnalyses(catalog{bucket: s.Bucket}), nil
+		limits := storage.Limits{MaxUpload: s.MaxUploadBytes, Quota: s.UserQuotaBytes}
+		return svc.WithAnalyses(catalog{bucket: s.Bucket}).WithLimits(limits), nil
 	})
 }
 
@@ -213,26 +235,53 @@ func Authenticate(header string) (string, error) {
 	return k.Authenticate(header)
 }
 
-// Ping checks the dependencies for health endpoints: nil, or the name of
-// the failing component and why.
+// CheckBearer checks a request's bearer token from its headers, for
+// fnhttp.Policy.Auth: before the body is read.
+func CheckBearer(h http.Header) error {
+	_, err := Authenticate(h.Get("Authorization"))
+	return err
+}
+
+// Ping checks the dependencies for readiness: nil, or the name of the
+// failing component (postgres, migrations, minio) and why. A function
+// depends on what it was given secrets for: the auth functions on
+// PostgreSQL, presign on MinIO, list and analyze on both.
 func Ping(ctx context.Context) (component string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	p, err := Postgres(ctx)
-	if err == nil {
-		err = p.Ping(ctx)
+	if has(config.SecretDatabaseURL) {
+		p, err := Postgres(ctx)
+		if err != nil {
+			return "postgres", err
+		}
+		// One query answers both: the server is up and the schema is ours.
+		pending, err := postgres.Pending(ctx, p)
+		if err != nil {
+			return "postgres", err
+		}
+		if len(pending) > 0 {
+			return "migrations", fmt.Errorf("not applied: %v", pending)
+		}
 	}
-	if err != nil {
-		return "postgres", err
-	}
-	m, err := Objects()
-	if err == nil {
-		err = m.Ping(ctx)
-	}
-	if err != nil {
-		return "minio", err
+	if has(config.SecretMinIOAccess) || has(config.SecretMinIOSecret) {
+		m, err := Objects()
+		if err == nil {
+			err = m.Ping(ctx)
+		}
+		if err != nil {
+			return "minio", err
+		}
 	}
 	return "", nil
+}
+
+// has reports whether a secret is given at all (a file, even an empty
+// one, or its variable), so that a wrong one still fails readiness.
+func has(secret string) bool {
+	if _, err := os.Stat(filepath.Join(config.SecretsDir(), secret)); err == nil {
+		return true
+	}
+	return os.Getenv(config.EnvName(secret)) != ""
 }
 
 // catalog answers listings' analysis lookups from analysis_runs; the

@@ -23,11 +23,14 @@ const SecretsDirEnv = "SECRETS_DIR"
 
 // Secret names, shared by stack.yml, the local stack and the functions.
 const (
-	SecretJWT          = "jwt-secret"
-	SecretDatabaseURL  = "database-url"
-	SecretMinIOAccess  = "minio-access-key"
-	SecretMinIOSecret  = "minio-secret-key"
-	SecretWebhookToken = "webhook-token"
+	SecretJWT         = "jwt-secret"
+	SecretDatabaseURL = "database-url"
+	// The migrations' role (owner of the schema); the functions connect
+	// as the less privileged role of database-url.
+	SecretDatabaseOwnerURL = "database-owner-url"
+	SecretMinIOAccess      = "minio-access-key"
+	SecretMinIOSecret      = "minio-secret-key"
+	SecretWebhookToken     = "webhook-token"
 )
 
 // ErrNoSecret means the secret is neither in the secrets directory nor in

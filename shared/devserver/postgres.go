@@ -26,8 +26,12 @@ type PostgresOptions struct {
 // Postgres is a running cluster.
 type Postgres struct {
 	proc *Proc
-	URL  string // postgres://postgres@127.0.0.1:PORT/DB?sslmode=disable
+	URL  string // postgres://postgres:PASSWORD@127.0.0.1:PORT/DB?sslmode=disable
 	Port int
+	// Cluster is the directory of data/ and sock/: PostgresOptions.Dir,
+	// or ClusterDir's place when the server's user cannot reach that.
+	Cluster  string
+	password string
 }
 
 // PostgresBinDir finds the server binaries: $PG_BIN, else the newest
@@ -68,38 +72,56 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 			return nil, err
 		}
 	}
-	data, sock := filepath.Join(opts.Dir, "data"), filepath.Join(opts.Dir, "sock")
-	for _, d := range []string{opts.Dir, sock} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	// The superuser's password: generated once, kept 0600 beside the
+	// cluster; TCP connections must give it (scram-sha-256).
+	pwPath := filepath.Join(opts.Dir, PasswordFile)
+	password, fresh, err := ensurePassword(pwPath)
+	if err != nil {
+		return nil, err
+	}
+	cluster, err := clusterDir(as, opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	data, sock := filepath.Join(cluster, "data"), filepath.Join(cluster, "sock")
+	// Only the server's user enters the cluster and the socket directory.
+	for _, d := range []string{cluster, sock} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
 		}
-		// The server user must be able to enter every directory it uses.
-		if err := os.Chmod(d, 0o755); err != nil {
+		if err := os.Chmod(d, 0o700); err != nil {
 			return nil, err
 		}
 	}
-	if err := as.chown(opts.Dir, sock); err != nil {
-		return nil, fmt.Errorf("hand %s to the postgres user: %w", opts.Dir, err)
+	if err := as.chown(cluster, sock); err != nil {
+		return nil, fmt.Errorf("hand %s to the postgres user: %w", cluster, err)
 	}
 	logPath := filepath.Join(opts.Dir, "server.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	defer logFile.Close()
-	if err := as.chown(logPath); err != nil {
-		return nil, err
-	}
 	env := []string{"PATH=" + bin + ":/usr/bin:/bin", "LC_ALL=C.UTF-8"}
 
+	upgrade := false // a cluster made before passwords: set one, then close trust
 	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); err != nil {
-		initdb := command(as, logFile, env, filepath.Join(bin, "initdb"),
-			"-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
-		if err := initdb.Run(); err != nil {
+		if err := initCluster(as, logFile, env, bin, cluster, data, password); err != nil {
 			return nil, fmt.Errorf("initdb %s: %w: %s", data, err, logTail(logPath))
 		}
+	} else if fresh {
+		upgrade = true
+		if err := writeHBA(as, data, "local all postgres trust\n"); err != nil {
+			return nil, err
+		}
+	} else if err := writeHBA(as, data, hba); err != nil { // whatever was there before
+		return nil, err
 	}
 	args := []string{"-D", data, "-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(opts.Port), "-k", sock,
+		"-c", "unix_socket_permissions=0700", "-c", "password_encryption=scram-sha-256",
 		"-c", "max_connections=200", "-c", "shared_buffers=128MB"}
 	if opts.Fast {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
@@ -108,9 +130,15 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 	if err != nil {
 		return nil, err
 	}
-	pg := &Postgres{proc: proc, Port: opts.Port,
-		URL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", opts.Port, opts.Database)}
-	admin := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", opts.Port)
+	pg := &Postgres{proc: proc, Port: opts.Port, Cluster: cluster, password: password,
+		URL: fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/%s?sslmode=disable", password, opts.Port, opts.Database)}
+	admin := fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/postgres?sslmode=disable", password, opts.Port)
+	if upgrade {
+		if err := pg.closeTrust(ctx, as, data, sock, logPath); err != nil {
+			_ = pg.Stop()
+			return nil, err
+		}
+	}
 
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()

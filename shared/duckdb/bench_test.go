@@ -24,7 +24,12 @@ var (
 
 // bigFile writes, once per test binary, a single-node node-step file with
 // 2,000,000 NodePower samples at 1 s and 4 tasks sampled every 30 s.
+// BENCH_FILE names such a file written before (h5gen -rows 2000000
+// -tasks-per-node 4) instead: generating it takes minutes on a busy host.
 func bigFile(b *testing.B) string {
+	if p := os.Getenv("BENCH_FILE"); p != "" {
+		return p
+	}
 	bigOnce.Do(func() {
 		var dir string
 		dir, bigErr = os.MkdirTemp("", "compatbench")

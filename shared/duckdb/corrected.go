@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -109,10 +110,12 @@ type corrSeries struct {
 	gpuEnergy      float64 // J; NaN without GPU fields
 	trapEnergy     float64 // integral of the power field beside a counter; NaN otherwise
 	method, field  string
+	powerName      string // the power field beside a counter, or the one integrated
 	resets         int64
 
-	aux   []*corrAux
-	tasks int
+	aux     []*corrAux
+	tasks   int
+	sources []analysis.EnergySource
 
 	rows    []float64 // times of its table rows: el, or the union of the aux times
 	off     float64   // el + off = seconds since the job's first sample
@@ -183,6 +186,10 @@ func (run *corrRun) file(p string) error {
 	}
 	run.order()
 	run.summarize()
+	// The datasets' columns are garbage now: hand them back to the OS
+	// before DuckDB's copy of the table grows, so that the peak is not
+	// both at once.
+	debug.FreeOSMemory()
 	return run.build()
 }
 
@@ -274,17 +281,70 @@ func corrMerged(g *profile.Group) bool {
 	return false
 }
 
-// corrIsNode reports whether g looks like a node-step group.
+// corrIsNode reports whether g looks like a node-step group: it has a
+// dataset that is a series by its name or its fields (corrKind), directly
+// or in a child group such as Tasks.
 func corrIsNode(g *profile.Group) bool {
 	for _, it := range g.Items {
 		switch {
-		case it.Dataset != nil && (it.Dataset.Name == kindEnergy || it.Dataset.Name == kindFilesystem || it.Dataset.Name == kindNetwork):
+		case it.Dataset != nil && corrKind(it.Dataset, false) != "":
 			return true
 		case it.Group != nil && it.Group.Name == kindTasks:
 			return true
+		case it.Group != nil:
+			for _, c := range it.Group.Items {
+				if c.Dataset != nil && corrKind(c.Dataset, false) != "" {
+					return true
+				}
+			}
 		}
 	}
 	return false
+}
+
+// corrKind is the series kind of a dataset of a node group: Slurm's names
+// first (Energy, Filesystem, Network, any dataset under Tasks), else its
+// fields, whatever its name: ElapsedTime with a power or energy field is
+// an energy series, with CPU or memory fields a task, with InMB/OutMB a
+// network and with ReadMB/WriteMB a filesystem series. "" for none.
+func corrKind(ds *profile.Dataset, inTasks bool) string {
+	switch {
+	case inTasks:
+		return kindTasks
+	case ds.Name == kindEnergy || ds.Name == kindFilesystem || ds.Name == kindNetwork:
+		return ds.Name
+	}
+	has := make(map[string]bool)
+	for _, f := range ds.Fields {
+		has[f.Name] = true
+	}
+	if len(ds.Fields) == 0 {
+		for i := range ds.Columns { // a tree built in memory
+			has[ds.Columns[i].Name] = true
+		}
+	}
+	if !has["ElapsedTime"] {
+		return ""
+	}
+	for name := range has {
+		if corrPowerField(name) || name == "Energy" {
+			return kindEnergy
+		}
+	}
+	switch {
+	case has["CPUUtilization"] || has["RSS"] || has["CPUTime"]:
+		return kindTasks
+	case has["InMB"] || has["OutMB"]:
+		return kindNetwork
+	case has["ReadMB"] || has["WriteMB"]:
+		return kindFilesystem
+	}
+	return ""
+}
+
+// corrPowerField reports whether a field is a power (W) field.
+func corrPowerField(name string) bool {
+	return name == "NodePower" || name == "CurrPower" || name == "Power" || corrGPUField.MatchString(name)
 }
 
 // report records what happened to a dataset.
@@ -362,35 +422,37 @@ func (run *corrRun) load(r *hdf5.Reader, s *corrSeries) error {
 	g := s.group
 	s.energy, s.gpuEnergy, s.trapEnergy = math.NaN(), math.NaN(), math.NaN()
 	s.cpus = 1
-	hasTasks := false
-	if it, ok := g.Child(kindTasks); ok && it.Group != nil && len(it.Group.Datasets()) > 0 {
-		hasTasks = true
+	// The node's series by kind, in the file's order.
+	byKind := make(map[string][]*profile.Dataset)
+	for _, it := range g.Items {
+		switch {
+		case it.Dataset != nil:
+			if k := corrKind(it.Dataset, false); k != "" {
+				byKind[k] = append(byKind[k], it.Dataset)
+			}
+		case it.Group != nil:
+			for _, c := range it.Group.Items {
+				if c.Dataset == nil {
+					continue
+				}
+				if k := corrKind(c.Dataset, it.Group.Name == kindTasks); k != "" {
+					byKind[k] = append(byKind[k], c.Dataset)
+				}
+			}
+		}
 	}
 	if v, ok := g.AttrInt("CPUs per Task"); ok && v > 0 {
 		s.cpus = v
-	} else if hasTasks {
+	} else if len(byKind[kindTasks]) > 0 {
 		s.quality.MissingCPUsPerTask++
 		run.warn("%s: no usable \"CPUs per Task\" attribute: 1 assumed", g.Path())
 	}
 	// Energy first: its first sample fixes the series' start time.
-	order := []string{kindEnergy, kindTasks, kindFilesystem, kindNetwork}
-	for _, kind := range order {
-		it, ok := g.Child(kind)
-		if !ok {
-			continue
-		}
-		var list []*profile.Dataset
-		switch {
-		case kind == kindTasks && it.Group != nil:
-			for _, t := range it.Group.Items {
-				if t.Dataset != nil {
-					list = append(list, t.Dataset)
-				}
-			}
-		case kind != kindTasks && it.Dataset != nil:
-			list = []*profile.Dataset{it.Dataset}
-		}
-		for _, ds := range list {
+	if err := run.energySources(r, s, byKind[kindEnergy]); err != nil {
+		return err
+	}
+	for _, kind := range []string{kindTasks, kindFilesystem, kindNetwork} {
+		for _, ds := range byKind[kind] {
 			if err := run.ctx.Err(); err != nil {
 				return err
 			}
@@ -733,7 +795,7 @@ func (run *corrRun) energyDataset(s *corrSeries, ds *profile.Dataset) string {
 	for _, c := range gpus {
 		gv = append(gv, smp.values(c))
 	}
-	s.energize(pw, ctr, gv, power, counter)
+	s.energize(pw, ctr, gv, power, counter, run.opt.Price != nil || run.opt.Carbon != nil)
 	if math.IsNaN(s.energy) {
 		// Every value is NaN (counted as nulls): no energy data.
 		s.el, s.pw, s.gpu, s.cum, s.priceT, s.priceP = nil, nil, nil, nil, nil, nil
@@ -745,12 +807,9 @@ func (run *corrRun) energyDataset(s *corrSeries, ds *profile.Dataset) string {
 	if smp.hasEp {
 		s.start, s.hasStart = smp.start, true
 	}
-	if run.fields == nil {
-		run.fields = make(map[string]bool)
-	}
-	run.fields[s.field] = true
+	s.powerName = ""
 	if power != nil {
-		run.fields[power.Name] = true
+		s.powerName = power.Name
 	}
 	if power != nil && corrAllZero(pw) {
 		s.quality.ZeroPowerSeries++

@@ -82,10 +82,11 @@ func corrTrapezoid(el, p []float64) (float64, []float64) {
 // restarted from 0, so the increment is the new value). It also returns
 // the energy since the first sample at each sample, the mean power over
 // the interval ending at each sample (the first sample gets the first
-// interval's), the resets, and the counter's power as a step function
-// (times and powers, two points per interval) whose integral is the
-// energy, for pricing.
-func corrCounter(el, c []float64) (e float64, cum, pw []float64, resets int64, pT, pP []float64) {
+// interval's), the resets, and, with steps set, the counter's power as a
+// step function (times and powers, two points per interval) whose
+// integral is the energy, for pricing (four times the series' size: only
+// built when pricing is on).
+func corrCounter(el, c []float64, steps bool) (e float64, cum, pw []float64, resets int64, pT, pP []float64) {
 	cum = make([]float64, len(el))
 	pw = make([]float64, len(el))
 	var acc corrSum
@@ -104,8 +105,10 @@ func corrCounter(el, c []float64) (e float64, cum, pw []float64, resets int64, p
 			}
 			acc.add(inc)
 			pw[i] = inc / (el[i] - el[prev])
-			pT = append(pT, el[prev], el[i])
-			pP = append(pP, pw[i], pw[i])
+			if steps {
+				pT = append(pT, el[prev], el[i])
+				pP = append(pP, pw[i], pw[i])
+			}
 			if first >= 0 && math.IsNaN(pw[first]) {
 				pw[first] = pw[i]
 			}
@@ -126,7 +129,7 @@ func corrCounter(el, c []float64) (e float64, cum, pw []float64, resets int64, p
 // beside it is integrated as a cross-check and is the series' power),
 // else the power field (NodePower, CurrPower or Power), else the sum of
 // the GPU powers. GPU powers are also integrated on their own.
-func (s *corrSeries) energize(pw, ctr []float64, gpus [][]float64, power, counter *profile.Column) {
+func (s *corrSeries) energize(pw, ctr []float64, gpus [][]float64, power, counter *profile.Column, pricing bool) {
 	if len(gpus) > 0 {
 		s.gpu = make([]float64, len(s.el))
 		var total corrSum
@@ -143,7 +146,7 @@ func (s *corrSeries) energize(pw, ctr []float64, gpus [][]float64, power, counte
 	case ctr != nil:
 		s.method, s.field = methodCounter, counter.Name
 		var dp []float64
-		s.energy, s.cum, dp, s.resets, s.priceT, s.priceP = corrCounter(s.el, ctr)
+		s.energy, s.cum, dp, s.resets, s.priceT, s.priceP = corrCounter(s.el, ctr, pricing)
 		s.quality.CounterResets += s.resets
 		s.pw = dp
 		if pw != nil {
@@ -261,14 +264,7 @@ func (run *corrRun) summarize() {
 	// Job-wide quality: every series' counters.
 	q := &run.quality
 	for _, s := range append(append([]*corrSeries(nil), run.series...), run.dropped...) {
-		for name, c := range s.quality.Columns {
-			q.AddColumn(name, c)
-		}
-		q.DuplicateSamples += s.quality.DuplicateSamples
-		q.DroppedSamples += s.quality.DroppedSamples
-		q.CounterResets += s.quality.CounterResets
-		q.MissingCPUsPerTask += s.quality.MissingCPUsPerTask
-		q.ZeroPowerSeries += s.quality.ZeroPowerSeries
+		q.Merge(s.quality)
 	}
 	if q.Columns == nil {
 		q.Columns = map[string]analysis.QualityCounts{}
@@ -277,7 +273,8 @@ func (run *corrRun) summarize() {
 	// Nodes.
 	for i, s := range run.series {
 		ns := analysis.NodeSummary{Step: s.step, Node: s.node, Method: s.method, PowerField: s.field,
-			CPUsPerTask: s.cpus, Tasks: s.tasks, CounterResets: s.resets, Quality: s.quality.QualityCounts}
+			CPUsPerTask: s.cpus, Tasks: s.tasks, CounterResets: s.resets, Quality: s.quality.QualityCounts,
+			EnergySources: s.sources}
 		if s.hasEnergy {
 			ns.Samples = int64(len(s.el))
 			ns.TrapezoidEnergyJ = analysis.Finite(s.trapEnergy)

@@ -1,46 +1,37 @@
 package duckdb
 
-// The corrected table, built in DuckDB.
+// The corrected table, built in Go and appended to DuckDB.
 //
-// Go appends two tables through the Appender:
+// Go appends one table through the Appender:
 //
-//	corr_e (pos, sid, el, p, cum[, g]): one row per table row, in the table's
-//	  order (pos): the merged energy samples of each (step, node) series
-//	  (sid), or for a node without energy data the union of its other
-//	  series' times. el is seconds since the job's first sample; p the
+//	corr_e (pos, sid, el, p, cum[, g], v<j>...): one row per table row, in
+//	  the table's order (pos): the merged energy samples of each (step,
+//	  node) series (sid), or for a node without energy data the union of its
+//	  other series' times. el is seconds since the job's first sample; p the
 //	  power the energy comes from, g the summed GPU power, cum the energy
 //	  since the series' first sample (computed in Go, see
-//	  corrected_energy.go).
-//	corr_a (sid, src, t, v0, ...): the samples of every task, filesystem and
-//	  network series (src) of each node, duplicate times merged, with the
-//	  values the table shows (normalised CPU utilisation, RSS in MiB, ...).
+//	  corrected_energy.go), v<j> the node's task, filesystem and network
+//	  values at that time.
 //
-// SQL then puts the aux values on the energy sample times, linearly in
-// time and never beyond a series' first and last sample:
+// The aux values are put on the row times in Go (corrAuxRows), linearly in
+// time and never beyond a series' first and last sample: at each row, every
+// task, filesystem and network series of the node whose range contains the
+// row's time is interpolated there between its two neighbouring samples (a
+// pointer per series that only moves forward), and the node's aggregate is
+// the mean over those series (CPU utilisation) or their sum. Filesystem and
+// network totals then become the amount since the previous row.
 //
-//	corr_bp: per node, its breakpoints (the union of its aux series'
-//	  times). At each breakpoint, every aux series whose range contains it
-//	  is interpolated there (two ASOF joins give its samples at or before
-//	  and at or after), and the node's aggregate (the mean over its tasks
-//	  of the CPU utilisation, sums otherwise) is stored three ways: at the
-//	  point (p<j>), and as the left (a<j>) and right (b<j>) ends of the
-//	  segment to the next breakpoint, over the series that cover that whole
-//	  segment. Between two breakpoints every series is linear and the set
-//	  of series present is fixed, so the aggregate is linear there too.
-//	corr_r: each energy row finds its node's last breakpoint at or before
-//	  it (ASOF): the point value when the times are equal, else the
-//	  segment's interpolation; NULL before the first breakpoint and after
-//	  the last. Filesystem and network totals become the amount since the
-//	  previous row (a window per node).
-//
-// One ASOF join over the table's rows does the work, whatever the number
-// of tasks. The result view adds the step and node names and the epoch
-// time; ScanRows reads it.
+// This was SQL before: a range join of the node's breakpoints with its
+// series and two ASOF joins on (node, series). DuckDB planned those as
+// nested loops on irregular (jittered, duplicated) times, so the time grew
+// with the square of the rows. The pass here touches each row once per
+// series of its node and each aux sample once (Engine.lastWork counts it
+// for the tests). The result view adds the step and node names and the
+// epoch time; ScanRows reads it.
 
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -73,12 +64,11 @@ var corrAuxCols = []corrAuxCol{
 func (run *corrRun) build() error {
 	var rows int64
 	present := make([]bool, auxCols)
-	hasAux, hasGPU := false, false
+	hasGPU := false
 	for _, s := range run.series {
 		rows += int64(len(s.rows))
 		hasGPU = hasGPU || s.gpu != nil
 		for _, a := range s.aux {
-			hasAux = true
 			for j, v := range a.v {
 				present[j] = present[j] || v != nil
 			}
@@ -95,19 +85,10 @@ func (run *corrRun) build() error {
 			cols = append(cols, c)
 		}
 	}
-	if err := run.appendEnergy(hasGPU); err != nil {
+	if err := run.appendRows(hasGPU, cols); err != nil {
 		return err
 	}
 	src := "corr_e"
-	if hasAux {
-		if err := run.appendAux(cols); err != nil {
-			return err
-		}
-		if err := run.interpolate(cols, hasGPU); err != nil {
-			return err
-		}
-		src = "corr_r"
-	}
 
 	// The result view.
 	var steps, nodes []string
@@ -268,27 +249,32 @@ func (w *corrWriter) close() error {
 	return w.a.close()
 }
 
-// appendEnergy writes corr_e (its column g only when some series has
-// GPU fields).
-func (run *corrRun) appendEnergy(hasGPU bool) error {
+// appendRows writes corr_e: its column g only when some series has GPU
+// fields, a column v<j> per aux column in cols.
+func (run *corrRun) appendRows(hasGPU bool, cols []corrAuxCol) error {
 	defs, nf := "pos BIGINT, sid BIGINT, el DOUBLE, p DOUBLE, cum DOUBLE, g DOUBLE", 4
 	if !hasGPU {
 		defs, nf = "pos BIGINT, sid BIGINT, el DOUBLE, p DOUBLE, cum DOUBLE", 3
 	}
-	w, err := run.newWriter("corr_e", defs, 2, nf)
+	for _, c := range cols {
+		defs += fmt.Sprintf(", v%d DOUBLE", c.idx)
+	}
+	w, err := run.newWriter("corr_e", defs, 2, nf+len(cols))
 	if err != nil {
 		return err
 	}
 	nan := math.NaN()
 	ints := make([]int64, 2)
-	flts := make([]float64, nf)
+	flts := make([]float64, nf+len(cols))
 	var pos int64
+	var work corrWork
 	for _, s := range run.series {
 		if err := run.ctx.Err(); err != nil {
 			w.a.close()
 			return err
 		}
 		ints[1] = int64(s.sid)
+		aux := run.auxAt(s, cols, &work)
 		for i, t := range s.rows {
 			ints[0] = pos
 			flts[0] = run.rel(s, t)
@@ -301,99 +287,112 @@ func (run *corrRun) appendEnergy(hasGPU bool) error {
 					flts[3] = s.gpu[i]
 				}
 			}
+			aux.at(flts[0], flts[nf:])
 			if err := w.row(ints, flts); err != nil {
 				w.a.close()
 				return fmt.Errorf("append corr_e: %w", err)
 			}
 			pos++
 		}
+		// The summary is done: the series' samples are no longer needed.
+		s.el, s.rows, s.pw, s.cum, s.gpu, s.priceT, s.priceP, s.aux = nil, nil, nil, nil, nil, nil, nil, nil
 	}
+	run.e.lastWork = work
 	return w.close()
 }
 
-// appendAux writes corr_a with the columns cols.
-func (run *corrRun) appendAux(cols []corrAuxCol) error {
-	defs := []string{"sid BIGINT", "src BIGINT", "t DOUBLE"}
-	for _, c := range cols {
-		defs = append(defs, fmt.Sprintf("v%d DOUBLE", c.idx))
+// corrWork counts what the aux pass touched, for the linearity test.
+type corrWork struct {
+	Rows    int64 // table rows
+	Samples int64 // aux samples passed by the series' pointers
+	Evals   int64 // (row, aux series) pairs looked at
+}
+
+// corrAuxAt puts a node's aux columns on its row times, one row at a time
+// in increasing time (see the top of the file), so that no column of the
+// whole series is held beside the appender's chunks.
+type corrAuxAt struct {
+	s    *corrSeries
+	cols []corrAuxCol
+	ts   [][]float64 // each aux series' times on the job's timeline
+	ptr  []int       // per aux series: its first sample at or after the last row
+	has  []bool      // per column: some aux series of the node has it
+	prev []float64   // per delta column: the previous row's running total
+	sums []float64
+	cnt  []int
+	work *corrWork
+}
+
+func (run *corrRun) auxAt(s *corrSeries, cols []corrAuxCol, work *corrWork) *corrAuxAt {
+	a := &corrAuxAt{s: s, cols: cols, ts: make([][]float64, len(s.aux)), ptr: make([]int, len(s.aux)),
+		has: make([]bool, len(cols)), prev: make([]float64, len(cols)), sums: make([]float64, len(cols)),
+		cnt: make([]int, len(cols)), work: work}
+	for k, x := range s.aux {
+		a.ts[k] = make([]float64, len(x.t))
+		for i, t := range x.t {
+			a.ts[k][i] = run.rel(s, t)
+		}
 	}
-	w, err := run.newWriter("corr_a", strings.Join(defs, ", "), 2, 1+len(cols))
-	if err != nil {
-		return err
+	for j, c := range cols {
+		a.prev[j] = math.NaN() // the first row has no amount since a previous one
+		for _, x := range s.aux {
+			a.has[j] = a.has[j] || x.v[c.idx] != nil
+		}
 	}
-	nan := math.NaN()
-	ints := make([]int64, 2)
-	flts := make([]float64, 1+len(cols))
-	var src int64
-	for _, s := range run.series {
-		ints[0] = int64(s.sid)
-		for _, a := range s.aux {
-			ints[1] = src
-			src++
-			for i, t := range a.t {
-				flts[0] = run.rel(s, t)
-				for j, c := range cols {
-					flts[1+j] = nan
-					if v := a.v[c.idx]; v != nil {
-						flts[1+j] = v[i]
-					}
-				}
-				if err := w.row(ints, flts); err != nil {
-					w.a.close()
-					return fmt.Errorf("append corr_a: %w", err)
-				}
+	return a
+}
+
+// at writes the node's aux values at time x (seconds since the job's first
+// sample, not before the previous call's) to out, NaN for none.
+func (a *corrAuxAt) at(x float64, out []float64) {
+	a.work.Rows++
+	clear(a.sums)
+	clear(a.cnt)
+	for k, aux := range a.s.aux {
+		t := a.ts[k]
+		p := a.ptr[k]
+		for p < len(t) && t[p] < x {
+			p++
+		}
+		a.work.Samples += int64(p - a.ptr[k])
+		a.ptr[k] = p
+		a.work.Evals++
+		if p == len(t) || (p == 0 && t[0] != x) {
+			continue // outside the series' first and last sample
+		}
+		for j, c := range a.cols {
+			v := aux.v[c.idx]
+			if v == nil {
+				continue
+			}
+			var y float64
+			if t[p] == x {
+				y = v[p]
+			} else {
+				lt, ht, l, h := t[p-1], t[p], v[p-1], v[p]
+				y = l + (h-l)*((x-lt)/(ht-lt))
+			}
+			if !math.IsNaN(y) {
+				a.sums[j] += y
+				a.cnt[j]++
 			}
 		}
 	}
-	return w.close()
-}
-
-// interpolate creates corr_bp and corr_r (see the top of the file).
-func (run *corrRun) interpolate(cols []corrAuxCol, hasGPU bool) error {
-	var lohi, xs, ns, aggs []string
-	for _, c := range cols {
-		j := c.idx
-		lohi = append(lohi, fmt.Sprintf("lo.v%d AS l%d, hi.v%d AS h%d", j, j, j, j))
-		// Exactly the sample's value at a sample; else linear in time.
-		xs = append(xs, fmt.Sprintf("CASE WHEN ht = lt THEN l%d ELSE l%d + (h%d - l%d) * ((t - lt) / (ht - lt)) END AS x%d", j, j, j, j, j))
-		ns = append(ns, fmt.Sprintf("lead(x%d) OVER w AS n%d", j, j))
-		aggs = append(aggs, fmt.Sprintf("%[1]s(x%[2]d) AS p%[2]d, %[1]s(x%[2]d) FILTER (WHERE covers) AS a%[2]d, %[1]s(n%[2]d) FILTER (WHERE covers) AS b%[2]d", c.agg, j))
-	}
-	bp := "WITH src AS (SELECT sid, src, min(t) AS t0, max(t) AS t1 FROM corr_a GROUP BY sid, src)," +
-		" pts AS (SELECT DISTINCT sid, t FROM corr_a)," +
-		" pv AS (SELECT p.sid, p.t, s.src, s.t1, lo.t AS lt, hi.t AS ht, " + strings.Join(lohi, ", ") +
-		" FROM pts p JOIN src s ON s.sid = p.sid AND p.t BETWEEN s.t0 AND s.t1" +
-		" ASOF JOIN corr_a lo ON lo.sid = p.sid AND lo.src = s.src AND p.t >= lo.t" +
-		" ASOF JOIN corr_a hi ON hi.sid = p.sid AND hi.src = s.src AND p.t <= hi.t)," +
-		" x AS (SELECT sid, t, src, t < t1 AS covers, " + strings.Join(xs, ", ") + " FROM pv)," +
-		// A series present at breakpoint t and not ending there is present
-		// at the node's next breakpoint too: its next row is that one.
-		" xn AS (SELECT *, " + strings.Join(ns, ", ") + " FROM x WINDOW w AS (PARTITION BY sid, src ORDER BY t))" +
-		" SELECT sid, t, lead(t) OVER (PARTITION BY sid ORDER BY t) AS tn, " + strings.Join(aggs, ", ") +
-		" FROM xn GROUP BY sid, t"
-	run.scratch = append(run.scratch, "corr_bp")
-	if err := run.exec("CREATE OR REPLACE TABLE corr_bp AS " + bp); err != nil {
-		return err
-	}
-	var vs, ds []string
-	for _, c := range cols {
-		j := c.idx
-		vs = append(vs, fmt.Sprintf("CASE WHEN b.t = e.el THEN b.p%d WHEN b.tn IS NOT NULL THEN b.a%d + (b.b%d - b.a%d) * ((e.el - b.t) / (b.tn - b.t)) END AS v%d", j, j, j, j, j))
-		if c.delta {
-			ds = append(ds, fmt.Sprintf("v%d - lag(v%d) OVER (PARTITION BY sid ORDER BY pos) AS v%d", j, j, j))
-		} else {
-			ds = append(ds, "v"+strconv.Itoa(j))
+	for j, c := range a.cols {
+		v := math.NaN()
+		switch {
+		case !a.has[j] || a.cnt[j] == 0:
+		case c.agg == "avg":
+			v = a.sums[j] / float64(a.cnt[j])
+		default:
+			v = a.sums[j]
 		}
+		if c.delta && a.has[j] {
+			// A running total shown as the amount since the previous row.
+			v, a.prev[j] = v-a.prev[j], v
+		}
+		out[j] = v
 	}
-	g := ""
-	if hasGPU {
-		g = "g, "
-	}
-	q := "SELECT e.*, " + strings.Join(vs, ", ") +
-		" FROM corr_e e ASOF LEFT JOIN corr_bp b ON b.sid = e.sid AND e.el >= b.t"
-	q = "SELECT pos, sid, el, p, cum, " + g + strings.Join(ds, ", ") + " FROM (" + q + ") ORDER BY pos"
-	run.scratch = append(run.scratch, "corr_r")
-	return run.exec("CREATE OR REPLACE TABLE corr_r AS " + q)
 }
 
 // corrVarchar reads row i of a VARCHAR vector's data as a string. The

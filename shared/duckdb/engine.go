@@ -24,6 +24,7 @@ import (
 const (
 	DefaultMemoryLimit = "1GB"
 	DefaultMaxRows     = 100_000_000
+	DefaultMaxBytes    = 2 << 30
 )
 
 // Options configures an Engine. Zero fields take the defaults.
@@ -40,6 +41,12 @@ type Options struct {
 	// with duplicate times, so a small file can ask for a huge table; a
 	// file above the bound is skipped as too_large before it is built.
 	MaxRows int64
+	// MaxBytes bounds the data a file's datasets declare together, as
+	// the reader stores it (8 bytes per value, decompressed): a larger
+	// file, or one with a dataset of more than MaxRows rows, is skipped
+	// as too_large before anything is read. It is also the reader's
+	// budget of loaded data when Reader.MaxBytes is not set.
+	MaxBytes int64
 	// Reader bounds what the HDF5 reader loads (rows, bytes, objects).
 	Reader hdf5.Options
 	// Trace, if set, is called after every SQL statement of a pipeline
@@ -61,8 +68,9 @@ type Engine struct {
 	scratch []string // tables the result view reads
 
 	// How the last run went, for tests.
-	lastSumInGo bool // Energy_used_J was summed in Go
-	lastDense   bool // a frame had one row at every time
+	lastSumInGo bool     // Energy_used_J was summed in Go
+	lastDense   bool     // a frame had one row at every time
+	lastWork    corrWork // what the last corrected run's aux pass touched
 }
 
 // table is a finished table in the database: the view resultTable over
@@ -112,6 +120,12 @@ func New(opt Options) (*Engine, error) {
 	}
 	if opt.MaxRows <= 0 {
 		opt.MaxRows = DefaultMaxRows
+	}
+	if opt.MaxBytes <= 0 {
+		opt.MaxBytes = DefaultMaxBytes
+	}
+	if opt.Reader.MaxBytes <= 0 {
+		opt.Reader.MaxBytes = opt.MaxBytes
 	}
 	e := &Engine{opt: opt}
 	if opt.TempDir == "" {

@@ -34,6 +34,13 @@ func (e *Engine) openProfile(p string, res *analysis.Result) (*hdf5.Reader, *pro
 		}
 		return nil, nil, skipf(analysis.SkipUnexpected, "%v", err)
 	}
+	// A decompression bomb is refused on what it declares, before any
+	// of it is read.
+	if bytes, rows := r.Declared(); bytes > uint64(e.opt.MaxBytes) || rows > uint64(e.opt.MaxRows) {
+		r.Close()
+		return nil, nil, skipf(analysis.SkipTooLarge, "its datasets declare %d bytes of data once decompressed and up to %d rows (limits %d bytes, %d rows)",
+			bytes, rows, e.opt.MaxBytes, e.opt.MaxRows)
+	}
 	f := r.File()
 	res.Details.Warnings = append(res.Details.Warnings, f.Notes...)
 	if f.Root == nil {

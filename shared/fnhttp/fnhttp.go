@@ -24,6 +24,7 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/benchwrap/backend/shared/apperr"
+	"github.com/benchwrap/backend/shared/metrics"
 )
 
 // RequestIDHeader carries the request id; the gateway or ingress may set it.
@@ -180,6 +181,7 @@ type Routes map[string]Func
 // hold passwords and tokens.
 func Serve(function string, req handler.Request, routes Routes) (handler.Response, error) {
 	start := time.Now()
+	observed := metrics.StartRequest(function, methodLabel(routes, req.Method))
 	ctx := req.Context()
 	if ctx == nil {
 		ctx = context.Background()
@@ -212,6 +214,7 @@ func Serve(function string, req handler.Request, routes Routes) (handler.Respons
 		resp.Header = http.Header{}
 	}
 	resp.Header.Set(RequestIDHeader, rid)
+	observed(resp.StatusCode)
 
 	attrs := []slog.Attr{
 		slog.String("function", function),

@@ -7,8 +7,9 @@ package fnhttp
 // the function's Handle, which never sees the path:
 //
 //	GET /hello    200 {"message":"Hello World"}          (the original GET /)
-//	GET /healthz  200 {"status":"ok"}, or 503 {"status":"unavailable","component":...}
-//	GET /livez    200 {"status":"ok"}: the process serves; no dependency is checked
+//	GET /healthz  200 {"status":"ok"}: liveness; the process serves, no dependency is checked
+//	GET /livez    the same (an alias)
+//	GET /readyz   readiness: PostgreSQL, migrations and MinIO reachable, not shutting down (lifecycle.go)
 
 import (
 	"context"
@@ -20,8 +21,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
+	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/logging"
 )
 
@@ -38,40 +39,46 @@ const DefaultPort = "8082"
 // Main runs a function binary: it serves handle on the -listen address
 // (the of-watchdog's upstream in mode=http), else on :$PORT (Knative),
 // else on :8082, answering the reserved paths itself, and finishes the
-// requests in flight on SIGTERM. ping is the dependency health check.
-func Main(handle HandleFunc, ping func(context.Context) (string, error)) {
+// requests in flight on SIGTERM; /metrics is served on METRICS_ADDR.
+// ping is the readiness check; policy is the function's (methods, caller,
+// body cap; see Policy), and the server's limits come from the HTTP_*
+// settings (ServerSettings).
+func Main(handle HandleFunc, ping func(context.Context) (string, error), policy Policy) {
 	listen := flag.String("listen", "", "address to listen on (default :$PORT, else :"+DefaultPort+")")
 	flag.Parse()
 	logging.Setup()
 
+	if err := config.CheckSecrets(policy.Secrets...); err != nil {
+		slog.Error("refusing to start: fix these secrets", "error", err)
+		os.Exit(1)
+	}
+	srv, err := NewServer(Mux(policy.Handler(handle), ping))
+	if err != nil {
+		slog.Error("settings", "error", err)
+		os.Exit(2)
+	}
 	addr := listenAddr(*listen, os.Getenv("PORT"))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		slog.Error("listen", "addr", addr, "error", err)
 		os.Exit(1)
 	}
-	srv := &http.Server{
-		Handler:           Mux(Handler(handle, DefaultMaxBody), ping),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+	lc, err := LoadLifecycle()
+	if err != nil {
+		slog.Error("settings", "error", err)
+		os.Exit(2)
 	}
+	ms := listenMetrics(lc)
+	defer ms.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
 	slog.Info("listening", "addr", ln.Addr().String())
-
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		// The watchdog and Knative send SIGTERM and wait a grace period:
-		// finish the requests in flight.
-		shutdown, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-		err = srv.Shutdown(shutdown)
-		cancel()
-	}
+	// The watchdog and Knative send SIGTERM and wait a grace period:
+	// readiness fails, then the requests in flight finish (lifecycle.go).
+	err = serve(srv, ln, ctx.Done(), lc)
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		slog.Error("serve", "error", err)
+		ms.Close()
 		os.Exit(1)
 	}
 }
@@ -89,7 +96,8 @@ func listenAddr(flagValue, port string) string {
 }
 
 // Mux answers the reserved paths and passes every other request to fn.
-// ping reports the failing dependency, as app.Ping does.
+// ping is the readiness check: it reports the failing dependency, as
+// app.Ping does.
 func Mux(fn http.Handler, ping func(context.Context) (string, error)) http.Handler {
 	ok := map[string]string{"status": "ok"}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -98,20 +106,14 @@ func Mux(fn http.Handler, ping func(context.Context) (string, error)) http.Handl
 			if getOnly(w, r) {
 				Write(w, JSON(http.StatusOK, map[string]string{"message": "Hello World"}))
 			}
-		case LivePath:
+		case LivePath, HealthPath:
 			if getOnly(w, r) {
 				Write(w, JSON(http.StatusOK, ok))
 			}
-		case HealthPath:
-			if !getOnly(w, r) {
-				return
+		case ReadyPath:
+			if getOnly(w, r) {
+				readiness(w, r, ping)
 			}
-			if component, err := ping(r.Context()); err != nil {
-				slog.WarnContext(r.Context(), "health check failed", "component", component, "error", err)
-				Write(w, JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "component": component}))
-				return
-			}
-			Write(w, JSON(http.StatusOK, ok))
 		default:
 			fn.ServeHTTP(w, r)
 		}

@@ -6,7 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
+
+	"github.com/benchwrap/backend/shared/metrics"
 )
 
 func TestListenAddr(t *testing.T) {
@@ -33,8 +36,10 @@ func TestMuxReservedPaths(t *testing.T) {
 	}{
 		{"GET", "/hello", healthy, 200, `{"message":"Hello World"}`},
 		{"GET", "/livez", down, 200, `{"status":"ok"}`},
-		{"GET", "/healthz", healthy, 200, `{"status":"ok"}`},
-		{"GET", "/healthz", down, 503, `{"component":"postgres","status":"unavailable"}`},
+		{"GET", "/healthz", down, 200, `{"status":"ok"}`}, // liveness: no dependency
+		{"GET", "/readyz", healthy, 200, `{"status":"ok"}`},
+		{"GET", "/readyz", down, 503, `{"component":"postgres","status":"unavailable"}`},
+		{"POST", "/readyz", healthy, 405, `{"detail":"Method Not Allowed"}`},
 		{"POST", "/hello", healthy, 405, `{"detail":"Method Not Allowed"}`},
 		{"GET", "/", healthy, 200, "function"},
 		{"POST", "/anything", healthy, 200, "function"},
@@ -44,5 +49,21 @@ func TestMuxReservedPaths(t *testing.T) {
 		if rec.Code != c.status || rec.Body.String() != c.body {
 			t.Errorf("%s %s: %d %s", c.method, c.path, rec.Code, rec.Body)
 		}
+	}
+}
+
+// TestLifecycleDefaults: the metrics port the manifests scrape is the
+// default of METRICS_ADDR.
+func TestLifecycleDefaults(t *testing.T) {
+	for _, k := range []string{"METRICS_ADDR", "SHUTDOWN_DELAY", "SHUTDOWN_GRACE"} {
+		t.Setenv(k, "") // restored after the test
+		os.Unsetenv(k)
+	}
+	lc, err := LoadLifecycle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lc.MetricsAddr != metrics.DefaultAddr || lc.ShutdownDelay.D() >= lc.ShutdownGrace.D() {
+		t.Errorf("defaults %+v", lc)
 	}
 }

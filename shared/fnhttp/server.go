@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,43 +21,7 @@ const DefaultMaxBody = 1 << 20
 // does: body read whole (at most maxBody bytes), headers, query string,
 // method and host passed through; the response written as returned.
 func Handler(fn HandleFunc, maxBody int64) http.Handler {
-	if maxBody <= 0 {
-		maxBody = DefaultMaxBody
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				Write(w, JSON(http.StatusRequestEntityTooLarge, Detail{Detail: "Request body too large."}))
-				return
-			}
-			Write(w, JSON(http.StatusBadRequest, Detail{Detail: "Could not read request body."}))
-			return
-		}
-		// The path is passed in a header the template's Request has no
-		// field for; whatever the client sent under that name is replaced.
-		r.Header.Set(PathHeader, r.URL.Path)
-		req := handler.Request{
-			Body:        body,
-			Header:      r.Header,
-			QueryString: r.URL.RawQuery,
-			Method:      r.Method,
-			Host:        r.Host,
-		}
-		slot := &streamSlot{}
-		req.WithContext(context.WithValue(r.Context(), streamKey{}, slot))
-		resp, err := fn(req)
-		if err != nil {
-			slog.ErrorContext(r.Context(), "function returned an error", "error", err)
-			resp = ErrorResponse(err)
-		}
-		if err == nil && slot.write != nil && resp.StatusCode < 300 {
-			writeStream(w, r, resp, slot.write)
-			return
-		}
-		Write(w, resp)
-	})
+	return Policy{MaxBody: maxBody}.Handler(fn)
 }
 
 // Write sends a function response.

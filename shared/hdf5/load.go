@@ -206,6 +206,12 @@ func (r *Reader) inspect(did C.hid_t, ds *profile.Dataset, addr C.haddr_t, chunk
 		fail(dsErr(profile.DatasetTooLarge, nil, "%d columns exceed the limit of %d", cols, r.opt.MaxColumns))
 		return
 	}
+	r.declRows = max(r.declRows, rows)
+	if hi, lo := bits.Mul64(rows, cols*8); hi != 0 || lo > math.MaxUint64-r.declBytes {
+		r.declBytes = math.MaxUint64
+	} else {
+		r.declBytes += lo
+	}
 	if rows > uint64(r.opt.MaxRows) {
 		fail(dsErr(profile.DatasetTooLarge, nil, "%d rows exceed the limit of %d", rows, r.opt.MaxRows))
 		return

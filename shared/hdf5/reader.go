@@ -28,9 +28,19 @@ type Reader struct {
 	hdr     *headerReader // Go-side object header checks
 	hdrFile *os.File
 	held    int64 // bytes of loaded columns not yet released
-	objects int   // links seen during the walk
-	closed  bool
+	// What the datasets declare (see Declared), saturating.
+	declBytes, declRows uint64
+	objects             int // links seen during the walk
+	closed              bool
 }
+
+// Declared is what loading every dataset of the file would take, known
+// from the walk before anything is read: the column data (8 bytes per
+// value, as Load stores it) of all datasets together, and the most rows
+// one dataset declares. A small file whose compressed (or never written)
+// chunks declare gigabytes is recognised here. Datasets refused for their
+// size count too; those refused for other reasons do not.
+func (r *Reader) Declared() (bytes, rows uint64) { return r.declBytes, r.declRows }
 
 // ErrClosed is returned by Load after Close.
 var ErrClosed = errors.New("hdf5: reader is closed")

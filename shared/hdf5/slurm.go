@@ -28,6 +28,17 @@ type SlurmNode struct {
 	Filesystem []profile.Column
 	Network    []profile.Column
 	Tasks      []SlurmTask
+	// EnergyName is the name of the Energy dataset ("" is "Energy"): a
+	// site's plugin may write its power elsewhere.
+	EnergyName string
+	// Others are more datasets of the node group (name, columns).
+	Others []SlurmSeries
+}
+
+// SlurmSeries is one more dataset of a node group.
+type SlurmSeries struct {
+	Name    string
+	Columns []profile.Column
 }
 
 // SlurmTask is one task's series, stored as Tasks/<ID>.
@@ -81,7 +92,14 @@ func NodeGroup(n SlurmNode, parent []string) *profile.Group {
 			g.Items = append(g.Items, profile.Item{Dataset: seriesDataset(name, cols, parts)})
 		}
 	}
-	add("Energy", n.Energy)
+	energy := n.EnergyName
+	if energy == "" {
+		energy = "Energy"
+	}
+	add(energy, n.Energy)
+	for _, o := range n.Others {
+		add(o.Name, o.Columns)
+	}
 	add("Filesystem", n.Filesystem)
 	add("Network", n.Network)
 	if len(n.Tasks) > 0 {

@@ -32,6 +32,13 @@ type WriteOptions struct {
 	Aligned bool
 	// BigEndian stores dataset values big-endian.
 	BigEndian bool
+	// ExtendName and ExtendRows make a decompression bomb for the tests:
+	// chunked datasets named ExtendName are extended to ExtendRows rows
+	// after their columns are written. The chunks of the rows beyond are
+	// never written (they read as fill values, the most compressible data
+	// there is), so a file of a few KB declares gigabytes.
+	ExtendName string
+	ExtendRows uint64
 }
 
 // WriteFile writes the tree under root to a new file at path (replacing
@@ -151,7 +158,7 @@ func fileType(c *profile.Column, be bool) (*gonum.Datatype, int, error) {
 	return t, size, nil
 }
 
-func (w *writer) dataset(g *gonum.Group, ds *profile.Dataset, path string) error {
+func (w *writer) dataset(g *gonum.Group, ds *profile.Dataset, path string) (err error) {
 	if len(ds.Columns) == 0 {
 		return fmt.Errorf("hdf5: %s: no columns to write", path)
 	}
@@ -238,7 +245,6 @@ func (w *writer) dataset(g *gonum.Group, ds *profile.Dataset, path string) error
 	}
 	chunked := w.opt.ChunkRows >= 0 && !ds.Scalar
 	var space *gonum.Dataspace
-	var err error
 	if ds.Scalar {
 		space, err = gonum.CreateDataspace(gonum.S_SCALAR)
 	} else {
@@ -284,6 +290,18 @@ func (w *writer) dataset(g *gonum.Group, ds *profile.Dataset, path string) error
 		return lastError("create dataset %s", path)
 	}
 	defer C.H5Dclose(did)
+	if chunked && w.opt.ExtendRows > uint64(rows) && ds.Name == w.opt.ExtendName {
+		defer func() {
+			ext := make([]C.hsize_t, len(dims))
+			for i, d := range dims {
+				ext[i] = C.hsize_t(d)
+			}
+			ext[0] = C.hsize_t(w.opt.ExtendRows)
+			if C.H5Dset_extent(did, &ext[0]) < 0 && err == nil {
+				err = lastError("extend %s", path)
+			}
+		}()
+	}
 	if rows == 0 {
 		return nil
 	}

@@ -78,8 +78,8 @@ func (s *Store) PresignPut(ctx context.Context, key string, ttl time.Duration, s
 	return u.String(), nil
 }
 
-func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
-	u, err := s.public.PresignedGetObject(ctx, s.bucket, key, ttl, url.Values{})
+func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration, query url.Values) (string, error) {
+	u, err := s.public.PresignedGetObject(ctx, s.bucket, key, ttl, query)
 	if err != nil {
 		return "", fmt.Errorf("presign GET %s: %w", key, err)
 	}
@@ -101,6 +101,28 @@ func (s *Store) List(ctx context.Context, prefix, after string, limit int) ([]st
 		out = append(out, storage.Object{Key: o.Key, Size: o.Size, LastModified: o.LastModified, ETag: o.ETag})
 	}
 	return out, false, nil
+}
+
+func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
+	_, err := s.internal.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(objectErr(key, err), storage.ErrGone) {
+		return false, nil
+	}
+	return false, fmt.Errorf("stat %s: %w", key, err)
+}
+
+func (s *Store) Usage(ctx context.Context, prefix string) (int64, int, error) {
+	var bytes int64
+	n := 0
+	err := s.Objects(ctx, prefix, func(o storage.Object) error {
+		bytes += o.Size
+		n++
+		return nil
+	})
+	return bytes, n, err
 }
 
 // Ping checks the server answers (for health checks).

@@ -44,26 +44,42 @@ func (a Accounts) UserByName(ctx context.Context, username string) (account.User
 	return u, nil
 }
 
-func (a Accounts) RecentFailures(ctx context.Context, key string, since time.Time, limit int) ([]time.Time, error) {
-	rows, err := a.Pool.Query(ctx, `SELECT failed_at FROM login_failures
-		WHERE username_key = $1 AND failed_at > $2 ORDER BY failed_at DESC LIMIT $3`, key, since, limit)
+// LoginFailures counts with one index scan per key: the rows of the
+// username and the rows of the address within the window.
+func (a Accounts) LoginFailures(ctx context.Context, key, addr string, since time.Time) (account.Failures, error) {
+	var f account.Failures
+	var pairOldest, addrOldest *time.Time
+	err := a.Pool.QueryRow(ctx, `SELECT
+			count(*) FILTER (WHERE username_key = $1 AND client_addr = $2),
+			min(failed_at) FILTER (WHERE username_key = $1 AND client_addr = $2),
+			count(*) FILTER (WHERE client_addr = $2),
+			min(failed_at) FILTER (WHERE client_addr = $2),
+			count(*) FILTER (WHERE username_key = $1)
+		FROM login_failures WHERE (username_key = $1 OR client_addr = $2) AND failed_at > $3`, key, addr, since).
+		Scan(&f.Pair, &pairOldest, &f.Address, &addrOldest, &f.User)
 	if err != nil {
-		return nil, fmt.Errorf("select login failures: %w", err)
+		return f, fmt.Errorf("count login failures: %w", err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	if pairOldest != nil {
+		f.PairOldest = *pairOldest
+	}
+	if addrOldest != nil {
+		f.AddrOldest = *addrOldest
+	}
+	return f, nil
 }
 
-func (a Accounts) AddFailure(ctx context.Context, key string, at, prune time.Time) error {
-	_, err := a.Pool.Exec(ctx, `WITH pruned AS (DELETE FROM login_failures WHERE username_key = $1 AND failed_at <= $3)
-		INSERT INTO login_failures (username_key, failed_at) VALUES ($1, $2)`, key, at, prune)
+func (a Accounts) AddFailure(ctx context.Context, key, addr string, at, prune time.Time) error {
+	_, err := a.Pool.Exec(ctx, `WITH pruned AS (DELETE FROM login_failures WHERE (username_key = $1 OR client_addr = $2) AND failed_at <= $4)
+		INSERT INTO login_failures (username_key, client_addr, failed_at) VALUES ($1, $2, $3)`, key, addr, at, prune)
 	if err != nil {
 		return fmt.Errorf("insert login failure: %w", err)
 	}
 	return nil
 }
 
-func (a Accounts) ClearFailures(ctx context.Context, key string) error {
-	if _, err := a.Pool.Exec(ctx, `DELETE FROM login_failures WHERE username_key = $1`, key); err != nil {
+func (a Accounts) ClearFailures(ctx context.Context, key, addr string) error {
+	if _, err := a.Pool.Exec(ctx, `DELETE FROM login_failures WHERE username_key = $1 AND client_addr = $2`, key, addr); err != nil {
 		return fmt.Errorf("delete login failures: %w", err)
 	}
 	return nil
@@ -81,48 +97,93 @@ func (a Accounts) AddRefresh(ctx context.Context, t account.RefreshToken) error 
 	return nil
 }
 
+// rotateSQL is the rotation of a live token in one statement: consume
+// it, insert its successor in the same family, return the user. The row
+// lock makes a concurrent rotation of the same token wait, then find it
+// used and return no row.
+const rotateSQL = `WITH used AS (
+		UPDATE refresh_tokens SET used_at = $5
+		 WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $5
+		RETURNING user_id, family),
+	next AS (
+		INSERT INTO refresh_tokens (token_hash, user_id, family, issued_at, expires_at)
+		SELECT $2, user_id, family, $3, $4 FROM used RETURNING user_id)
+	SELECT u.id, u.username FROM next JOIN users u ON u.id = next.user_id`
+
+// rotateRejectSQL settles a token rotateSQL did not rotate (migration
+// 011): unknown, expired (then revoked) or reused (then its family is
+// revoked).
+const rotateRejectSQL = `SELECT outcome FROM rotate_refresh($1, $2, $3, $4, $5)`
+
+// RotateRefresh rotates a live token in one round trip, one statement
+// committed before it returns; only a rejected token costs a second one.
 func (a Accounts) RotateRefresh(ctx context.Context, old []byte, next account.RefreshToken, now time.Time) (account.User, error) {
 	var u account.User
-	var rotateErr error
-	err := pgx.BeginFunc(ctx, a.Pool, func(tx pgx.Tx) error {
-		var expires time.Time
-		var used, revoked *time.Time
-		err := tx.QueryRow(ctx, `SELECT t.user_id, t.family, t.expires_at, t.used_at, t.revoked_at, u.username
-			FROM refresh_tokens t JOIN users u ON u.id = t.user_id
-			WHERE t.token_hash = $1 FOR UPDATE OF t`, old).
-			Scan(&u.ID, &next.Family, &expires, &used, &revoked, &u.Username)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			rotateErr = account.ErrRefreshUnknown
-			return nil
-		case err != nil:
-			return err
-		case revoked != nil:
-			rotateErr = account.ErrRefreshUnknown
-			return nil
-		case used != nil:
-			// Reuse: someone holds a copy. Revoke every token of the family.
-			_, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 AND revoked_at IS NULL`, next.Family, now)
-			rotateErr = account.ErrRefreshReused
-			return err
-		case !now.Before(expires):
-			_, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $2 WHERE token_hash = $1`, old, now)
-			rotateErr = account.ErrRefreshExpired
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1`, old, now); err != nil {
-			return err
-		}
-		next.UserID = u.ID
-		_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, user_id, family, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-			next.Hash, next.UserID, next.Family, next.IssuedAt, next.ExpiresAt)
-		return err
-	})
-	if err != nil {
+	err := a.Pool.QueryRow(ctx, rotateSQL, old, next.Hash, next.IssuedAt, next.ExpiresAt, now).Scan(&u.ID, &u.Username)
+	if err == nil {
+		return u, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
 		return account.User{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
-	if rotateErr != nil {
-		return account.User{}, rotateErr
+	var outcome int
+	if err := a.Pool.QueryRow(ctx, rotateRejectSQL, old, next.Hash, next.IssuedAt, next.ExpiresAt, now).Scan(&outcome); err != nil {
+		return account.User{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
-	return u, nil
+	switch outcome {
+	case 0:
+		// Rotated by the function after all: it cannot happen, as a token
+		// never becomes live again, but then the answer is a retry.
+		return account.User{}, errors.New("rotate refresh token: token rotated on the second attempt")
+	case 2:
+		return account.User{}, account.ErrRefreshExpired
+	case 3:
+		return account.User{}, account.ErrRefreshReused
+	}
+	return account.User{}, account.ErrRefreshUnknown
+}
+
+func (a Accounts) RevokeFamily(ctx context.Context, hash []byte, now time.Time) error {
+	var found bool
+	err := a.Pool.QueryRow(ctx, `WITH t AS (SELECT family FROM refresh_tokens WHERE token_hash = $1),
+		revoked AS (UPDATE refresh_tokens SET revoked_at = $2 WHERE family = (SELECT family FROM t) AND revoked_at IS NULL)
+		SELECT EXISTS (SELECT 1 FROM t)`, hash, now).Scan(&found)
+	if err != nil {
+		return fmt.Errorf("revoke refresh family: %w", err)
+	}
+	if !found {
+		return account.ErrRefreshUnknown
+	}
+	return nil
+}
+
+// Warm opens up to n connections of the pool and runs the rotation
+// statements on each with a hash no token has, so the first real requests
+// find the connections open, the statements prepared and rotate_refresh
+// compiled in their session.
+func (a Accounts) Warm(ctx context.Context, n int) error {
+	n = min(n, int(a.Pool.Config().MaxConns))
+	held := make([]*pgxpool.Conn, 0, n)
+	defer func() {
+		for _, c := range held {
+			c.Release()
+		}
+	}()
+	for range n { // held until all are acquired, so each is its own
+		c, err := a.Pool.Acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("warm database pool: %w", err)
+		}
+		held = append(held, c)
+	}
+	for _, c := range held {
+		var outcome int
+		if _, err := c.Exec(ctx, rotateSQL, []byte{}, []byte{}, time.Time{}, time.Time{}, time.Time{}); err != nil {
+			return fmt.Errorf("warm database pool: %w", err)
+		}
+		if err := c.QueryRow(ctx, rotateRejectSQL, []byte{}, []byte{}, time.Time{}, time.Time{}, time.Time{}).Scan(&outcome); err != nil {
+			return fmt.Errorf("warm database pool: %w", err)
+		}
+	}
+	return nil
 }

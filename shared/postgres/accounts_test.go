@@ -30,6 +30,13 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// Client addresses (documentation ranges).
+const (
+	clientA  = "192.0.2.10"
+	clientB  = "198.51.100.20"
+	attacker = "203.0.113.66"
+)
+
 func newService(t *testing.T) (*account.Service, postgres.Accounts, *clock) {
 	t.Helper()
 	ctx := context.Background()
@@ -45,7 +52,8 @@ func newService(t *testing.T) (*account.Service, postgres.Accounts, *clock) {
 	}
 	store := postgres.Accounts{Pool: pool}
 	svc, err := account.NewService(store, keys, account.Config{
-		RefreshTTL: 30 * 24 * time.Hour, MaxFailures: 10, Window: 15 * time.Minute, Params: account.DefaultParams,
+		RefreshTTL: 30 * 24 * time.Hour, MaxFailures: 10, AddressMaxFailures: 30, Window: 15 * time.Minute,
+		SlowdownStep: 5 * time.Millisecond, SlowdownMax: 20 * time.Millisecond, Params: account.DefaultParams,
 	}, clk.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +129,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	wantErr(t, err, apperr.Unauthorized, account.MsgRefreshInvalid)
 
 	// Another login's family is untouched.
-	other, err := svc.Login(ctx, account.Credentials{Username: "rotator", Password: "password-123"})
+	other, err := svc.Login(ctx, account.Credentials{Username: "rotator", Password: "password-123"}, clientA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,12 +168,12 @@ func TestLoginLockout(t *testing.T) {
 	}
 	bad := account.Credentials{Username: "LockMe", Password: "wrong-password"}
 	for i := 0; i < 10; i++ {
-		_, err := svc.Login(ctx, bad)
+		_, err := svc.Login(ctx, bad, clientA)
 		wantErr(t, err, apperr.Unauthorized, account.MsgBadCredentials)
 		clk.Add(time.Minute)
 	}
 	// Ten failures within 15 minutes: locked, even with the right password.
-	_, err := svc.Login(ctx, good)
+	_, err := svc.Login(ctx, good, clientA)
 	wantErr(t, err, apperr.TooMany, account.MsgLocked)
 	e, _ := apperr.As(err)
 	// The first failure was 10 minutes ago: 5 more minutes to go.
@@ -173,7 +181,7 @@ func TestLoginLockout(t *testing.T) {
 		t.Errorf("Retry-After = %s, want about 5m", e.RetryAfter)
 	}
 	clk.Add(e.RetryAfter + time.Second)
-	if _, err := svc.Login(ctx, good); err != nil {
+	if _, err := svc.Login(ctx, good, clientA); err != nil {
 		t.Fatalf("login after the window: %v", err)
 	}
 }
@@ -184,13 +192,13 @@ func TestUnknownUserCountsTowardsLockout(t *testing.T) {
 	ghost := account.Credentials{Username: "ghost", Password: "whatever-123"}
 	start := time.Now()
 	for i := 0; i < 10; i++ {
-		_, err := svc.Login(ctx, ghost)
+		_, err := svc.Login(ctx, ghost, clientA)
 		wantErr(t, err, apperr.Unauthorized, account.MsgBadCredentials)
 	}
 	if perLogin := time.Since(start) / 10; perLogin < 5*time.Millisecond {
 		t.Errorf("unknown-user login took %s: the password hash was skipped", perLogin)
 	}
-	_, err := svc.Login(ctx, ghost)
+	_, err := svc.Login(ctx, ghost, clientA)
 	wantErr(t, err, apperr.TooMany, account.MsgLocked)
 }
 
@@ -225,7 +233,7 @@ func TestImportUsersFile(t *testing.T) {
 		}
 	}
 	// The imported passlib hash verifies at login.
-	if _, err := svc.Login(ctx, account.Credentials{Username: "olduser", Password: "original-pass-42"}); err != nil {
+	if _, err := svc.Login(ctx, account.Credentials{Username: "olduser", Password: "original-pass-42"}, clientA); err != nil {
 		t.Fatalf("login with imported hash: %v", err)
 	}
 	if _, err := store.UserByName(ctx, "alice"); err == nil {

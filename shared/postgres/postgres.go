@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -63,60 +64,73 @@ var migrations embed.FS
 // several functions start at once.
 const migrationLock = 0x62656e6368 // "bench"
 
-// Migrate applies the embedded migrations not yet applied, in version
-// order, each in its own transaction. It is safe to run concurrently and
-// repeatedly.
-func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+type migration struct {
+	version int
+	name    string // path in the embedded FS
+}
+
+// embedded lists the embedded migrations in version order.
+func embedded() ([]migration, error) {
 	files, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	type mig struct {
-		version int
-		name    string
-	}
-	var ms []mig
+	var ms []migration
 	for _, f := range files {
 		base := strings.TrimPrefix(f, "migrations/")
 		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
-			return fmt.Errorf("migration %s: name must start with a version number", base)
+			return nil, fmt.Errorf("migration %s: name must start with a version number", base)
 		}
-		ms = append(ms, mig{v, f})
+		ms = append(ms, migration{v, f})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
 
-	conn, err := pool.Acquire(ctx)
+// Migrate applies the embedded migrations not yet applied, in version
+// order, each in its own transaction. It is safe to run concurrently and
+// repeatedly. The lock is transaction-scoped (pg_advisory_xact_lock), taken
+// again by each migration's transaction: no session state, so it works
+// through PgBouncer in transaction pooling mode.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	ms, err := embedded()
+	if err != nil {
+		return err
+	}
+	locked := func(f func(tx pgx.Tx) error) error {
+		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
+				return fmt.Errorf("lock: %w", err)
+			}
+			return f(tx)
+		})
+	}
+	err = locked(func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLock); err != nil {
-		return fmt.Errorf("migrate: lock: %w", err)
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLock) //nolint:errcheck
-
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	for _, m := range ms {
-		var done bool
-		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)", m.version).Scan(&done); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		if done {
-			continue
-		}
-		sql, err := migrations.ReadFile(m.name)
-		if err != nil {
-			return err
-		}
-		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		err := locked(func(tx pgx.Tx) error {
+			var done bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)", m.version).Scan(&done); err != nil {
+				return err
+			}
+			if done {
+				return nil
+			}
+			sql, err := migrations.ReadFile(m.name)
+			if err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, string(sql)); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, strings.TrimPrefix(m.name, "migrations/"))
+			_, err = tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, strings.TrimPrefix(m.name, "migrations/"))
 			return err
 		})
 		if err != nil {
@@ -124,6 +138,30 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		}
 	}
 	return nil
+}
+
+// Pending returns the embedded migrations the database has not applied
+// (by file name), for readiness checks.
+func Pending(ctx context.Context, q queryer) ([]string, error) {
+	ms, err := embedded()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.Query(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("applied migrations: %w", err)
+	}
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return nil, fmt.Errorf("applied migrations: %w", err)
+	}
+	var pending []string
+	for _, m := range ms {
+		if !slices.Contains(applied, m.version) {
+			pending = append(pending, strings.TrimPrefix(m.name, "migrations/"))
+		}
+	}
+	return pending, nil
 }
 
 // isUniqueViolation reports a unique-constraint error.

@@ -110,14 +110,15 @@ func FindRun(ctx context.Context, q querier, bucket, key, etag string, mode anal
 	return s, true, nil
 }
 
-// LatestRuns returns the latest finished run of each of the given keys.
+// LatestRuns returns the latest run of each of the given keys, finished
+// or in progress (a listing shows a file being analysed).
 func LatestRuns(ctx context.Context, q queryer, bucket string, keys []string) (map[string]analysis.RunSummary, error) {
 	out := map[string]analysis.RunSummary{}
 	if len(keys) == 0 {
 		return out, nil
 	}
 	rows, err := q.Query(ctx, `SELECT DISTINCT ON (object_key) object_key, `+summaryColumns+` FROM analysis_runs
-		WHERE bucket = $1 AND object_key = ANY($2) AND status <> 'running'
+		WHERE bucket = $1 AND object_key = ANY($2)
 		ORDER BY object_key, id DESC`, bucket, keys)
 	if err != nil {
 		return nil, fmt.Errorf("latest runs: %w", err)
@@ -138,25 +139,23 @@ type queryer interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// LockObject serialises work on one object across every replica: it holds
-// a session advisory lock on a dedicated connection until release.
+// LockObject serialises work on one object across every replica: a
+// transaction-scoped advisory lock, held by an open transaction on a
+// connection of its own until release. No session state, so it holds
+// through PgBouncer in transaction pooling mode too.
 func LockObject(ctx context.Context, pool *pgxpool.Pool, bucket, key string) (release func(), err error) {
-	conn, err := pool.Acquire(ctx)
+	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lock object: %w", err)
 	}
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, bucket+"/"+key); err != nil {
-		conn.Release()
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, bucket+"/"+key); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("lock object: %w", err)
 	}
 	return func() {
-		_, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, bucket+"/"+key)
-		if err != nil {
-			// A connection that may still hold the lock must not go back
-			// to the pool.
-			_ = conn.Conn().Close(context.Background())
-		}
-		conn.Release()
+		// Ending the transaction releases the lock; when even that fails
+		// the connection is closed, which releases it too.
+		_ = tx.Rollback(context.WithoutCancel(ctx))
 	}, nil
 }
 

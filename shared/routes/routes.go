@@ -10,7 +10,7 @@ import (
 )
 
 // Functions are the deployed functions, by name.
-var Functions = []string{"register", "login", "refresh", "presign", "list", "analyze", "results", "report"}
+var Functions = []string{"register", "login", "refresh", "logout", "presign", "list", "analyze", "report", "results"}
 
 // APIPrefix is where today's client expects the API (its base URL ends in
 // /api); the original routes also work without it.
@@ -29,6 +29,7 @@ var Legacy = []Route{
 	{http.MethodPost, "/auth/password", "login"},
 	{http.MethodPost, "/auth/login", "login"},
 	{http.MethodPost, "/auth/refresh", "refresh"},
+	{http.MethodPost, "/auth/logout", "logout"},
 	{http.MethodPost, "/storage/presign/upload", "presign"},
 	{http.MethodGet, "/storage/presign/download", "presign"},
 	{http.MethodGet, "/storage/list", "list"},

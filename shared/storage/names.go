@@ -10,9 +10,13 @@ import (
 	"github.com/benchwrap/backend/shared/apperr"
 )
 
-// MaxNameBytes bounds a sanitised object name (S3 allows 1024-byte keys;
-// the prefix and later suffixes need room).
-const MaxNameBytes = 255
+// MaxKeyBytes is S3's limit for a key; a user's prefix and the name
+// together must fit in it.
+const MaxKeyBytes = 1024
+
+// MaxNameBytes bounds a sanitised object name before the prefix is added;
+// Key checks the whole key against MaxKeyBytes.
+const MaxNameBytes = MaxKeyBytes
 
 // MsgInvalidName is the original's message for every rejected name.
 const MsgInvalidName = "Invalid object name."
@@ -49,8 +53,39 @@ func safeByte(c byte) bool {
 // Prefix is the folder every key of a user lives under.
 func Prefix(username string) string { return username + "/" }
 
-// Key is the object key for a sanitised name of a user.
-func Key(username, safeName string) string { return Prefix(username) + safeName }
+// MaxSegmentBytes is the longest part of a key between slashes that
+// MinIO stores (a file name on its disks: NAME_MAX).
+const MaxSegmentBytes = 255
+
+// Key is the object key for a sanitised name of a user. A name longer
+// than MaxSegmentBytes is cut into parts of that size joined by '/', so
+// that MinIO can store every name S3 allows; shorter names (all that the
+// original accepted) keep the key "<user>/<name>".
+func Key(username, safeName string) string {
+	var b strings.Builder
+	b.WriteString(Prefix(username))
+	for len(safeName) > MaxSegmentBytes {
+		b.WriteString(safeName[:MaxSegmentBytes])
+		b.WriteByte('/')
+		safeName = safeName[MaxSegmentBytes:]
+	}
+	b.WriteString(safeName)
+	return b.String()
+}
+
+// NameOfKey is the sanitised name Key made key from, when key is one of
+// the user's keys in that form.
+func NameOfKey(username, key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, Prefix(username))
+	if !ok {
+		return "", false
+	}
+	name := strings.ReplaceAll(rest, "/", "")
+	if safe, err := SanitizeName(name); err != nil || safe != name || Key(username, name) != key {
+		return "", false
+	}
+	return name, true
+}
 
 // MaxBenchmarkName bounds the benchmark name stored as object metadata.
 const MaxBenchmarkName = 128

@@ -20,8 +20,9 @@ func TestSanitizeName(t *testing.T) {
 		{"", ""},
 		{"..", ""},
 		{"a..b", ""},
-		{strings.Repeat("a", 255), strings.Repeat("a", 255)},
-		{strings.Repeat("a", 256), ""},
+		{strings.Repeat("a", 256), strings.Repeat("a", 256)}, // the client allows 256 characters
+		{strings.Repeat("a", 1024), strings.Repeat("a", 1024)},
+		{strings.Repeat("a", 1025), ""},
 		{strings.Repeat("é", 200), strings.Repeat("_", 200)}, // one '_' per character
 	} {
 		got, err := SanitizeName(c.in)
@@ -34,7 +35,8 @@ func TestSanitizeName(t *testing.T) {
 		if err != nil || got != c.want {
 			t.Errorf("SanitizeName(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
-		if strings.Contains(Key("alice", got)[len("alice/"):], "/") {
+		// Only a long name's parts add slashes, and they map back.
+		if name, ok := NameOfKey("alice", Key("alice", got)); !ok || name != got {
 			t.Errorf("key for %q leaves the prefix", c.in)
 		}
 	}
@@ -46,5 +48,29 @@ func TestSanitizeBenchmark(t *testing.T) {
 	}
 	if got := SanitizeBenchmark(strings.Repeat("b", 300)); len(got) != MaxBenchmarkName {
 		t.Errorf("len %d", len(got))
+	}
+}
+
+func TestKeyOfLongNames(t *testing.T) {
+	for _, n := range []int{1, 255, 256, 510, 511, 1003} {
+		name := strings.Repeat("n", n)
+		key := Key("alice", name)
+		for _, seg := range strings.Split(key, "/") {
+			if len(seg) > MaxSegmentBytes {
+				t.Errorf("%d: segment of %d bytes", n, len(seg))
+			}
+		}
+		if n <= MaxSegmentBytes && key != "alice/"+name {
+			t.Errorf("%d: short name's key changed: %q", n, key)
+		}
+		if got, ok := NameOfKey("alice", key); !ok || got != name {
+			t.Errorf("%d: NameOfKey = %d bytes, %v", n, len(got), ok)
+		}
+	}
+	if _, ok := NameOfKey("alice", "alice/a/b"); ok {
+		t.Error("a key Key does not make was taken for one")
+	}
+	if _, ok := NameOfKey("alice", "bob/x"); ok {
+		t.Error("another prefix was taken")
 	}
 }

@@ -37,7 +37,9 @@ func NewAPIValidator(tb testing.TB) *APIValidator {
 	if err := doc.Validate(context.Background()); err != nil {
 		tb.Fatalf("openapi.json is not valid: %v", err)
 	}
-	openapi3filter.RegisterBodyDecoder(routes.ParquetContentType, openapi3filter.FileBodyDecoder)
+	for _, ct := range []string{routes.ParquetContentType, "text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
+	}
 	// Validate against the paths alone: the servers are relative.
 	doc.Servers = nil
 	r, err := legacy.NewRouter(doc)
@@ -92,6 +94,11 @@ func (v *APIValidator) Check(tb testing.TB, req *http.Request, status int, heade
 	// may still be refused for reasons it cannot express.
 	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil && status < 400 {
 		tb.Errorf("%s %s: request does not match openapi.json, yet answered %d: %v", req.Method, req.URL.Path, status, err)
+	}
+	// net/http itself refuses some requests (431, malformed ones) in plain
+	// text before any function sees them: not the API's answer.
+	if status >= 400 && strings.HasPrefix(header.Get("Content-Type"), "text/plain") {
+		return
 	}
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: status, Header: header, Body: io.NopCloser(bytes.NewReader(body)), Options: opts}
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {

@@ -200,7 +200,7 @@ type Bucket struct {
 func NewBucket(tb testing.TB) Bucket {
 	tb.Helper()
 	s := MinIO(tb)
-	b := Bucket{MinIOServer: s, Name: Name("test-"), AccessKey: Name("u"), SecretKey: Name("secret-") + Name("")}
+	b := Bucket{MinIOServer: s, Name: Name("test-"), AccessKey: Name("u"), SecretKey: Name("secret-") + Name("") + Name("")}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := devserver.ProvisionBucket(ctx, s.Endpoint, s.RootUser, s.RootPassword, b.Name, devserver.BucketUser{AccessKey: b.AccessKey, SecretKey: b.SecretKey}); err != nil {
@@ -248,7 +248,7 @@ func FunctionEnv(tb testing.TB) Bucket {
 		"SECRETS_DIR":      empty,
 		"DATABASE_URL":     PackagePostgresURL(tb),
 		"JWT_SECRET":       Name("jwt-secret-for-tests-") + Name(""),
-		"WEBHOOK_TOKEN":    Name("webhook-"),
+		"WEBHOOK_TOKEN":    Name("webhook-") + Name("") + Name(""),
 		"MINIO_ENDPOINT":   b.Endpoint,
 		"MINIO_BUCKET":     b.Name,
 		"MINIO_ACCESS_KEY": b.AccessKey,

@@ -20,6 +20,11 @@ import (
 // least as long as its output.
 const MinSecretBytes = 32
 
+// MaxAccessTTL caps the lifetime of access tokens. They are not checked
+// against revocation: logout revokes refresh tokens, and an access token
+// issued before stays valid until it expires, so it must expire soon.
+const MaxAccessTTL = 15 * time.Minute
+
 // Scope is the access token's scope claim, as in the original.
 const Scope = "upload"
 
@@ -43,8 +48,8 @@ func NewKeys(secret []byte, issuer, audience string, ttl time.Duration, now func
 	if issuer == "" || audience == "" {
 		return nil, errors.New("JWT issuer and audience must be set")
 	}
-	if ttl <= 0 {
-		return nil, errors.New("access token lifetime must be positive")
+	if ttl <= 0 || ttl > MaxAccessTTL {
+		return nil, fmt.Errorf("access token lifetime must be positive and at most %v (logout does not revoke access tokens)", MaxAccessTTL)
 	}
 	if now == nil {
 		now = time.Now

@@ -29,6 +29,17 @@ func TestRefusesWeakSecret(t *testing.T) {
 	}
 }
 
+// Logout does not revoke access tokens, so they must be short-lived: a
+// lifetime over MaxAccessTTL is refused at start-up.
+func TestAccessLifetimeIsCapped(t *testing.T) {
+	secret := []byte(strings.Repeat("k", MinSecretBytes))
+	for ttl, ok := range map[time.Duration]bool{0: false, time.Minute: true, MaxAccessTTL: true, MaxAccessTTL + time.Second: false, 24 * time.Hour: false} {
+		if _, err := NewKeys(secret, "i", "a", ttl, nil); (err == nil) != ok {
+			t.Errorf("lifetime %v: err = %v", ttl, err)
+		}
+	}
+}
+
 func TestAccessTokenClaims(t *testing.T) {
 	k := keys(t, nil)
 	tok, exp, err := k.Access("alice")

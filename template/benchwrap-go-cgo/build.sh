@@ -19,7 +19,7 @@ export CGO_ENABLED=1
 # here the module sits in function/shared.
 go mod edit -replace=github.com/benchwrap/backend/shared=./shared function/go.mod
 
-# Bind the entry point to the function's Handle: the package at the root
+# Bind the entry point to the function's Handle and Policy: the package at the root
 # of the function's module, whatever the module is called.
 module=$(awk '$1 == "module" { gsub(/"/, "", $2); print $2; exit }' function/go.mod)
 [ -n "$module" ] || { echo "build.sh: no module line in function/go.mod" >&2; exit 1; }
@@ -30,7 +30,10 @@ package main
 
 import function "$module"
 
-var handle = function.Handle
+var (
+	handle = function.Handle
+	policy = function.Policy
+)
 GO
 
 # One workspace: the entry module (this folder), the function, shared.

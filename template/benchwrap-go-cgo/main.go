@@ -12,4 +12,4 @@ import (
 	"github.com/benchwrap/backend/shared/fnhttp"
 )
 
-func main() { fnhttp.Main(handle, app.Ping) }
+func main() { fnhttp.Main(handle, app.Ping, policy) }

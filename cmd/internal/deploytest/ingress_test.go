@@ -15,7 +15,7 @@ import (
 const (
 	builtinFunction = "list"
 	helloPath       = "/hello"
-	healthPath      = "/healthz"
+	healthPath      = "/readyz" // the original's /healthz checked its dependencies: readiness
 )
 
 func loadIngresses(t *testing.T) []Ingress {
@@ -136,13 +136,15 @@ func TestIngressTable(t *testing.T) {
 		"/":                                    "/function/list/hello",
 		"/api/":                                "/function/list/hello",
 		"/api":                                 "/function/list/hello",
-		"/healthz":                             "/function/list/healthz",
-		"/api/healthz":                         "/function/list/healthz",
+		"/healthz":                             "/function/list/readyz",
+		"/api/healthz":                         "/function/list/readyz",
 		"/auth/register":                       "/function/register",
 		"/api/auth/register":                   "/function/register",
 		"/auth/login":                          "/function/login",
 		"/api/auth/password?u=alice&p=secret1": "/function/login?u=alice&p=secret1",
 		"/api/auth/refresh?rid=abc":            "/function/refresh?rid=abc",
+		"/auth/logout":                         "/function/logout",
+		"/api/auth/logout?rid=abc":             "/function/logout?rid=abc",
 		"/storage/presign/upload?object_name=run.h5&benchmark_name=hpl": "/function/presign?object_name=run.h5&benchmark_name=hpl",
 		"/api/storage/presign/download?object_name=run.h5":              "/function/presign?object_name=run.h5",
 		"/api/storage/list?limit=10&after=alice/a.h5":                   "/function/list?limit=10&after=alice/a.h5",

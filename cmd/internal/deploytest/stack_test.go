@@ -20,6 +20,8 @@ import (
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/config"
+	"github.com/benchwrap/backend/shared/fnhttp"
+	"github.com/benchwrap/backend/shared/metrics"
 	"github.com/benchwrap/backend/shared/results"
 	"github.com/benchwrap/backend/shared/routes"
 )
@@ -128,6 +130,9 @@ func TestStackSecrets(t *testing.T) {
 	}
 }
 
+// metricsPort is the port of METRICS_ADDR's default.
+var metricsPort = strings.TrimPrefix(metrics.DefaultAddr, ":")
+
 // watchdogEnv are the of-watchdog's settings stack.yml may set.
 var watchdogEnv = []string{"read_timeout", "write_timeout", "exec_timeout", "max_inflight", "healthcheck_interval"}
 
@@ -138,7 +143,7 @@ func TestStackEnvironment(t *testing.T) {
 	_, st := loadStack(t)
 	known := slices.Clone(watchdogEnv)
 	known = append(known, "LOG_LEVEL")
-	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[pipeline.AnalyzeSettings](), reflect.TypeFor[results.Config]()} {
+	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[app.AccountSettings](), reflect.TypeFor[pipeline.AnalyzeSettings](), reflect.TypeFor[fnhttp.Lifecycle](), reflect.TypeFor[fnhttp.ServerSettings](), reflect.TypeFor[results.Config]()} {
 		for f := range typ.Fields() {
 			known = append(known, f.Tag.Get("envconfig"))
 		}
@@ -153,6 +158,10 @@ func TestStackEnvironment(t *testing.T) {
 		if _, err := app.LoadSettings(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+		srv, err := fnhttp.LoadServerSettings()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 		for k := range f.Environment {
 			os.Unsetenv(k)
 		}
@@ -162,6 +171,11 @@ func TestStackEnvironment(t *testing.T) {
 			if d[k], err = time.ParseDuration(f.Environment[k]); err != nil || d[k] <= 0 {
 				t.Errorf("%s: %s %q: %v", name, k, f.Environment[k], err)
 			}
+		}
+		// The function's own server must not cut an answer the watchdog
+		// still waits for.
+		if srv.WriteTimeout.D() < d["exec_timeout"] {
+			t.Errorf("%s: HTTP_WRITE_TIMEOUT %v is below exec_timeout %v", name, srv.WriteTimeout.D(), d["exec_timeout"])
 		}
 		if d["write_timeout"] <= d["exec_timeout"] {
 			t.Errorf("%s: write_timeout %v must exceed exec_timeout %v", name, d["write_timeout"], d["exec_timeout"])
@@ -207,7 +221,7 @@ func TestTemplatesAgree(t *testing.T) {
 			`fprocess="` + tpl.FProcess + `"`,
 			`upstream_url="http://` + addr + `"`,
 			`mode="http"`,
-			`ready_path="/livez"`,
+			`ready_path="/readyz"`,
 			"sh ./build.sh /out/handler",
 			"COPY --from=watchdog /fwatchdog /usr/bin/fwatchdog",
 			`CMD ["fwatchdog"]`,
@@ -298,6 +312,16 @@ func TestKnativePatches(t *testing.T) {
 		}
 		meta, _ := byPath["/spec/template/metadata"].(map[string]any)
 		ann, _ := meta["annotations"].(map[string]any)
+		if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/port"] != metricsPort || ann["prometheus.io/path"] != metrics.Path {
+			t.Errorf("%s: scrape annotations %v, want /metrics on %s", name, ann, metricsPort)
+		}
+		for probe, want := range map[string]string{"readinessProbe": fnhttp.ReadyPath, "livenessProbe": fnhttp.HealthPath} {
+			p, _ := byPath["/spec/template/spec/containers/0/"+probe].(map[string]any)
+			get, _ := p["httpGet"].(map[string]any)
+			if get["path"] != want {
+				t.Errorf("%s: %s %v, want GET %s", name, probe, p, want)
+			}
+		}
 		if ann["autoscaling.knative.dev/min-scale"] != f.Labels["com.openfaas.scale.min"] || ann["autoscaling.knative.dev/max-scale"] != f.Labels["com.openfaas.scale.max"] {
 			t.Errorf("%s: scale annotations %v, labels %v", name, ann, f.Labels)
 		}

@@ -22,12 +22,12 @@ type Gateway struct {
 	storage  http.Handler
 }
 
-// New returns a gateway for the given functions (name -> Handle) and
-// health check.
-func New(functions map[string]fnhttp.HandleFunc, maxBody map[string]int64, health func(context.Context) (string, error)) *Gateway {
+// New returns a gateway for the given functions (name -> Handle), each
+// under its policy (as its deployed binary is), and health check.
+func New(functions map[string]fnhttp.HandleFunc, policies map[string]fnhttp.Policy, health func(context.Context) (string, error)) *Gateway {
 	g := &Gateway{handlers: map[string]http.Handler{}, health: health}
 	for name, fn := range functions {
-		g.handlers[name] = fnhttp.Handler(fn, maxBody[name])
+		g.handlers[name] = policies[name].Handler(fn)
 	}
 	return g
 }

@@ -61,6 +61,17 @@ func TestAuthRoutesEverywhere(t *testing.T) {
 			expect(t, call(t, "POST", u("/auth/refresh", "refresh")+"?rid="+url.QueryEscape(next), nil), 401, "Invalid refresh token.")
 			expect(t, call(t, "POST", u("/auth/refresh", "refresh"), nil), 422, "")
 
+			// Logout revokes the family: the newest token stops working.
+			r = call(t, "POST", u("/auth/login", "login"), map[string]string{"username": user, "password": pw})
+			expect(t, r, 200, "")
+			fresh := r.Str(t, "refresh")
+			if r := call(t, "POST", u("/auth/logout", "logout"), map[string]string{"refresh": fresh}); r.Status != 200 {
+				t.Fatalf("logout: %d %s", r.Status, r.Body)
+			}
+			expect(t, call(t, "POST", u("/auth/refresh", "refresh"), map[string]string{"refresh": fresh}), 401, "Invalid refresh token.")
+			expect(t, call(t, "POST", u("/auth/logout", "logout")+"?rid=never-issued", nil), 401, "Invalid refresh token.")
+			expect(t, call(t, "GET", u("/auth/logout", "logout"), nil), 405, "Method Not Allowed")
+
 			// Wrong methods.
 			expect(t, call(t, "GET", u("/auth/register", "register"), nil), 405, "Method Not Allowed")
 		})
@@ -75,9 +86,8 @@ func TestRegisterValidation(t *testing.T) {
 	}{
 		{map[string]string{"username": "abc", "password": "password-123"}, "username"},
 		{map[string]string{"username": "bob/x1", "password": "password-123"}, "username"},
-		{map[string]string{"username": "b:x\nalice", "password": "password-123"}, "username"},
-		{map[string]string{"username": "zz\nqqqq", "password": "password-123"}, "username"},
 		{map[string]string{"username": "pg_catalog", "password": "password-123"}, "username"},
+		{map[string]string{"username": "Information_Schema", "password": "password-123"}, "username"},
 		{map[string]string{"username": "validname", "password": "short"}, "password"},
 		{map[string]string{"username": "validname", "password": strings.Repeat("p", 129)}, "password"},
 		{map[string]string{"password": "password-123"}, "username"},
@@ -90,6 +100,20 @@ func TestRegisterValidation(t *testing.T) {
 		expect(t, r, 422, "")
 		if !strings.Contains(strings.ToLower(r.Str(t, "detail")), c.field) {
 			t.Errorf("body %v: detail %q does not name %q", c.body, r.Str(t, "detail"), c.field)
+		}
+	}
+	// Control characters are a 400 with a reason (issue 15 item 3): the
+	// users.txt injection attempts of the original are among them.
+	for _, c := range []struct{ username, password, field string }{
+		{"b:x\nalice", "password-123", "username"},
+		{"zz\nqqqq", "password-123", "username"},
+		{"nul\x00name", "password-123", "username"},
+		{"validname", "pass\x00word-123", "password"},
+	} {
+		r := call(t, "POST", s.GatewayURL+"/auth/register", map[string]string{"username": c.username, "password": c.password})
+		expect(t, r, 400, "")
+		if d := r.Str(t, "detail"); !strings.HasPrefix(d, c.field+":") || !strings.Contains(d, "control characters") {
+			t.Errorf("%q/%q: detail %q", c.username, c.password, d)
 		}
 	}
 }

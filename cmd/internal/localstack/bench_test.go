@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -98,6 +99,33 @@ func BenchmarkGateway(b *testing.B) {
 		})
 		reportRate(b, start)
 	})
+	// Refresh rotations on 1 and 16 chains, the two figures issue 18
+	// compares with the original backend.
+	for _, chains := range []int{1, 16} {
+		b.Run(fmt.Sprintf("refresh-%dchain", chains), func(b *testing.B) {
+			tokens := make([]string, chains)
+			for i := range tokens {
+				m := benchPost(b, s.GatewayURL+"/auth/login", "", map[string]string{"username": user, "password": pw})
+				tokens[i], _ = m["refresh"].(string)
+			}
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for i := range chains {
+				wg.Add(1)
+				go func(rt string) {
+					defer wg.Done()
+					for next.Add(1) <= int64(b.N) {
+						m := benchPost(b, s.GatewayURL+"/auth/refresh", "", map[string]string{"refresh": rt})
+						rt, _ = m["refresh"].(string)
+					}
+				}(tokens[i])
+			}
+			wg.Wait()
+			reportRate(b, start)
+		})
+	}
 	b.Run("presign", func(b *testing.B) {
 		b.SetParallelism(4)
 		start := time.Now()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,7 +14,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/devserver"
+	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/testenv"
 )
 
@@ -26,6 +29,12 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The test binary doubles as a deployed function's binary (see
+	// TestSecurityWeakSecretsRefuseStart).
+	if name := os.Getenv(envRunFunction); name != "" {
+		fnhttp.Main(Functions[name], app.Ping, Policies[name])
+		return
+	}
 	testenv.Main(m, func() {
 		if stack != nil {
 			_ = stack.Close()
@@ -59,8 +68,27 @@ func testStack(t testing.TB) *Stack {
 		if stackErr = os.Setenv("ANALYZE_MODE", "compat"); stackErr != nil {
 			return
 		}
+		// Limits small enough for the attack tests (security_test.go) to
+		// hit them quickly; every other test stays far below them. The
+		// benchmarks upload large profiles: they keep the defaults.
+		for k, v := range stackLimits {
+			if benchmarking() && (k == "MAX_UPLOAD_BYTES" || k == "USER_QUOTA_BYTES") {
+				continue
+			}
+			if stackErr = os.Setenv(k, v); stackErr != nil {
+				return
+			}
+		}
+		// The gateway's own loopback address is the trusted proxy; tests
+		// reach it from other loopback addresses as distinct clients.
+		if stackErr = os.Setenv("TRUSTED_PROXIES", trustedProxy+"/32"); stackErr != nil {
+			return
+		}
+		// STACK_PGBOUNCER=1 (make test's second, focused pass) runs the
+		// same tests with the functions behind PgBouncer.
 		stack, stackErr = Start(context.Background(), Options{
-			Dir: dir, GatewayAddr: "127.0.0.1:0", FastPostgres: true,
+			Dir: dir, GatewayAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", FastPostgres: true,
+			PgBouncer: os.Getenv("STACK_PGBOUNCER") == "1",
 			MinIOAddr: fmt.Sprintf("127.0.0.1:%d", port),
 		})
 		if stackErr != nil {
@@ -173,4 +201,10 @@ func register(t testing.TB, base, user, password string) (access, refresh string
 	r := call(t, "POST", base+"/auth/register", map[string]string{"username": user, "password": password})
 	expect(t, r, 201, "")
 	return r.Str(t, "access"), r.Str(t, "refresh")
+}
+
+// benchmarking reports whether this run was asked for benchmarks.
+func benchmarking() bool {
+	f := flag.Lookup("test.bench")
+	return f != nil && f.Value.String() != ""
 }

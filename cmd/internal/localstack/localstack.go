@@ -17,12 +17,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	analyzefn "github.com/benchwrap/backend/functions/analyze"
 	listfn "github.com/benchwrap/backend/functions/list"
 	loginfn "github.com/benchwrap/backend/functions/login"
+	logoutfn "github.com/benchwrap/backend/functions/logout"
 	presignfn "github.com/benchwrap/backend/functions/presign"
 	refreshfn "github.com/benchwrap/backend/functions/refresh"
 	registerfn "github.com/benchwrap/backend/functions/register"
@@ -34,6 +36,7 @@ import (
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/fnhttp"
+	"github.com/benchwrap/backend/shared/metrics"
 	"github.com/benchwrap/backend/shared/postgres"
 )
 
@@ -42,6 +45,7 @@ var Functions = map[string]fnhttp.HandleFunc{
 	"register": registerfn.Handle,
 	"login":    loginfn.Handle,
 	"refresh":  refreshfn.Handle,
+	"logout":   logoutfn.Handle,
 	"presign":  presignfn.Handle,
 	"list":     listfn.Handle,
 	"analyze":  analyzefn.Handle,
@@ -49,14 +53,31 @@ var Functions = map[string]fnhttp.HandleFunc{
 	"results":  resultsfn.Handle,
 }
 
+// Policies are the functions' policies (methods, caller, body cap).
+var Policies = map[string]fnhttp.Policy{
+	"register": registerfn.Policy,
+	"login":    loginfn.Policy,
+	"refresh":  refreshfn.Policy,
+	"logout":   logoutfn.Policy,
+	"presign":  presignfn.Policy,
+	"list":     listfn.Policy,
+	"analyze":  analyzefn.Policy,
+	"report":   reportfn.Policy,
+	"results":  resultsfn.Policy,
+}
+
 // Options configure a stack. Empty fields take the defaults of `make run`.
 type Options struct {
 	Dir         string // state directory (secrets/, pg/, minio/); default .stack
 	GatewayAddr string // default 127.0.0.1:8080; port 0 picks one
+	MetricsAddr string // /metrics of every function; default 127.0.0.1:9102, "off" for none
 
 	DatabaseURL  string // use this database instead of starting PostgreSQL
 	PGPort       int    // port of the started cluster; default 55432, 0 with FastPostgres picks one
 	FastPostgres bool   // fsync off: tests
+	// PgBouncer puts a PgBouncer in transaction pooling mode in front of
+	// the stack's own cluster; the functions connect through it.
+	PgBouncer bool
 
 	MinIOEndpoint     string // use this server instead of starting MinIO
 	MinIOAddr         string // address of the started server; default 127.0.0.1:9000
@@ -70,7 +91,9 @@ type Options struct {
 // Stack is a running local stack.
 type Stack struct {
 	GatewayURL    string
-	DatabaseURL   string
+	MetricsURL    string // empty when off
+	DatabaseURL   string // the functions' role (through PgBouncer with Options.PgBouncer)
+	OwnerURL      string // the migrations' role, direct; empty with Options.DatabaseURL
 	MinIOEndpoint string
 	SecretsDir    string
 
@@ -79,13 +102,15 @@ type Stack struct {
 	MinIORootUser     string
 	MinIORootPassword string
 
-	opts   Options
-	dir    string
-	pg     *devserver.Postgres
-	minio  *devserver.MinIO
-	ln     net.Listener
-	server *http.Server
-	done   chan error
+	opts    Options
+	dir     string
+	pg      *devserver.Postgres
+	bouncer *devserver.PgBouncer
+	minio   *devserver.MinIO
+	ln      net.Listener
+	server  *http.Server
+	metrics *metrics.Server
+	done    chan error
 }
 
 func (o *Options) defaults() {
@@ -100,6 +125,9 @@ func (o *Options) defaults() {
 	}
 	if o.MinIOAddr == "" {
 		o.MinIOAddr = "127.0.0.1:9000"
+	}
+	if o.MetricsAddr == "" {
+		o.MetricsAddr = "127.0.0.1:9102"
 	}
 	if o.Bucket == "" {
 		o.Bucket = "benchwrap"
@@ -141,12 +169,19 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	}
 	s.GatewayURL = "http://" + s.ln.Addr().String()
 
-	// PostgreSQL.
+	// PostgreSQL: our own cluster, where the functions connect as a
+	// least-privileged role and the migrations run as the owner; or the
+	// given database, used for everything.
 	s.DatabaseURL = o.DatabaseURL
 	if s.DatabaseURL == "" {
 		if err := s.StartPostgres(ctx); err != nil {
 			return err
 		}
+		if err := writeSecret(s.SecretsDir, config.SecretDatabaseOwnerURL, s.OwnerURL); err != nil {
+			return err
+		}
+	} else if err := os.Remove(filepath.Join(s.SecretsDir, config.SecretDatabaseOwnerURL)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
 	if err := writeSecret(s.SecretsDir, config.SecretDatabaseURL, s.DatabaseURL); err != nil {
 		return err
@@ -155,7 +190,7 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	if err != nil {
 		return err
 	}
-	err = postgres.Migrate(ctx, pool)
+	err = postgres.MigrateAs(ctx, s.OwnerURL, pool)
 	pool.Close()
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -178,12 +213,35 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 		}
 	}
 
+	// Refuse placeholder or short secrets, as each function does.
+	var names []string
+	for _, p := range Policies {
+		for _, n := range p.Secrets {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	if err := config.CheckSecrets(names...); err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
+	}
+
+	// The functions' metrics: one process, one registry, off the gateway.
+	if s.metrics, err = metrics.Listen(o.MetricsAddr); err != nil {
+		return err
+	}
+	if s.metrics != nil {
+		s.MetricsURL = s.metrics.URL()
+	}
+
 	// Gateway.
-	gw := gateway.New(Functions, map[string]int64{"analyze": 16 << 20}, app.Ping)
+	gw := gateway.New(Functions, Policies, app.Ping)
 	// Browsers upload through the gateway to the MinIO the presigned URLs
 	// name (the stack's own: no MINIO_PUBLIC_ENDPOINT here).
 	gw.ProxyStorage(&url.URL{Scheme: "http", Host: s.MinIOEndpoint})
-	s.server = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	if s.server, err = fnhttp.NewServer(gw); err != nil {
+		return err
+	}
 	go func() { s.done <- s.server.Serve(s.ln) }()
 	return nil
 }
@@ -191,12 +249,70 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 // StartPostgres starts the stack's own cluster (again, after
 // StopPostgres: the same directory and port).
 func (s *Stack) StartPostgres(ctx context.Context) error {
-	pg, err := devserver.StartPostgres(ctx, devserver.PostgresOptions{Dir: filepath.Join(s.dir, "pg"), Port: s.opts.PGPort, Fast: s.opts.FastPostgres})
+	pgDir := filepath.Join(s.dir, "pg")
+	pg, err := devserver.StartPostgres(ctx, devserver.PostgresOptions{Dir: pgDir, Port: s.opts.PGPort, Fast: s.opts.FastPostgres})
 	if err != nil {
 		return fmt.Errorf("start PostgreSQL: %w", err)
 	}
-	s.pg, s.DatabaseURL, s.opts.PGPort = pg, pg.URL, pg.Port
-	return nil
+	s.pg, s.opts.PGPort = pg, pg.Port
+	owner := devserver.Role{Name: OwnerRole}
+	app := devserver.Role{Name: AppRole}
+	for _, r := range []*devserver.Role{&owner, &app} {
+		if r.Password, err = ensureSecret(pgDir, r.Name+"-password", randomHex(20)); err != nil {
+			return err
+		}
+	}
+	if err := devserver.ProvisionDatabase(ctx, pg.URL, "benchwrap", owner, app); err != nil {
+		return err
+	}
+	s.OwnerURL = roleURL(owner, pg.Port)
+	s.DatabaseURL = roleURL(app, pg.Port)
+	if !s.opts.PgBouncer {
+		return nil
+	}
+	if s.bouncer == nil {
+		super, superPW, err := devserver.UserFromURL(pg.URL)
+		if err != nil {
+			return err
+		}
+		b, err := devserver.StartPgBouncer(ctx, devserver.PgBouncerOptions{
+			Dir: filepath.Join(s.dir, "pgbouncer"), ServerPort: pg.Port,
+			Users: map[string]string{super: superPW, app.Name: app.Password},
+		})
+		if err != nil {
+			return fmt.Errorf("start PgBouncer: %w", err)
+		}
+		s.bouncer = b
+	}
+	if s.DatabaseURL, err = s.bouncer.ThroughPgBouncer(s.DatabaseURL); err != nil {
+		return err
+	}
+	// After a restart PgBouncer answers logins with an error until its
+	// next retry (server_login_retry): the stack is up once it connects.
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		p, err := postgres.Open(wctx, s.DatabaseURL)
+		if err == nil {
+			p.Close()
+			return nil
+		}
+		select {
+		case <-wctx.Done():
+			return fmt.Errorf("PgBouncer does not reach PostgreSQL: %w", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// The roles of the stack's own database.
+const (
+	OwnerRole = "benchwrap_owner" // migrations (DDL)
+	AppRole   = "benchwrap_app"   // the functions
+)
+
+func roleURL(r devserver.Role, port int) string {
+	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/benchwrap?sslmode=disable", r.Name, r.Password, port)
 }
 
 // StopPostgres stops the stack's own cluster, e.g. to test an outage.
@@ -240,7 +356,7 @@ func (s *Stack) startMinIO(ctx context.Context, dir string, o Options, webhookTo
 		if ak, err = ensureSecret(s.SecretsDir, config.SecretMinIOAccess, "bwfn"+randomHex(8)); err != nil {
 			return err
 		}
-		if sk, err = ensureSecret(s.SecretsDir, config.SecretMinIOSecret, randomString(30)); err != nil {
+		if sk, err = ensureSecret(s.SecretsDir, config.SecretMinIOSecret, randomString(40)); err != nil {
 			return err
 		}
 		if err := devserver.ProvisionBucket(ctx, s.MinIOEndpoint, root, rootPW, o.Bucket, devserver.BucketUser{AccessKey: ak, SecretKey: sk}); err != nil {
@@ -272,8 +388,12 @@ func (s *Stack) Close() error {
 	if s.ln != nil && s.server == nil {
 		errs = append(errs, s.ln.Close())
 	}
+	errs = append(errs, s.metrics.Close())
 	if s.minio != nil {
 		errs = append(errs, s.minio.Stop())
+	}
+	if s.bouncer != nil {
+		errs = append(errs, s.bouncer.Stop())
 	}
 	if s.pg != nil {
 		errs = append(errs, s.pg.Stop())
@@ -286,7 +406,7 @@ func (s *Stack) Done() <-chan error { return s.done }
 
 // Log describes the stack without secrets.
 func (s *Stack) Log() []any {
-	return []any{"gateway", s.GatewayURL, "postgres", postgres.Redact(s.DatabaseURL), "minio", s.MinIOEndpoint, "secrets", s.SecretsDir}
+	return []any{"gateway", s.GatewayURL, "metrics", s.MetricsURL, "postgres", postgres.Redact(s.DatabaseURL), "minio", s.MinIOEndpoint, "secrets", s.SecretsDir}
 }
 
 func ensureSecret(dir, name, fresh string) (string, error) {

@@ -26,6 +26,10 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	expect(t, call(t, "POST", base+"/api/auth/password?u="+user+"&p=password-123", nil), 200, "")
 	r := call(t, "POST", base+"/auth/refresh?rid="+url.QueryEscape(refresh), nil)
 	expect(t, r, 200, "")
+	expect(t, call(t, "POST", base+"/auth/logout", map[string]string{"refresh": r.Str(t, "refresh")}), 200, "")
+	if g := call(t, "GET", base+"/report", nil); g.Status != 200 {
+		t.Errorf("GET /report: %d", g.Status)
+	}
 	auth := []string{"Authorization", "Bearer " + access}
 
 	key := upload(t, s, access, "cov_31337_0_node01.h5", fixture(t, "12345_0_node01.h5"))

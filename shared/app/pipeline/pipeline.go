@@ -6,7 +6,6 @@ package pipeline
 import (
 	"context"
 	"crypto/subtle"
-	"fmt"
 
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/analyzer"
@@ -24,16 +23,17 @@ type AnalyzeSettings struct {
 	Mode        string `envconfig:"ANALYZE_MODE" default:"corrected"`
 	Price       string `envconfig:"ANALYZE_PRICE"`                          // smard[:REGION], file:PATH, fixed:EUR_PER_KWH; off by default
 	Carbon      string `envconfig:"ANALYZE_CARBON"`                         // file:PATH (epoch_seconds,g_co2_per_kwh) or fixed:G_PER_KWH
-	MaxBytes    int64  `envconfig:"ANALYZE_MAX_BYTES" default:"2147483648"` // 2 GiB per object
+	MaxBytes    int64  `envconfig:"ANALYZE_MAX_BYTES" default:"2147483648"` // 2 GiB per object, and of declared (decompressed) data per file
 	MaxRows     int64  `envconfig:"ANALYZE_MAX_ROWS" default:"50000000"`
 	MemoryLimit string `envconfig:"ANALYZE_MEMORY_LIMIT" default:"1GB"` // DuckDB's
 	TempDir     string `envconfig:"ANALYZE_TEMP_DIR"`
+	Threads     int    `envconfig:"ANALYZE_THREADS"` // DuckDB's worker threads; default GOMAXPROCS
 }
 
 // EngineOptions are the pipeline limits of these settings.
 func (s AnalyzeSettings) EngineOptions() duckdb.Options {
-	return duckdb.Options{MemoryLimit: s.MemoryLimit, MaxRows: s.MaxRows, TempDir: s.TempDir,
-		Reader: hdf5.Options{MaxRows: s.MaxRows, Isolate: true}}
+	return duckdb.Options{MemoryLimit: s.MemoryLimit, MaxRows: s.MaxRows, MaxBytes: s.MaxBytes, Threads: s.Threads,
+		TempDir: s.TempDir, Reader: hdf5.Options{MaxRows: s.MaxRows, MaxBytes: s.MaxBytes, Isolate: true}}
 }
 
 var processor app.Once[*analyzer.Processor]
@@ -69,10 +69,19 @@ func Processor(ctx context.Context) (*analyzer.Processor, error) {
 		if err != nil {
 			return nil, apperr.Wrap(apperr.Internal, "Internal server error.", err)
 		}
+		// An object larger than an upload may be is not analysed: the
+		// smaller of ANALYZE_MAX_BYTES and MAX_UPLOAD_BYTES (skip
+		// reason too_large).
+		maxBytes := s.MaxBytes
+		if set, err := app.LoadSettings(); err != nil {
+			return nil, app.Misconfigured(err)
+		} else if set.MaxUploadBytes > 0 && set.MaxUploadBytes < maxBytes {
+			maxBytes = set.MaxUploadBytes
+		}
 		return &analyzer.Processor{
 			Analyzer: a, Sink: analyzer.PostgresSink{Pool: pool}, Pool: pool,
 			Objects: objects, Owners: postgres.Accounts{Pool: pool},
-			MaxBytes: s.MaxBytes, TempDir: s.TempDir,
+			MaxBytes: maxBytes, TempDir: s.TempDir,
 		}, nil
 	})
 }
@@ -83,12 +92,9 @@ const MsgBadWebhookToken = "Invalid webhook token."
 // CheckWebhook checks the Authorization header MinIO sends
 // ("Bearer <token>") against the webhook-token secret, in constant time.
 func CheckWebhook(header string) error {
-	want, err := config.Secret(config.SecretWebhookToken)
+	want, err := config.StrongSecret(config.SecretWebhookToken)
 	if err != nil {
 		return app.Misconfigured(err)
-	}
-	if len(want) < 16 {
-		return app.Misconfigured(fmt.Errorf("%s must be at least 16 bytes", config.SecretWebhookToken))
 	}
 	got := header
 	if len(got) > 7 && (got[:7] == "Bearer " || got[:7] == "bearer ") {

@@ -84,6 +84,16 @@ type Spec struct {
 	PowerBase    float64 // W
 	PowerPeak    float64 // W
 	TaskFields   int     // 12 (Slurm 23.02+, with GPU members) or 10
+	// EnergyGroup names the dataset of the node's power ("" is Energy),
+	// as a site's own plugin may. MinorPower (W), when not 0, adds a
+	// dataset named Energy (or Minor, when EnergyGroup is Energy) with a
+	// constant Power field: a second, smaller meter.
+	EnergyGroup string
+	MinorPower  float64
+	// Bomb, when not 0, makes each energy dataset declare about this many
+	// bytes of column data (8 per value) in a file of a few KB: its rows
+	// beyond Rows are never written (see hdf5.WriteOptions.ExtendRows).
+	Bomb uint64
 
 	Start time.Time // start of the job; node-step start times derive from it
 	Seed  uint64
@@ -225,12 +235,32 @@ func Write(dir string, s Spec) ([]string, error) {
 	var paths []string
 	for _, f := range files {
 		p := filepath.Join(dir, f.Name)
-		if err := hdf5.WriteFile(p, f.Root, hdf5.WriteOptions{}); err != nil {
+		if err := hdf5.WriteFile(p, f.Root, s.writeOptions(f)); err != nil {
 			return paths, err
 		}
 		paths = append(paths, p)
 	}
 	return paths, nil
+}
+
+// writeOptions are Slurm's (chunks of 10 rows, deflate level 0), or a
+// bomb's: large chunks, deflate 9, the energy dataset extended.
+func (s *Spec) writeOptions(f File) hdf5.WriteOptions {
+	if s.Bomb == 0 {
+		return hdf5.WriteOptions{}
+	}
+	name := s.EnergyGroup
+	if name == "" {
+		name = "Energy"
+	}
+	cols := 3
+	for _, ds := range f.Root.Datasets() {
+		if ds.Name == name && len(ds.Columns) > 0 {
+			cols = len(ds.Columns)
+			break
+		}
+	}
+	return hdf5.WriteOptions{ChunkRows: 1 << 16, Deflate: 9, ExtendName: name, ExtendRows: s.Bomb / uint64(8*cols)}
 }
 
 // Node generates the content of one (step, node). stepIdx is the step's
@@ -260,6 +290,14 @@ func (s *Spec) Node(stepIdx int, step string, node int) hdf5.SlurmNode {
 	duration := float64(s.Rows) * s.Interval
 	if s.has(SeriesEnergy) {
 		n.Energy = s.energy(rng(1), epoch)
+		n.EnergyName = s.EnergyGroup
+		if s.MinorPower != 0 {
+			name := "Energy"
+			if s.EnergyGroup == "" || s.EnergyGroup == "Energy" {
+				name = "Minor"
+			}
+			n.Others = append(n.Others, hdf5.SlurmSeries{Name: name, Columns: s.minor(rng(4), epoch)})
+		}
 	}
 	if s.has(SeriesFilesystem) {
 		n.Filesystem = s.filesystem(rng(2), epoch, duration)
@@ -397,6 +435,17 @@ func (s *Spec) energy(r *rand.Rand, epoch uint64) []profile.Column {
 		cols = append(cols, counter())
 	}
 	return cols
+}
+
+// minor is a second energy dataset: Power constant at MinorPower.
+func (s *Spec) minor(r *rand.Rand, epoch uint64) []profile.Column {
+	ts := s.times(r, s.Rows, s.Interval)
+	el, ep := s.header(ts, epoch)
+	p := ucol("Power", len(ts))
+	for range ts {
+		p.U = append(p.U, uint64(math.Round(s.MinorPower)))
+	}
+	return []profile.Column{el, ep, p}
 }
 
 // slowTimes are the sample times of the task-like series: every

@@ -1,0 +1,69 @@
+package localstack
+
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/benchwrap/backend/shared/hdf5/gen"
+	"github.com/benchwrap/backend/shared/testenv"
+)
+
+// TestBombIsSkipped: an upload of a few KB whose energy dataset declares
+// 4 GiB once decompressed is recorded as too_large without being read:
+// this process, which runs the analyze function, grows its peak RSS by
+// less than 300 MB, and the next upload is analysed normally.
+func TestBombIsSkipped(t *testing.T) {
+	s := testStack(t)
+	user := testenv.Name("bo")[:12]
+	access, _ := register(t, s.GatewayURL, user, "password-123")
+	spec := gen.Default()
+	spec.Series, spec.Bomb = gen.ParseSeries("all"), 4<<30
+	paths, err := gen.Write(t.TempDir(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bomb, err := os.ReadFile(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bomb) > 2<<20 {
+		t.Fatalf("the bomb is %d bytes, want under 2 MB", len(bomb))
+	}
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // resets VmHWM
+	before := vmHWM(t)
+	key := upload(t, s, access, "bomb.h5", bomb)
+	if r := waitRuns(t, key, 1, 60*time.Second)[0]; r.Status != "skipped" || r.SkipClass != "too_large" {
+		t.Fatalf("bomb: %+v", r)
+	}
+	if grew := vmHWM(t) - before; before > 0 && grew > 300<<20 {
+		t.Errorf("peak RSS grew by %d MB on a refused bomb", grew>>20)
+	}
+	good := upload(t, s, access, "after.h5", fixture(t, "12352_0_multi_root.h5"))
+	if r := waitRuns(t, good, 1, 60*time.Second)[0]; r.Status != "done" {
+		t.Fatalf("file after the bomb: %+v", r)
+	}
+}
+
+// vmHWM is this process's peak resident set in bytes (Linux; 0 elsewhere).
+func vmHWM(t *testing.T) int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("VmHWM %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	return 0
+}

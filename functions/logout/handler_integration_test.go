@@ -1,0 +1,41 @@
+//go:build integration
+
+package function
+
+import (
+	"context"
+	"testing"
+
+	"github.com/benchwrap/backend/shared/app"
+	"github.com/benchwrap/backend/shared/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func TestLogout(t *testing.T) {
+	testenv.FunctionEnv(t)
+	_, rt := testenv.Register(t, "leaving", "password-123")
+	svc, err := app.Accounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := svc.Refresh(context.Background(), rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := testenv.Call(t, Handle, "POST", "", `{"refresh":"`+next.Refresh+`"}`); r.Status != 200 {
+		t.Fatalf("logout: %d %s", r.Status, r.Raw)
+	}
+	if _, err := svc.Refresh(context.Background(), next.Refresh); err == nil {
+		t.Fatal("the refresh token works after logout")
+	}
+	if r := testenv.Call(t, Handle, "POST", "rid="+rt, ""); r.Status != 200 {
+		t.Fatalf("second logout (legacy rid): %d %s", r.Status, r.Raw)
+	}
+	if r := testenv.Call(t, Handle, "POST", "rid=never-issued", ""); r.Status != 401 || r.Detail() != "Invalid refresh token." {
+		t.Fatalf("unknown token: %d %s", r.Status, r.Raw)
+	}
+	if r := testenv.Call(t, Handle, "POST", "", ""); r.Status != 422 {
+		t.Fatalf("missing token: %d %s", r.Status, r.Raw)
+	}
+}

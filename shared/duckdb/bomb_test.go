@@ -1,0 +1,63 @@
+package duckdb
+
+import (
+	"context"
+	"testing"
+
+	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/hdf5/gen"
+)
+
+// TestBombRefused: a file of a few KB whose energy dataset declares 4 GiB
+// once decompressed is skipped as too_large in both modes before any of it
+// is read (the process's peak RSS grows by less than 300 MB), and the
+// engine then analyses an ordinary file normally. A smaller bomb is
+// refused by a smaller MaxBytes.
+func TestBombRefused(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name  string
+		bytes uint64
+		opt   Options
+	}{
+		{"4 GiB, default limits", 4 << 30, Options{}},
+		{"256 MiB, MaxBytes 64 MiB", 256 << 20, Options{MaxBytes: 64 << 20}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := New(c.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			s := gen.Default()
+			s.Series, s.Bomb = gen.ParseSeries("all"), c.bytes
+			paths, _ := corrWrite(t, s)
+			good, _ := corrWrite(t, gen.Default())
+			resetPeakRSS()
+			before := peakRSS()
+			for _, mode := range []string{"corrected", "compat"} {
+				var res *analysis.Result
+				if mode == "compat" {
+					res, err = e.Compat(ctx, paths[0], CompatOptions{})
+				} else {
+					res, _, err = e.Corrected(ctx, paths[0], CorrectedOptions{})
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", mode, err)
+				}
+				if res.Skip == nil || res.Skip.Class != analysis.SkipTooLarge {
+					t.Fatalf("%s: skip %+v, want too_large", mode, res.Skip)
+				}
+				t.Logf("%s: %s", mode, res.Skip.Detail)
+			}
+			if grew := peakRSS() - before; before > 0 && grew > 300<<20 {
+				t.Errorf("peak RSS grew by %d MB reading a refused bomb", grew>>20)
+			}
+			res, _, err := e.Corrected(ctx, good[0], CorrectedOptions{})
+			if err != nil || res.Skip != nil || res.Rows == 0 {
+				t.Fatalf("the next file: %v %+v", err, res)
+			}
+		})
+	}
+}
