@@ -69,6 +69,21 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		expect(t, call(t, "GET", base+p, nil, auth...), 200, "")
 	}
 	expect(t, call(t, "GET", base+"/results/jobs/31337", nil), 401, "")
+
+	// The report page, and an upload the way it sends one: the presigned
+	// PUT on the gateway's own origin.
+	expect(t, call(t, "GET", base+"/api/report", nil), 200, "")
+	p := call(t, "POST", base+"/storage/presign/upload?object_name=page.out", nil, auth...)
+	expect(t, p, 200, "")
+	u, err := url.Parse(p.Str(t, "url"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := []string{"Content-Type", "application/octet-stream"}
+	for k, v := range p.JSON(t)["headers"].(map[string]any) {
+		hdr = append(hdr, k, v.(string))
+	}
+	expect(t, call(t, "PUT", base+"/storage/objects"+u.EscapedPath()+"?"+u.RawQuery, "from the page", hdr...), 200, "")
 	if m := apiValidator(t).Missing(); len(m) > 0 {
 		t.Errorf("operations not exercised: %v", m)
 	}
