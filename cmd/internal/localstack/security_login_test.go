@@ -104,3 +104,38 @@ func TestSecuritySpoofedForwardedForIgnored(t *testing.T) {
 		t.Errorf("another forwarded client: %d, want 200", status)
 	}
 }
+
+// Issue 15 item 2, the attack: a name that would put the user's tables in
+// a system schema, in any letter case, at every register route.
+func TestSecurityReservedNamesOverHTTP(t *testing.T) {
+	s := testStack(t)
+	for _, path := range []string{"/auth/register", "/api/auth/register"} {
+		for _, name := range []string{"information_schema", "PUBLIC", "pg_catalog", "Pg_Toast", "pg_anything"} {
+			r := call(t, "POST", s.GatewayURL+path, map[string]string{"username": name, "password": "password-123"})
+			if r.Status != 422 {
+				t.Errorf("%s %q: %d %s, want 422", path, name, r.Status, r.Body)
+			}
+		}
+	}
+}
+
+// Issue 15 item 4, the attack: a stolen refresh token keeps working after
+// its owner signs out. Logout revokes the whole family, at every prefix.
+func TestSecurityLogoutOverHTTP(t *testing.T) {
+	s := testStack(t)
+	user, pw := testenv.Name("lo")[:12], "password-123"
+	register(t, s.GatewayURL, user, pw)
+	for _, path := range []string{"/auth/logout", "/api/auth/logout", "/function/logout"} {
+		login := call(t, "POST", s.GatewayURL+"/auth/login", map[string]string{"username": user, "password": pw})
+		expect(t, login, 200, "")
+		stolen := login.Str(t, "refresh")
+		rotated := call(t, "POST", s.GatewayURL+"/auth/refresh", map[string]string{"refresh": stolen})
+		expect(t, rotated, 200, "")
+		expect(t, call(t, "POST", s.GatewayURL+path, map[string]string{"refresh": rotated.Str(t, "refresh")}), 200, "")
+		for _, tok := range []string{stolen, rotated.Str(t, "refresh")} {
+			if r := call(t, "POST", s.GatewayURL+"/auth/refresh", map[string]string{"refresh": tok}); r.Status != 401 {
+				t.Errorf("%s: a token of the signed-out family refreshed: %d", path, r.Status)
+			}
+		}
+	}
+}
