@@ -391,7 +391,7 @@ func (run *compatRun) build() error {
 	l4 = append(l4, "pos")
 	for i, c := range out {
 		l4 = append(l4, c.work+" AS o"+strconv.Itoa(i))
-		l5 = append(l5, c.cast+" AS "+quote(c.name))
+		l5 = append(l5, c.cast+" AS "+Quote(c.name))
 	}
 	l5 = append(l5, "pos AS "+hiddenPos)
 	q = "SELECT " + strings.Join(l5, ", ") + " FROM (SELECT " + strings.Join(l4, ", ") + " FROM (" + q + ") a3) a4"

@@ -103,7 +103,7 @@ func (run *corrRun) build() error {
 	}
 	add := func(name, expr string) {
 		out = append(out, analysis.Column{Name: name, Type: analysis.Float64})
-		sel = append(sel, expr+" AS "+quote(name))
+		sel = append(sel, expr+" AS "+Quote(name))
 	}
 	add("elapsed_s", "el")
 	add("epoch_s", sqlFloat(run.startEpoch())+" + el")
@@ -131,7 +131,7 @@ func (run *corrRun) build() error {
 	// NULL counts of the table (no silent nulls).
 	var counts []string
 	for _, c := range out[2:] {
-		counts = append(counts, "count(*) - count("+quote(c.Name)+")")
+		counts = append(counts, "count(*) - count("+Quote(c.Name)+")")
 	}
 	v, err := run.e.db.row(run.ctx, "SELECT "+strings.Join(counts, ", ")+" FROM "+resultTable)
 	if err != nil {

@@ -42,7 +42,7 @@ func corrStream(ctx context.Context, e *Engine, fn func(row []any) error) error 
 	}
 	var sel []string
 	for _, c := range cols {
-		sel = append(sel, quote(c.Name))
+		sel = append(sel, Quote(c.Name))
 	}
 	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + resultTable + " ORDER BY " + hiddenPos
 	row := make([]any, len(cols))

@@ -178,8 +178,8 @@ func (e *Engine) exec(ctx context.Context, query string) error {
 	return e.db.exec(ctx, query)
 }
 
-// quote makes a DuckDB identifier of any name.
-func quote(name string) string {
+// Quote makes a DuckDB identifier of any name.
+func Quote(name string) string {
 	b := make([]byte, 0, len(name)+2)
 	b = append(b, '"')
 	for i := 0; i < len(name); i++ {

@@ -37,7 +37,7 @@ func (e *Engine) ScanRows(ctx context.Context, fn func(row []any) error) error {
 	}
 	sel := make([]string, len(t.columns), len(t.columns)+1)
 	for i, c := range t.columns {
-		sel[i] = quote(c.Name)
+		sel[i] = Quote(c.Name)
 	}
 	if !t.ordered {
 		sel = append(sel, hiddenPos)
