@@ -6,7 +6,6 @@
 package analyzer
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -76,30 +75,7 @@ func (o Output) RowSource() analysis.RowSource { return o.rows }
 // WriteCSV writes the table as CSV: a header row, an empty field for NULL,
 // numbers as the original printed them.
 func (o Output) WriteCSV(ctx context.Context, w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	var line []byte
-	for i, c := range o.Columns {
-		if i > 0 {
-			line = append(line, ',')
-		}
-		line = duckdb.AppendValue(line, c.Name)
-	}
-	bw.Write(append(line, '\n'))
-	err := o.rows.ScanRows(ctx, func(row []any) error {
-		line = line[:0]
-		for i, v := range row {
-			if i > 0 {
-				line = append(line, ',')
-			}
-			line = duckdb.AppendValue(line, v)
-		}
-		_, err := bw.Write(append(line, '\n'))
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return bw.Flush()
+	return duckdb.WriteCSV(ctx, w, o.Columns, o.rows)
 }
 
 // Analyze runs the pipeline on a local file; name is what the table is
