@@ -18,6 +18,8 @@ import (
 
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/duckdb/compat"
+	"github.com/benchwrap/backend/shared/duckdb/corrected"
 	"github.com/benchwrap/backend/shared/pricing"
 )
 
@@ -86,12 +88,12 @@ func (a *Analyzer) Analyze(ctx context.Context, path, name string) (Output, erro
 	var err error
 	switch a.cfg.Mode {
 	case analysis.Compat:
-		out.Result, err = a.engine.Compat(ctx, path, duckdb.CompatOptions{Name: name})
+		out.Result, err = compat.New(a.engine).Run(ctx, path, compat.Options{Name: name})
 		if err == nil && a.cfg.Price != nil && out.Skip == nil {
 			err = a.compatPrices(ctx, &out)
 		}
 	case analysis.Corrected:
-		out.Result, out.Summary, err = a.engine.Corrected(ctx, path, duckdb.CorrectedOptions{Name: name, Price: a.cfg.Price, Carbon: a.cfg.Carbon})
+		out.Result, out.Summary, err = corrected.New(a.engine).Run(ctx, path, corrected.Options{Name: name, Price: a.cfg.Price, Carbon: a.cfg.Carbon})
 	default:
 		err = fmt.Errorf("analysis mode %s is not available", a.cfg.Mode)
 	}

@@ -1,4 +1,4 @@
-package duckdb
+package corrected
 
 // Corrected mode (docs/corrected-mode.md): the analysis without the
 // original pipeline's defects. This file is the entry point, the discovery
@@ -8,23 +8,22 @@ package duckdb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"regexp"
 	"runtime/debug"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/pricing"
 	"github.com/benchwrap/backend/shared/profile"
 )
 
-// CorrectedOptions are the per-file options of Corrected.
-type CorrectedOptions struct {
+// Options are the per-file options of a corrected run.
+type Options struct {
 	// Name is what the label derives from (the object key for a
 	// downloaded object); default the path. For a node-step file the step
 	// is read from it (<job>_<step>_<node>.h5).
@@ -34,39 +33,47 @@ type CorrectedOptions struct {
 	Price, Carbon pricing.Source
 }
 
-// Corrected analyses one HDF5 file in corrected mode. Whole-file failures
-// are skips, as in Compat: the Result's Skip says why and the summary is
+// Pipeline runs the corrected pipeline on an engine.
+type Pipeline struct {
+	e *duckdb.Engine
+
+	// What the last run's aux pass touched, for tests (written under the
+	// engine's lock).
+	lastWork corrWork
+}
+
+// New returns the corrected pipeline of an engine.
+func New(e *duckdb.Engine) *Pipeline { return &Pipeline{e: e} }
+
+// Run analyses one HDF5 file in corrected mode. Whole-file failures are
+// skips, as in compat mode: the Result's Skip says why and the summary is
 // nil. The error is for failures of the engine itself (the Result is nil
 // then). On success the corrected table replaces the previous result in
-// the engine (ScanRows/WriteCSV read it), Result.Metrics holds the job
-// totals under the compat names and the Summary everything else.
-func (e *Engine) Corrected(ctx context.Context, path string, opt CorrectedOptions) (*analysis.Result, *analysis.Summary, error) {
-	start := time.Now()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.db == nil {
-		return nil, nil, errors.New("duckdb: engine is closed")
-	}
-	res := newResult(analysis.Corrected, path, opt.Name)
-	if err := e.dropResult(ctx); err != nil {
-		return nil, nil, fmt.Errorf("duckdb: %w", err)
-	}
-	run := &corrRun{pipelineRun: pipelineRun{e: e, ctx: ctx, res: res}, opt: opt, label: res.Label}
-	err := run.protect(func() error { return run.file(path) })
-	if err := run.finish(run.out, err, start); err != nil {
+// the engine (its ScanRows/WriteCSV read it), Result.Metrics holds the
+// job totals under the compat names and the Summary everything else.
+func (p *Pipeline) Run(ctx context.Context, path string, opt Options) (*analysis.Result, *analysis.Summary, error) {
+	var sum *analysis.Summary
+	res, err := p.e.Run(ctx, analysis.Corrected, path, opt.Name, func(r *duckdb.Run) (*duckdb.Table, error) {
+		run := &corrRun{Run: r, opt: opt, label: r.Res.Label, p: p}
+		err := run.file(path)
+		sum = run.sum
+		return run.out, err
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 	if res.Skip != nil {
 		return res, nil, nil
 	}
-	return res, run.sum, nil
+	return res, sum, nil
 }
 
-// corrRun is the state of one Corrected call.
+// corrRun is the state of one corrected run.
 type corrRun struct {
-	pipelineRun
-	opt   CorrectedOptions
+	*duckdb.Run
+	opt   Options
 	label string
+	p     *Pipeline
 
 	series  []*corrSeries
 	dropped []*corrSeries // node groups without any usable series (their quality counts)
@@ -76,12 +83,12 @@ type corrRun struct {
 
 	// The job's time origin: elapsed_s = (series start - ref) + el - firstRel.
 	ref, firstRel float64
-	out           *table
+	out           *duckdb.Table
 	sum           *analysis.Summary
 }
 
 func (run *corrRun) warn(format string, args ...any) {
-	run.res.Details.Warnings = append(run.res.Details.Warnings, fmt.Sprintf(format, args...))
+	run.Res.Details.Warnings = append(run.Res.Details.Warnings, fmt.Sprintf(format, args...))
 }
 
 // corrSeries is one unit of analysis: one node of one step. Its times
@@ -156,7 +163,7 @@ var corrGPUField = regexp.MustCompile(`^GPU[0-9]+Power$`)
 
 // file runs the pipeline on one file.
 func (run *corrRun) file(p string) error {
-	r, f, err := run.e.openProfile(p, run.res)
+	r, f, err := run.OpenProfile(p)
 	if err != nil {
 		return err
 	}
@@ -182,7 +189,7 @@ func (run *corrRun) file(p string) error {
 	}
 	run.series = used
 	if len(used) == 0 {
-		return skipf(analysis.SkipNoData, "no node has a usable energy, task, filesystem or network series")
+		return duckdb.Skipf(analysis.SkipNoData, "no node has a usable energy, task, filesystem or network series")
 	}
 	run.order()
 	run.summarize()
@@ -390,7 +397,7 @@ func (run *corrRun) finishReports(root *profile.Group) {
 				run.report(it.Name(), ds, statusIgnored, "not part of a recognised node series", 0)
 			}
 		}
-		run.res.Details.Groups = append(run.res.Details.Groups, *rep)
+		run.Res.Details.Groups = append(run.Res.Details.Groups, *rep)
 		for _, d := range rep.Datasets {
 			if d.Status == analysis.DatasetUsed {
 				used = append(used, it.Name())
@@ -398,7 +405,7 @@ func (run *corrRun) finishReports(root *profile.Group) {
 			}
 		}
 	}
-	det := &run.res.Details
+	det := &run.Res.Details
 	det.Group = strings.Join(used, ",")
 	if det.Group != "" {
 		det.EpochColumn = "EpochTime"
@@ -453,7 +460,7 @@ func (run *corrRun) load(r *hdf5.Reader, s *corrSeries) error {
 	}
 	for _, kind := range []string{kindTasks, kindFilesystem, kindNetwork} {
 		for _, ds := range byKind[kind] {
-			if err := run.ctx.Err(); err != nil {
+			if err := run.Ctx.Err(); err != nil {
 				return err
 			}
 			if err := run.dataset(r, s, kind, ds); err != nil {
@@ -472,15 +479,15 @@ func (run *corrRun) load(r *hdf5.Reader, s *corrSeries) error {
 // dataset loads one dataset of a series and uses it.
 func (run *corrRun) dataset(r *hdf5.Reader, s *corrSeries, kind string, ds *profile.Dataset) error {
 	if ds.Err != nil {
-		run.report(s.top, ds, datasetErrorStatus(ds.Err), ds.Err.Error(), 0)
+		run.report(s.top, ds, duckdb.DatasetErrorStatus(ds.Err), ds.Err.Error(), 0)
 		return nil
 	}
 	if err := r.Load(ds); err != nil {
 		if de, ok := profile.AsDatasetError(err); ok {
-			run.report(s.top, ds, datasetErrorStatus(de), de.Error(), 0)
+			run.report(s.top, ds, duckdb.DatasetErrorStatus(de), de.Error(), 0)
 			return nil
 		}
-		return skipf(analysis.SkipUnexpected, "load %s: %v", ds.Path(), err)
+		return duckdb.Skipf(analysis.SkipUnexpected, "load %s: %v", ds.Path(), err)
 	}
 	defer r.Release(ds)
 	if ds.Rows == 0 || len(ds.Columns) == 0 {
@@ -489,7 +496,7 @@ func (run *corrRun) dataset(r *hdf5.Reader, s *corrSeries, kind string, ds *prof
 	}
 	for i := range ds.Columns {
 		if ds.Columns[i].Len() != ds.Rows {
-			return skipf(analysis.SkipUnexpected, "%s: column %s has %d values for %d rows", ds.Path(), ds.Columns[i].Name, ds.Columns[i].Len(), ds.Rows)
+			return duckdb.Skipf(analysis.SkipUnexpected, "%s: column %s has %d values for %d rows", ds.Path(), ds.Columns[i].Name, ds.Columns[i].Len(), ds.Rows)
 		}
 	}
 	var why string

@@ -1,4 +1,4 @@
-package duckdb
+package corrected
 
 // Energy figures of corrected mode: integration per series, and the
 // summaries of the nodes, the steps and the job.
@@ -364,7 +364,7 @@ func (run *corrRun) summarize() {
 		}
 	}
 	sum.Quality = run.quality
-	sum.Warnings = run.res.Details.Warnings
+	sum.Warnings = run.Res.Details.Warnings
 }
 
 // figures fills f from the series idx (those without energy data are left
@@ -455,7 +455,7 @@ func (run *corrRun) price(s *corrSeries, notes map[string]bool) corrFoot {
 	for i, x := range t {
 		abs[i] = s.start + x
 	}
-	fp := pricing.Assess(run.ctx, run.opt.Price, run.opt.Carbon, abs, p)
+	fp := pricing.Assess(run.Ctx, run.opt.Price, run.opt.Carbon, abs, p)
 	for _, n := range fp.Notes {
 		notes[n] = true
 	}

@@ -1,4 +1,4 @@
-package duckdb
+package corrected
 
 // Energy sources of a node. Slurm writes a node's power to a dataset named
 // Energy, but a site's plugin may write it elsewhere, and a node may carry

@@ -1,4 +1,4 @@
-package duckdb
+package corrected
 
 // The corrected table, built in Go and appended to DuckDB.
 //
@@ -39,6 +39,7 @@ import (
 	"github.com/duckdb/duckdb-go/v2/mapping"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/duckdb"
 )
 
 // corrAuxCol is one aux column of the table.
@@ -74,8 +75,8 @@ func (run *corrRun) build() error {
 			}
 		}
 	}
-	if rows > run.e.opt.MaxRows {
-		return skipf(analysis.SkipTooLarge, "the table would have %d rows (limit %d)", rows, run.e.opt.MaxRows)
+	if rows > run.Opt.MaxRows {
+		return duckdb.Skipf(analysis.SkipTooLarge, "the table would have %d rows (limit %d)", rows, run.Opt.MaxRows)
 	}
 	// Columns of corr_a: the task columns when there are tasks, the
 	// filesystem and network ones when present.
@@ -103,10 +104,10 @@ func (run *corrRun) build() error {
 	}
 	add := func(name, expr string) {
 		out = append(out, analysis.Column{Name: name, Type: analysis.Float64})
-		sel = append(sel, expr+" AS "+Quote(name))
+		sel = append(sel, expr+" AS "+duckdb.Quote(name))
 	}
 	add("elapsed_s", "el")
-	add("epoch_s", sqlFloat(run.startEpoch())+" + el")
+	add("epoch_s", duckdb.SQLFloat(run.startEpoch())+" + el")
 	add("power_w", "p")
 	if hasGPU {
 		add("gpu_power_w", "g")
@@ -123,17 +124,17 @@ func (run *corrRun) build() error {
 			add(c.name, "CAST(NULL AS DOUBLE)")
 		}
 	}
-	sel = append(sel, "pos AS "+hiddenPos)
-	if err := run.exec("CREATE VIEW " + resultTable + " AS SELECT " + strings.Join(sel, ", ") + " FROM " + src); err != nil {
+	sel = append(sel, "pos AS "+duckdb.HiddenPos)
+	if err := run.Exec("CREATE VIEW " + duckdb.ResultTable + " AS SELECT " + strings.Join(sel, ", ") + " FROM " + src); err != nil {
 		return err
 	}
 
 	// NULL counts of the table (no silent nulls).
 	var counts []string
 	for _, c := range out[2:] {
-		counts = append(counts, "count(*) - count("+Quote(c.Name)+")")
+		counts = append(counts, "count(*) - count("+duckdb.Quote(c.Name)+")")
 	}
-	v, err := run.e.db.row(run.ctx, "SELECT "+strings.Join(counts, ", ")+" FROM "+resultTable)
+	v, err := run.DB.Row(run.Ctx, "SELECT "+strings.Join(counts, ", ")+" FROM "+duckdb.ResultTable)
 	if err != nil {
 		return fmt.Errorf("table nulls: %w", err)
 	}
@@ -146,9 +147,9 @@ func (run *corrRun) build() error {
 	run.quality.TableNulls = nulls
 	run.sum.Quality.TableNulls = nulls
 
-	run.out = &table{name: resultTable, columns: out, rows: rows}
-	run.res.Rows, run.res.Columns = rows, out
-	run.res.Metrics = run.sum.Metrics()
+	run.out = &duckdb.Table{Name: duckdb.ResultTable, Columns: out, Rows: rows}
+	run.Res.Rows, run.Res.Columns = rows, out
+	run.Res.Metrics = run.sum.Metrics()
 	return nil
 }
 
@@ -164,7 +165,7 @@ func corrLiteral(s string) string {
 // corrWriter fills an Appender's data chunks row by row: int64 columns
 // first, then float64 columns, where NaN is written as NULL.
 type corrWriter struct {
-	a    *chunkAppender
+	a    *duckdb.Appender
 	ints [][]int64
 	flts [][]float64
 	// Validity masks of the float columns in the current chunk, fetched
@@ -175,8 +176,8 @@ type corrWriter struct {
 }
 
 func (run *corrRun) newWriter(table, defs string, nInt, nFlt int) (*corrWriter, error) {
-	run.scratch = append(run.scratch, table)
-	if err := run.exec("CREATE OR REPLACE TABLE " + table + " (" + defs + ")"); err != nil {
+	run.AddScratch(table)
+	if err := run.Exec("CREATE OR REPLACE TABLE " + table + " (" + defs + ")"); err != nil {
 		return nil, err
 	}
 	types := make([]mapping.Type, 0, nInt+nFlt)
@@ -186,7 +187,7 @@ func (run *corrRun) newWriter(table, defs string, nInt, nFlt int) (*corrWriter, 
 	for i := 0; i < nFlt; i++ {
 		types = append(types, mapping.TypeDouble)
 	}
-	a, err := run.e.db.newAppender(table, types)
+	a, err := run.DB.NewAppender(table, types)
 	if err != nil {
 		return nil, fmt.Errorf("append %s: %w", table, err)
 	}
@@ -197,10 +198,10 @@ func (run *corrRun) newWriter(table, defs string, nInt, nFlt int) (*corrWriter, 
 
 func (w *corrWriter) begin() {
 	for c := range w.ints {
-		w.ints[c] = w.a.int64s(c)
+		w.ints[c] = w.a.Int64s(c)
 	}
 	for c := range w.flts {
-		w.flts[c] = w.a.float64s(len(w.ints) + c)
+		w.flts[c] = w.a.Float64s(len(w.ints) + c)
 		w.masks[c] = nil
 	}
 	w.n = 0
@@ -210,7 +211,7 @@ func (w *corrWriter) begin() {
 func (w *corrWriter) setNull(c, i int) {
 	m := w.masks[c]
 	if m == nil {
-		v := mapping.DataChunkGetVector(w.a.ch, mapping.IdxT(len(w.ints)+c))
+		v := w.a.Vector(len(w.ints) + c)
 		mapping.VectorEnsureValidityWritable(v)
 		m = mapping.VectorGetValidity(v)
 		w.masks[c] = m
@@ -232,8 +233,8 @@ func (w *corrWriter) row(ints []int64, flts []float64) error {
 		}
 	}
 	w.n++
-	if w.n == vectorSize {
-		if err := w.a.flush(w.n); err != nil {
+	if w.n == duckdb.VectorSize {
+		if err := w.a.Flush(w.n); err != nil {
 			return err
 		}
 		w.begin()
@@ -242,11 +243,11 @@ func (w *corrWriter) row(ints []int64, flts []float64) error {
 }
 
 func (w *corrWriter) close() error {
-	if err := w.a.flush(w.n); err != nil {
-		w.a.close()
+	if err := w.a.Flush(w.n); err != nil {
+		w.a.Close()
 		return err
 	}
-	return w.a.close()
+	return w.a.Close()
 }
 
 // appendRows writes corr_e: its column g only when some series has GPU
@@ -269,8 +270,8 @@ func (run *corrRun) appendRows(hasGPU bool, cols []corrAuxCol) error {
 	var pos int64
 	var work corrWork
 	for _, s := range run.series {
-		if err := run.ctx.Err(); err != nil {
-			w.a.close()
+		if err := run.Ctx.Err(); err != nil {
+			w.a.Close()
 			return err
 		}
 		ints[1] = int64(s.sid)
@@ -289,7 +290,7 @@ func (run *corrRun) appendRows(hasGPU bool, cols []corrAuxCol) error {
 			}
 			aux.at(flts[0], flts[nf:])
 			if err := w.row(ints, flts); err != nil {
-				w.a.close()
+				w.a.Close()
 				return fmt.Errorf("append corr_e: %w", err)
 			}
 			pos++
@@ -297,7 +298,7 @@ func (run *corrRun) appendRows(hasGPU bool, cols []corrAuxCol) error {
 		// The summary is done: the series' samples are no longer needed.
 		s.el, s.rows, s.pw, s.cum, s.gpu, s.priceT, s.priceP, s.aux = nil, nil, nil, nil, nil, nil, nil, nil
 	}
-	run.e.lastWork = work
+	run.p.lastWork = work
 	return w.close()
 }
 
@@ -393,25 +394,4 @@ func (a *corrAuxAt) at(x float64, out []float64) {
 		}
 		out[j] = v
 	}
-}
-
-// corrVarchar reads row i of a VARCHAR vector's data as a string. The
-// table's step and node columns are VARCHAR: the engine's columnReader
-// needs this for them.
-func corrVarchar(data unsafe.Pointer, i int) string {
-	return string(corrVarcharBytes(data, i))
-}
-
-// corrVarcharBytes returns the bytes of row i of a VARCHAR vector's data,
-// without copying (valid while the data chunk is). Each value is a 16-byte
-// duckdb_string_t: a uint32 length, then the bytes themselves if there are
-// at most 12 of them, else a 4-byte prefix and a pointer to the bytes.
-// Reading it here avoids a cgo call per value.
-func corrVarcharBytes(data unsafe.Pointer, i int) []byte {
-	p := unsafe.Add(data, i*16)
-	n := *(*uint32)(p)
-	if n <= 12 {
-		return unsafe.Slice((*byte)(unsafe.Add(p, 4)), n)
-	}
-	return unsafe.Slice(*(**byte)(unsafe.Add(p, 8)), n)
 }
