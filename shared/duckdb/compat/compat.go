@@ -1,3 +1,8 @@
+// Package compat is the compat pipeline: the original Python pipeline's
+// semantics (docs/compat-pipeline.md), run on a duckdb.Engine. The HDF5
+// reader feeds one dataset at a time into DuckDB through the Appender, and
+// SQL builds the time-aligned table, its derived columns and the metrics
+// (build.go); casts.go holds the §8 output casts.
 package compat
 
 import (

@@ -768,7 +768,7 @@ func TestCorrectedFixtures(t *testing.T) {
 		label := analysis.Label(path)
 		parts := strings.SplitN(label, "_", 3)
 		fileStep := "0"
-		if len(parts) == 3 && (parts[1] == "batch" || corrDigits(parts[1])) {
+		if len(parts) == 3 && (parts[1] == "batch" || allDigits(parts[1])) {
 			fileStep = parts[1]
 		}
 		for _, it := range f.Root.Items {
@@ -795,7 +795,7 @@ func TestCorrectedFixtures(t *testing.T) {
 		}
 		numbered := false
 		for _, s := range all {
-			numbered = numbered || corrDigits(s.step)
+			numbered = numbered || allDigits(s.step)
 		}
 		total, withPower, inTotal := 0.0, 0, 0
 		for _, s := range all {
@@ -824,7 +824,7 @@ func TestCorrectedFixtures(t *testing.T) {
 			} else {
 				corrWant(t, path+" "+s.node, n.EnergyToSolutionJ, ref)
 			}
-			if !numbered || corrDigits(s.step) {
+			if !numbered || allDigits(s.step) {
 				total += ref
 				inTotal++
 			}

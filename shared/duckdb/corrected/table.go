@@ -10,10 +10,10 @@ package corrected
 //	  other series' times. el is seconds since the job's first sample; p the
 //	  power the energy comes from, g the summed GPU power, cum the energy
 //	  since the series' first sample (computed in Go, see
-//	  corrected_energy.go), v<j> the node's task, filesystem and network
+//	  energy.go), v<j> the node's task, filesystem and network
 //	  values at that time.
 //
-// The aux values are put on the row times in Go (corrAuxRows), linearly in
+// The aux values are put on the row times in Go (auxCursor), linearly in
 // time and never beyond a series' first and last sample: at each row, every
 // task, filesystem and network series of the node whose range contains the
 // row's time is interpolated there between its two neighbouring samples (a
@@ -42,15 +42,15 @@ import (
 	"github.com/benchwrap/backend/shared/duckdb"
 )
 
-// corrAuxCol is one aux column of the table.
-type corrAuxCol struct {
+// auxCol is one aux column of the table.
+type auxCol struct {
 	idx   int    // auxCPU ...
 	name  string // table column
 	agg   string // avg over the node's series, or sum
 	delta bool   // a running total shown as the amount since the previous row
 }
 
-var corrAuxCols = []corrAuxCol{
+var auxColumns = []auxCol{
 	{auxCPU, "cpu_util_norm_pct", "avg", false},
 	{auxRSS, "rss_mib", "sum", false},
 	{auxRead, "read_mb", "sum", false},
@@ -62,7 +62,7 @@ var corrAuxCols = []corrAuxCol{
 }
 
 // build appends the series to DuckDB and makes the result view.
-func (run *corrRun) build() error {
+func (run *fileRun) build() error {
 	var rows int64
 	present := make([]bool, auxCols)
 	hasGPU := false
@@ -80,8 +80,8 @@ func (run *corrRun) build() error {
 	}
 	// Columns of corr_a: the task columns when there are tasks, the
 	// filesystem and network ones when present.
-	var cols []corrAuxCol
-	for _, c := range corrAuxCols {
+	var cols []auxCol
+	for _, c := range auxColumns {
 		if present[c.idx] {
 			cols = append(cols, c)
 		}
@@ -94,8 +94,8 @@ func (run *corrRun) build() error {
 	// The result view.
 	var steps, nodes []string
 	for _, s := range run.series {
-		steps = append(steps, corrLiteral(s.step))
-		nodes = append(nodes, corrLiteral(s.node))
+		steps = append(steps, sqlString(s.step))
+		nodes = append(nodes, sqlString(s.node))
 	}
 	out := []analysis.Column{{Name: "step", Type: analysis.Text}, {Name: "node", Type: analysis.Text}}
 	sel := []string{
@@ -115,7 +115,7 @@ func (run *corrRun) build() error {
 		add("gpu_power_w", "CAST(NULL AS DOUBLE)")
 	}
 	add("energy_j", "cum")
-	for _, c := range corrAuxCols {
+	for _, c := range auxColumns {
 		switch {
 		case present[c.idx]:
 			add(c.name, fmt.Sprintf("v%d", c.idx))
@@ -153,8 +153,8 @@ func (run *corrRun) build() error {
 	return nil
 }
 
-// corrLiteral is a SQL string literal of s (valid UTF-8, no NUL).
-func corrLiteral(s string) string {
+// sqlString is a SQL string literal of s (valid UTF-8, no NUL).
+func sqlString(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
@@ -162,9 +162,9 @@ func corrLiteral(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
-// corrWriter fills an Appender's data chunks row by row: int64 columns
+// rowWriter fills an Appender's data chunks row by row: int64 columns
 // first, then float64 columns, where NaN is written as NULL.
-type corrWriter struct {
+type rowWriter struct {
 	a    *duckdb.Appender
 	ints [][]int64
 	flts [][]float64
@@ -175,7 +175,7 @@ type corrWriter struct {
 	n     int
 }
 
-func (run *corrRun) newWriter(table, defs string, nInt, nFlt int) (*corrWriter, error) {
+func (run *fileRun) newWriter(table, defs string, nInt, nFlt int) (*rowWriter, error) {
 	run.AddScratch(table)
 	if err := run.Exec("CREATE OR REPLACE TABLE " + table + " (" + defs + ")"); err != nil {
 		return nil, err
@@ -191,12 +191,12 @@ func (run *corrRun) newWriter(table, defs string, nInt, nFlt int) (*corrWriter, 
 	if err != nil {
 		return nil, fmt.Errorf("append %s: %w", table, err)
 	}
-	w := &corrWriter{a: a, ints: make([][]int64, nInt), flts: make([][]float64, nFlt), masks: make([]unsafe.Pointer, nFlt)}
+	w := &rowWriter{a: a, ints: make([][]int64, nInt), flts: make([][]float64, nFlt), masks: make([]unsafe.Pointer, nFlt)}
 	w.begin()
 	return w, nil
 }
 
-func (w *corrWriter) begin() {
+func (w *rowWriter) begin() {
 	for c := range w.ints {
 		w.ints[c] = w.a.Int64s(c)
 	}
@@ -208,7 +208,7 @@ func (w *corrWriter) begin() {
 }
 
 // setNull marks row i of float column c NULL in the current chunk.
-func (w *corrWriter) setNull(c, i int) {
+func (w *rowWriter) setNull(c, i int) {
 	m := w.masks[c]
 	if m == nil {
 		v := w.a.Vector(len(w.ints) + c)
@@ -220,7 +220,7 @@ func (w *corrWriter) setNull(c, i int) {
 	*word &^= 1 << (uint(i) & 63)
 }
 
-func (w *corrWriter) row(ints []int64, flts []float64) error {
+func (w *rowWriter) row(ints []int64, flts []float64) error {
 	for c, v := range ints {
 		w.ints[c][w.n] = v
 	}
@@ -242,7 +242,7 @@ func (w *corrWriter) row(ints []int64, flts []float64) error {
 	return nil
 }
 
-func (w *corrWriter) close() error {
+func (w *rowWriter) close() error {
 	if err := w.a.Flush(w.n); err != nil {
 		w.a.Close()
 		return err
@@ -252,7 +252,7 @@ func (w *corrWriter) close() error {
 
 // appendRows writes corr_e: its column g only when some series has GPU
 // fields, a column v<j> per aux column in cols.
-func (run *corrRun) appendRows(hasGPU bool, cols []corrAuxCol) error {
+func (run *fileRun) appendRows(hasGPU bool, cols []auxCol) error {
 	defs, nf := "pos BIGINT, sid BIGINT, el DOUBLE, p DOUBLE, cum DOUBLE, g DOUBLE", 4
 	if !hasGPU {
 		defs, nf = "pos BIGINT, sid BIGINT, el DOUBLE, p DOUBLE, cum DOUBLE", 3
@@ -268,7 +268,7 @@ func (run *corrRun) appendRows(hasGPU bool, cols []corrAuxCol) error {
 	ints := make([]int64, 2)
 	flts := make([]float64, nf+len(cols))
 	var pos int64
-	var work corrWork
+	var work work
 	for _, s := range run.series {
 		if err := run.Ctx.Err(); err != nil {
 			w.a.Close()
@@ -302,30 +302,30 @@ func (run *corrRun) appendRows(hasGPU bool, cols []corrAuxCol) error {
 	return w.close()
 }
 
-// corrWork counts what the aux pass touched, for the linearity test.
-type corrWork struct {
+// work counts what the aux pass touched, for the linearity test.
+type work struct {
 	Rows    int64 // table rows
 	Samples int64 // aux samples passed by the series' pointers
 	Evals   int64 // (row, aux series) pairs looked at
 }
 
-// corrAuxAt puts a node's aux columns on its row times, one row at a time
+// auxCursor puts a node's aux columns on its row times, one row at a time
 // in increasing time (see the top of the file), so that no column of the
 // whole series is held beside the appender's chunks.
-type corrAuxAt struct {
-	s    *corrSeries
-	cols []corrAuxCol
+type auxCursor struct {
+	s    *series
+	cols []auxCol
 	ts   [][]float64 // each aux series' times on the job's timeline
 	ptr  []int       // per aux series: its first sample at or after the last row
 	has  []bool      // per column: some aux series of the node has it
 	prev []float64   // per delta column: the previous row's running total
 	sums []float64
 	cnt  []int
-	work *corrWork
+	work *work
 }
 
-func (run *corrRun) auxAt(s *corrSeries, cols []corrAuxCol, work *corrWork) *corrAuxAt {
-	a := &corrAuxAt{s: s, cols: cols, ts: make([][]float64, len(s.aux)), ptr: make([]int, len(s.aux)),
+func (run *fileRun) auxAt(s *series, cols []auxCol, work *work) *auxCursor {
+	a := &auxCursor{s: s, cols: cols, ts: make([][]float64, len(s.aux)), ptr: make([]int, len(s.aux)),
 		has: make([]bool, len(cols)), prev: make([]float64, len(cols)), sums: make([]float64, len(cols)),
 		cnt: make([]int, len(cols)), work: work}
 	for k, x := range s.aux {
@@ -345,7 +345,7 @@ func (run *corrRun) auxAt(s *corrSeries, cols []corrAuxCol, work *corrWork) *cor
 
 // at writes the node's aux values at time x (seconds since the job's first
 // sample, not before the previous call's) to out, NaN for none.
-func (a *corrAuxAt) at(x float64, out []float64) {
+func (a *auxCursor) at(x float64, out []float64) {
 	a.work.Rows++
 	clear(a.sums)
 	clear(a.cnt)
