@@ -16,20 +16,10 @@ import (
 
 var fixtureDir = testenv.FixtureDir()
 
-func newTestEngine(t testing.TB) *duckdb.Engine {
-	t.Helper()
-	e, err := duckdb.New(duckdb.Options{MemoryLimit: "1GB", Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
-}
-
 // ScanRows restores the order of rows that come out of order, and falls
 // back to an ORDER BY when they are too far out.
 func TestScanRowsOrder(t *testing.T) {
-	e := newTestEngine(t)
+	e := enginetest.Open(t, enginetest.TestOptions)
 	c := compat.New(e)
 	res, err := c.Run(context.Background(), filepath.Join(fixtureDir, "12345_0_node01.h5"), compat.Options{})
 	if err != nil || res.Skip != nil {
@@ -89,7 +79,7 @@ func TestAppendValue(t *testing.T) {
 // A scan stopped by its callback (an error or a panic) leaves the engine
 // usable.
 func TestScanRowsStopped(t *testing.T) {
-	e := newTestEngine(t)
+	e := enginetest.Open(t, enginetest.TestOptions)
 	c := compat.New(e)
 	res, err := c.Run(context.Background(), filepath.Join(fixtureDir, "12346_job_merged.h5"), compat.Options{})
 	if err != nil || res.Skip != nil {

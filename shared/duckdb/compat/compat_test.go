@@ -50,13 +50,8 @@ func (e *testEngine) Compat(ctx context.Context, path string, opt Options) (*ana
 }
 
 func newTestEngine(t testing.TB) *testEngine {
-	t.Helper()
-	e, err := newEngine(duckdb.Options{MemoryLimit: "1GB", Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
+	e := enginetest.Open(t, enginetest.TestOptions)
+	return &testEngine{e, New(e)}
 }
 
 // TestCompatConformance runs every fixture and compares it with the

@@ -14,6 +14,7 @@ import (
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/duckdb/compat"
+	"github.com/benchwrap/backend/shared/duckdb/internal/enginetest"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/pricing"
@@ -52,13 +53,8 @@ func (e *testEngine) Compat(ctx context.Context, path string, opt compat.Options
 }
 
 func corrTestEngine(t testing.TB) *testEngine {
-	t.Helper()
-	e, err := newEngine(duckdb.Options{MemoryLimit: "1GB", Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
+	e := enginetest.Open(t, enginetest.TestOptions)
+	return &testEngine{e, New(e), compat.New(e)}
 }
 
 // corrStream streams the rows of the last result table in order, text

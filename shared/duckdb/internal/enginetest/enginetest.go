@@ -1,6 +1,6 @@
 // Package enginetest holds what the tests and benchmarks of the DuckDB
 // engine and its pipelines share: the 2M-row benchmark file, the process's
-// peak RSS, and a diff of two texts.
+// peak RSS, an engine for a test, and a diff of two texts.
 package enginetest
 
 import (
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 )
 
@@ -86,4 +87,18 @@ func FirstDiff(got, want string) string {
 		}
 	}
 	return "lengths " + strconv.Itoa(len(g)) + " and " + strconv.Itoa(len(w)) + " lines"
+}
+
+// TestOptions are the engine options of the tests.
+var TestOptions = duckdb.Options{MemoryLimit: "1GB", Threads: 2}
+
+// Open opens an engine for a test; it is closed when the test ends.
+func Open(t testing.TB, opt duckdb.Options) *duckdb.Engine {
+	t.Helper()
+	e, err := duckdb.New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
 }
