@@ -4,12 +4,12 @@ import (
 	"database/sql"
 	"testing"
 
-	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/benchwrap/backend/shared/duckdb"
 )
 
 func openDuck(t *testing.T, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
+	db, err := duckdb.OpenSQL(path + "?access_mode=read_only")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/duckdb/store"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/logging"
 	"github.com/benchwrap/backend/shared/minio"
@@ -215,7 +216,7 @@ type batch struct {
 	analyzer *analyzer.Analyzer
 	sink     analyzer.Sink
 	pool     *pgxpool.Pool
-	store    *duckdb.Store
+	store    *store.Store
 	failed   int
 }
 
@@ -240,7 +241,7 @@ func newBatch(ctx context.Context, o options, stdout, stderr io.Writer) (*batch,
 		}
 		b.sink = analyzer.PostgresSink{Pool: b.pool}
 	default:
-		if b.store, err = duckdb.OpenStore(ctx, o.duckdbPath); err != nil {
+		if b.store, err = store.OpenStore(ctx, o.duckdbPath); err != nil {
 			b.close()
 			return nil, err
 		}

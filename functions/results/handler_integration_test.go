@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/duckdb/duckdb-go/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
@@ -31,6 +30,7 @@ import (
 	"github.com/benchwrap/backend/shared/analyzer"
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/app/pipeline"
+	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/postgres"
@@ -496,7 +496,7 @@ func TestExportRoundTrips(t *testing.T) {
 }
 
 func duck(t *testing.T) *sql.DB {
-	db, err := sql.Open("duckdb", "")
+	db, err := duckdb.OpenSQL("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@
 package analyzer
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/duckdb/compat"
+	"github.com/benchwrap/backend/shared/duckdb/corrected"
 	"github.com/benchwrap/backend/shared/pricing"
 )
 
@@ -76,30 +77,7 @@ func (o Output) RowSource() analysis.RowSource { return o.rows }
 // WriteCSV writes the table as CSV: a header row, an empty field for NULL,
 // numbers as the original printed them.
 func (o Output) WriteCSV(ctx context.Context, w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	var line []byte
-	for i, c := range o.Columns {
-		if i > 0 {
-			line = append(line, ',')
-		}
-		line = duckdb.AppendValue(line, c.Name)
-	}
-	bw.Write(append(line, '\n'))
-	err := o.rows.ScanRows(ctx, func(row []any) error {
-		line = line[:0]
-		for i, v := range row {
-			if i > 0 {
-				line = append(line, ',')
-			}
-			line = duckdb.AppendValue(line, v)
-		}
-		_, err := bw.Write(append(line, '\n'))
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return bw.Flush()
+	return duckdb.WriteCSV(ctx, w, o.Columns, o.rows)
 }
 
 // Analyze runs the pipeline on a local file; name is what the table is
@@ -110,12 +88,12 @@ func (a *Analyzer) Analyze(ctx context.Context, path, name string) (Output, erro
 	var err error
 	switch a.cfg.Mode {
 	case analysis.Compat:
-		out.Result, err = a.engine.Compat(ctx, path, duckdb.CompatOptions{Name: name})
+		out.Result, err = compat.New(a.engine).Run(ctx, path, compat.Options{Name: name})
 		if err == nil && a.cfg.Price != nil && out.Skip == nil {
 			err = a.compatPrices(ctx, &out)
 		}
 	case analysis.Corrected:
-		out.Result, out.Summary, err = a.engine.Corrected(ctx, path, duckdb.CorrectedOptions{Name: name, Price: a.cfg.Price, Carbon: a.cfg.Carbon})
+		out.Result, out.Summary, err = corrected.New(a.engine).Run(ctx, path, corrected.Options{Name: name, Price: a.cfg.Price, Carbon: a.cfg.Carbon})
 	default:
 		err = fmt.Errorf("analysis mode %s is not available", a.cfg.Mode)
 	}

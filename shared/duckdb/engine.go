@@ -1,15 +1,18 @@
-// Package duckdb runs the analysis pipelines on an embedded, in-memory
-// DuckDB database. Compat reproduces the original Python pipeline
-// (docs/compat-pipeline.md): the HDF5 reader feeds one dataset at a time
-// into DuckDB through the Appender, and SQL builds the time-aligned table,
-// its derived columns and the metrics. The finished table is a view in the
-// engine's database until the next run, computed as writers stream it out
-// with ScanRows (analysis.RowSource) or WriteCSV.
+// Package duckdb is the adapter to an embedded, in-memory DuckDB database:
+// the Engine the analysis pipelines run on (one run at a time, under the
+// engine's lock), its native connection (chunk appends and streaming
+// scans), the HDF5 whole-file checks both pipelines share, and the CSV
+// writer. The pipelines are in the sub-packages compat (the original's
+// semantics, docs/compat-pipeline.md) and corrected; the DuckDB-file
+// result store and price cache are in store. The finished table of a run
+// is a view in the engine's database until the next run, computed as
+// writers stream it out with ScanRows (analysis.RowSource) or WriteCSV.
 package duckdb
 
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -61,43 +64,42 @@ type Options struct {
 type Engine struct {
 	opt     Options
 	tempDir string // created by the engine, removed on Close
-	db      *nativeDB
+	db      *DB
 
 	mu      sync.Mutex
-	result  *table   // the last table built, nil if none
+	result  *Table   // the last table built, nil if none
 	scratch []string // tables the result view reads
-
-	// How the last run went, for tests.
-	lastSumInGo bool     // Energy_used_J was summed in Go
-	lastDense   bool     // a frame had one row at every time
-	lastWork    corrWork // what the last corrected run's aux pass touched
 }
 
-// table is a finished table in the database: the view resultTable over
+// Table is a finished table in the database: the view ResultTable over
 // the run's intermediate tables, computed as it is read.
-type table struct {
-	name    string // DuckDB view (or table) name
-	columns []analysis.Column
-	rows    int64
-	// ordered is set when the scan order is the table's order; otherwise
-	// the column hiddenPos holds each row's position and ScanRows orders
+type Table struct {
+	Name    string // DuckDB view (or table) name
+	Columns []analysis.Column
+	Rows    int64
+	// Ordered is set when the scan order is the table's order; otherwise
+	// the column HiddenPos holds each row's position and ScanRows orders
 	// the rows by it.
-	ordered bool
+	Ordered bool
 }
 
-// resultTable is the DuckDB name of the finished table, a view. The full
+// ResultTable is the DuckDB name of the finished table, a view. The full
 // PostgreSQL name (job_<label>) is in the Result; it may be long or
 // contain characters DuckDB folds, so it is not used here. Its rows come
 // in no guaranteed order; each carries its position in the column
 // __bw_pos, by which ScanRows orders them.
-const resultTable = "compat_result"
+const ResultTable = "compat_result"
+
+// HiddenPos is the result's extra column: each row's position, by which
+// ScanRows orders the rows (it is not one of the table's columns).
+const HiddenPos = "__bw_pos"
 
 // dropResult drops the last result and its tables.
 func (e *Engine) dropResult(ctx context.Context) error {
 	e.result = nil
 	for _, kind := range []string{"VIEW", "TABLE"} {
 		// The other kind of object answers with a catalog error.
-		if err := e.exec(ctx, "DROP "+kind+" IF EXISTS "+resultTable); err != nil && !isCatalogError(err) {
+		if err := e.exec(ctx, "DROP "+kind+" IF EXISTS "+ResultTable); err != nil && !isCatalogError(err) {
 			return err
 		}
 	}
@@ -175,11 +177,11 @@ func (e *Engine) removeTemp() {
 }
 
 func (e *Engine) exec(ctx context.Context, query string) error {
-	return e.db.exec(ctx, query)
+	return e.db.Exec(ctx, query)
 }
 
-// quote makes a DuckDB identifier of any name.
-func quote(name string) string {
+// Quote makes a DuckDB identifier of any name.
+func Quote(name string) string {
 	b := make([]byte, 0, len(name)+2)
 	b = append(b, '"')
 	for i := 0; i < len(name); i++ {
@@ -189,4 +191,17 @@ func quote(name string) string {
 		b = append(b, name[i])
 	}
 	return string(append(b, '"'))
+}
+
+// SQLFloat writes a DOUBLE literal.
+func SQLFloat(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "CAST('NaN' AS DOUBLE)"
+	case math.IsInf(v, 1):
+		return "CAST('Infinity' AS DOUBLE)"
+	case math.IsInf(v, -1):
+		return "CAST('-Infinity' AS DOUBLE)"
+	}
+	return "CAST(" + strconv.FormatFloat(v, 'g', -1, 64) + " AS DOUBLE)"
 }

@@ -17,8 +17,8 @@ import (
 // before the first row, which for the final table is the whole table in
 // memory) and read the vectors directly.
 
-// nativeDB is one in-memory database with one connection.
-type nativeDB struct {
+// DB is one in-memory database with one connection.
+type DB struct {
 	db   mapping.Database
 	conn mapping.Connection
 }
@@ -52,7 +52,7 @@ func isCatalogError(err error) bool {
 	return errors.As(err, &de) && de.typ == mapping.ErrorTypeCatalog
 }
 
-func openNative(settings [][2]string) (*nativeDB, error) {
+func openNative(settings [][2]string) (*DB, error) {
 	var cfg mapping.Config
 	if mapping.CreateConfig(&cfg) == mapping.StateError {
 		return nil, errors.New("create config")
@@ -63,7 +63,7 @@ func openNative(settings [][2]string) (*nativeDB, error) {
 			return nil, fmt.Errorf("setting %s=%s refused", kv[0], kv[1])
 		}
 	}
-	n := &nativeDB{}
+	n := &DB{}
 	var msg string
 	if mapping.OpenExt("", &n.db, cfg, &msg) == mapping.StateError {
 		mapping.Close(&n.db)
@@ -76,14 +76,14 @@ func openNative(settings [][2]string) (*nativeDB, error) {
 	return n, nil
 }
 
-func (n *nativeDB) close() {
+func (n *DB) close() {
 	mapping.Disconnect(&n.conn)
 	mapping.Close(&n.db)
 }
 
 // watch interrupts the running query when ctx is done; call the returned
 // function when the query has finished.
-func (n *nativeDB) watch(ctx context.Context) func() {
+func (n *DB) watch(ctx context.Context) func() {
 	if ctx.Done() == nil {
 		return func() {}
 	}
@@ -102,7 +102,7 @@ func (n *nativeDB) watch(ctx context.Context) func() {
 
 // query runs a statement and returns its (materialized) result, which the
 // caller destroys.
-func (n *nativeDB) query(ctx context.Context, q string) (mapping.Result, error) {
+func (n *DB) Query(ctx context.Context, q string) (mapping.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return mapping.Result{}, err
 	}
@@ -122,8 +122,8 @@ func (n *nativeDB) query(ctx context.Context, q string) (mapping.Result, error) 
 }
 
 // exec runs a statement.
-func (n *nativeDB) exec(ctx context.Context, q string) error {
-	res, err := n.query(ctx, q)
+func (n *DB) Exec(ctx context.Context, q string) error {
+	res, err := n.Query(ctx, q)
 	if err != nil {
 		return err
 	}
@@ -133,8 +133,8 @@ func (n *nativeDB) exec(ctx context.Context, q string) error {
 
 // row runs a query and returns its first row (nil if none), values read
 // as by value.
-func (n *nativeDB) row(ctx context.Context, q string) ([]any, error) {
-	res, err := n.query(ctx, q)
+func (n *DB) Row(ctx context.Context, q string) ([]any, error) {
+	res, err := n.Query(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -150,16 +150,16 @@ func (n *nativeDB) row(ctx context.Context, q string) ([]any, error) {
 	}
 	out := make([]any, cols)
 	for c := 0; c < cols; c++ {
-		v := newColumnReader(mapping.DataChunkGetVector(ch, mapping.IdxT(c)), mapping.ColumnType(&res, mapping.IdxT(c)))
-		out[c] = v.value(0)
+		v := NewColumnReader(mapping.DataChunkGetVector(ch, mapping.IdxT(c)), mapping.ColumnType(&res, mapping.IdxT(c)))
+		out[c] = v.Value(0)
 	}
 	return out, nil
 }
 
 // stream runs a query as a streaming result and passes each data chunk
 // to fn (valid until fn returns).
-func (n *nativeDB) stream(ctx context.Context, q string, fn func(ch mapping.DataChunk, types []mapping.Type) error) error {
-	return n.streamOwned(ctx, q, func(ch mapping.DataChunk, types []mapping.Type) error {
+func (n *DB) Stream(ctx context.Context, q string, fn func(ch mapping.DataChunk, types []mapping.Type) error) error {
+	return n.StreamOwned(ctx, q, func(ch mapping.DataChunk, types []mapping.Type) error {
 		err := fn(ch, types)
 		mapping.DestroyDataChunk(&ch)
 		return err
@@ -170,7 +170,7 @@ func (n *nativeDB) stream(ctx context.Context, q string, fn func(ch mapping.Data
 // goroutine makes DuckDB compute the next chunks: DuckDB's work and fn's
 // overlap on two cores (with threads = 1, DuckDB computes a streaming
 // result in the goroutine that fetches it).
-func (n *nativeDB) pipeline(ctx context.Context, q string, fn func(ch mapping.DataChunk, types []mapping.Type) error) (err error) {
+func (n *DB) Pipeline(ctx context.Context, q string, fn func(ch mapping.DataChunk, types []mapping.Type) error) (err error) {
 	type item struct {
 		ch    mapping.DataChunk
 		types []mapping.Type
@@ -180,7 +180,7 @@ func (n *nativeDB) pipeline(ctx context.Context, q string, fn func(ch mapping.Da
 	done := make(chan error, 1)
 	go func() {
 		defer close(items)
-		done <- n.streamOwned(ctx, q, func(ch mapping.DataChunk, types []mapping.Type) error {
+		done <- n.StreamOwned(ctx, q, func(ch mapping.DataChunk, types []mapping.Type) error {
 			select {
 			case items <- item{ch, types}:
 				return nil
@@ -214,7 +214,7 @@ func (n *nativeDB) pipeline(ctx context.Context, q string, fn func(ch mapping.Da
 var errStopped = errors.New("stopped")
 
 // streamOwned is stream where fn owns (and destroys) each chunk.
-func (n *nativeDB) streamOwned(ctx context.Context, q string, fn func(ch mapping.DataChunk, types []mapping.Type) error) error {
+func (n *DB) StreamOwned(ctx context.Context, q string, fn func(ch mapping.DataChunk, types []mapping.Type) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -268,18 +268,18 @@ func (n *nativeDB) streamOwned(ctx context.Context, q string, fn func(ch mapping
 	}
 }
 
-// columnReader reads one vector of a flat data chunk.
-type columnReader struct {
+// ColumnReader reads one vector of a flat data chunk.
+type ColumnReader struct {
 	typ   mapping.Type
 	data  unsafe.Pointer
 	valid unsafe.Pointer // validity mask, nil when every row is valid
 }
 
-func newColumnReader(v mapping.Vector, typ mapping.Type) columnReader {
-	return columnReader{typ: typ, data: mapping.VectorGetData(v), valid: mapping.VectorGetValidity(v)}
+func NewColumnReader(v mapping.Vector, typ mapping.Type) ColumnReader {
+	return ColumnReader{typ: typ, data: mapping.VectorGetData(v), valid: mapping.VectorGetValidity(v)}
 }
 
-func (r *columnReader) isNull(i int) bool {
+func (r *ColumnReader) IsNull(i int) bool {
 	if r.valid == nil {
 		return false
 	}
@@ -290,8 +290,8 @@ func (r *columnReader) isNull(i int) bool {
 // value returns row i as uint16, uint32, uint64, int64, float32, float64
 // (for USMALLINT, UINTEGER, UBIGINT, BIGINT/INTEGER, FLOAT, DOUBLE), bool,
 // or nil for NULL.
-func (r *columnReader) value(i int) any {
-	if r.isNull(i) {
+func (r *ColumnReader) Value(i int) any {
+	if r.IsNull(i) {
 		return nil
 	}
 	switch r.typ {
@@ -312,26 +312,26 @@ func (r *columnReader) value(i int) any {
 	case mapping.TypeBoolean:
 		return *(*bool)(unsafe.Add(r.data, i))
 	case mapping.TypeVarchar:
-		return corrVarchar(r.data, i)
+		return varchar(r.data, i)
 	}
 	// The engine only reads columns of the types above (its own queries).
 	panic(fmt.Sprintf("duckdb: unexpected column type %d", r.typ))
 }
 
-// chunkAppender appends rows to a table through DuckDB's Appender, one
+// Appender appends rows to a table through DuckDB's Appender, one
 // data chunk (VectorSize rows) at a time. The columns are UBIGINT,
 // BIGINT or DOUBLE; set writes a chunk's values directly.
-type chunkAppender struct {
+type Appender struct {
 	app   mapping.Appender
 	types []mapping.LogicalType
 	ch    mapping.DataChunk
 	err   error
 }
 
-var vectorSize = int(mapping.VectorSize())
+var VectorSize = int(mapping.VectorSize())
 
-func (n *nativeDB) newAppender(table string, types []mapping.Type) (*chunkAppender, error) {
-	a := &chunkAppender{}
+func (n *DB) NewAppender(table string, types []mapping.Type) (*Appender, error) {
+	a := &Appender{}
 	if mapping.AppenderCreateExt(n.conn, "", "", table, &a.app) == mapping.StateError {
 		err := errors.New(mapping.AppenderError(a.app))
 		mapping.AppenderDestroy(&a.app)
@@ -345,27 +345,32 @@ func (n *nativeDB) newAppender(table string, types []mapping.Type) (*chunkAppend
 }
 
 // uint64s, int64s and float64s return column c of the current chunk.
-func (a *chunkAppender) uint64s(c int) []uint64 {
-	return unsafe.Slice((*uint64)(mapping.VectorGetData(mapping.DataChunkGetVector(a.ch, mapping.IdxT(c)))), vectorSize)
+func (a *Appender) Uint64s(c int) []uint64 {
+	return unsafe.Slice((*uint64)(mapping.VectorGetData(mapping.DataChunkGetVector(a.ch, mapping.IdxT(c)))), VectorSize)
 }
 
-func (a *chunkAppender) int64s(c int) []int64 {
-	return unsafe.Slice((*int64)(mapping.VectorGetData(mapping.DataChunkGetVector(a.ch, mapping.IdxT(c)))), vectorSize)
+func (a *Appender) Int64s(c int) []int64 {
+	return unsafe.Slice((*int64)(mapping.VectorGetData(mapping.DataChunkGetVector(a.ch, mapping.IdxT(c)))), VectorSize)
 }
 
-func (a *chunkAppender) float64s(c int) []float64 {
-	return unsafe.Slice((*float64)(mapping.VectorGetData(mapping.DataChunkGetVector(a.ch, mapping.IdxT(c)))), vectorSize)
+func (a *Appender) Float64s(c int) []float64 {
+	return unsafe.Slice((*float64)(mapping.VectorGetData(mapping.DataChunkGetVector(a.ch, mapping.IdxT(c)))), VectorSize)
+}
+
+// Vector returns column c of the current chunk.
+func (a *Appender) Vector(c int) mapping.Vector {
+	return mapping.DataChunkGetVector(a.ch, mapping.IdxT(c))
 }
 
 // setNull marks row i of column c NULL in the current chunk.
-func (a *chunkAppender) setNull(c, i int) {
+func (a *Appender) SetNull(c, i int) {
 	v := mapping.DataChunkGetVector(a.ch, mapping.IdxT(c))
 	mapping.VectorEnsureValidityWritable(v)
 	mapping.ValiditySetRowInvalid(mapping.VectorGetValidity(v), mapping.IdxT(i))
 }
 
 // flush appends the first rows of the current chunk and resets it.
-func (a *chunkAppender) flush(rows int) error {
+func (a *Appender) Flush(rows int) error {
 	if rows == 0 {
 		return nil
 	}
@@ -378,7 +383,7 @@ func (a *chunkAppender) flush(rows int) error {
 }
 
 // close flushes the appender to the table and frees it.
-func (a *chunkAppender) close() error {
+func (a *Appender) Close() error {
 	var err error
 	if mapping.AppenderClose(a.app) == mapping.StateError {
 		err = errors.New(mapping.AppenderError(a.app))
@@ -391,8 +396,8 @@ func (a *chunkAppender) close() error {
 	return err
 }
 
-// float64Value reads a DOUBLE result value (NULL as NaN, with ok false).
-func float64Value(v any) (float64, bool) {
+// Float64Value reads a DOUBLE result value (NULL as NaN, with ok false).
+func Float64Value(v any) (float64, bool) {
 	switch x := v.(type) {
 	case float64:
 		return x, true
@@ -404,4 +409,24 @@ func float64Value(v any) (float64, bool) {
 		return float64(x), true
 	}
 	return math.NaN(), false
+}
+
+// varchar reads row i of a VARCHAR vector's data as a string. The
+// corrected table's step and node columns are VARCHAR.
+func varchar(data unsafe.Pointer, i int) string {
+	return string(varcharBytes(data, i))
+}
+
+// varcharBytes returns the bytes of row i of a VARCHAR vector's data,
+// without copying (valid while the data chunk is). Each value is a 16-byte
+// duckdb_string_t: a uint32 length, then the bytes themselves if there are
+// at most 12 of them, else a 4-byte prefix and a pointer to the bytes.
+// Reading it here avoids a cgo call per value.
+func varcharBytes(data unsafe.Pointer, i int) []byte {
+	p := unsafe.Add(data, i*16)
+	n := *(*uint32)(p)
+	if n <= 12 {
+		return unsafe.Slice((*byte)(unsafe.Add(p, 4)), n)
+	}
+	return unsafe.Slice(*(**byte)(unsafe.Add(p, 8)), n)
 }

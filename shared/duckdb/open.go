@@ -9,18 +9,19 @@ import (
 	"github.com/benchwrap/backend/shared/profile"
 )
 
-// openProfile applies the whole-file checks both modes share (a missing,
+// OpenProfile applies the whole-file checks both modes share (a missing,
 // empty, non-HDF5 or unreadable file is a skip of that class) and opens
 // the file with the engine's reader limits. The reader's file-wide notes
 // go into the result's warnings.
-func (e *Engine) openProfile(p string, res *analysis.Result) (*hdf5.Reader, *profile.File, error) {
+func (run *Run) OpenProfile(p string) (*hdf5.Reader, *profile.File, error) {
+	res := run.Res
 	if _, err := os.Stat(p); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil, skipf(analysis.SkipMissing, "%v", err)
+			return nil, nil, Skipf(analysis.SkipMissing, "%v", err)
 		}
-		return nil, nil, skipf(analysis.SkipMissing, "cannot stat file: %v", err)
+		return nil, nil, Skipf(analysis.SkipMissing, "cannot stat file: %v", err)
 	}
-	r, err := hdf5.Open(p, e.opt.Reader)
+	r, err := hdf5.Open(p, run.Opt.Reader)
 	if err != nil {
 		if fe, ok := profile.AsFileError(err); ok {
 			class := analysis.SkipUnreadable
@@ -30,22 +31,32 @@ func (e *Engine) openProfile(p string, res *analysis.Result) (*hdf5.Reader, *pro
 			case profile.FileNotHDF5:
 				class = analysis.SkipNotHDF5
 			}
-			return nil, nil, skipf(class, "%v", err)
+			return nil, nil, Skipf(class, "%v", err)
 		}
-		return nil, nil, skipf(analysis.SkipUnexpected, "%v", err)
+		return nil, nil, Skipf(analysis.SkipUnexpected, "%v", err)
 	}
 	// A decompression bomb is refused on what it declares, before any
 	// of it is read.
-	if bytes, rows := r.Declared(); bytes > uint64(e.opt.MaxBytes) || rows > uint64(e.opt.MaxRows) {
+	if bytes, rows := r.Declared(); bytes > uint64(run.Opt.MaxBytes) || rows > uint64(run.Opt.MaxRows) {
 		r.Close()
-		return nil, nil, skipf(analysis.SkipTooLarge, "its datasets declare %d bytes of data once decompressed and up to %d rows (limits %d bytes, %d rows)",
-			bytes, rows, e.opt.MaxBytes, e.opt.MaxRows)
+		return nil, nil, Skipf(analysis.SkipTooLarge, "its datasets declare %d bytes of data once decompressed and up to %d rows (limits %d bytes, %d rows)",
+			bytes, rows, run.Opt.MaxBytes, run.Opt.MaxRows)
 	}
 	f := r.File()
 	res.Details.Warnings = append(res.Details.Warnings, f.Notes...)
 	if f.Root == nil {
 		r.Close()
-		return nil, nil, skipf(analysis.SkipUnreadable, "no root group")
+		return nil, nil, Skipf(analysis.SkipUnreadable, "no root group")
 	}
 	return r, f, nil
+}
+
+// DatasetErrorStatus names a dataset failure as the original's status
+// does ("error: <exception class>"): a failed HDF5 read was an OSError in
+// h5py; the reader's own refusals keep their class name.
+func DatasetErrorStatus(e *profile.DatasetError) string {
+	if e == nil || e.Class == profile.DatasetUnreadable {
+		return "error: OSError"
+	}
+	return "error: " + string(e.Class)
 }

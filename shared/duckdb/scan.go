@@ -1,12 +1,10 @@
 package duckdb
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -27,7 +25,7 @@ var _ analysis.RowSource = (*Engine)(nil)
 // by column type: UInt16 uint16, UInt32 uint32, UInt64 uint64, Int64
 // int64, Float32 float32, Float64 float64, and nil for NULL. An error from
 // fn stops the scan and is returned. The table is computed as it is read
-// (see resultTable), so each scan costs the final query.
+// (see ResultTable), so each scan costs the final query.
 func (e *Engine) ScanRows(ctx context.Context, fn func(row []any) error) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -35,14 +33,14 @@ func (e *Engine) ScanRows(ctx context.Context, fn func(row []any) error) error {
 	if t == nil || e.db == nil {
 		return ErrNoTable
 	}
-	sel := make([]string, len(t.columns), len(t.columns)+1)
-	for i, c := range t.columns {
-		sel[i] = quote(c.Name)
+	sel := make([]string, len(t.Columns), len(t.Columns)+1)
+	for i, c := range t.Columns {
+		sel[i] = Quote(c.Name)
 	}
-	if !t.ordered {
-		sel = append(sel, hiddenPos)
+	if !t.Ordered {
+		sel = append(sel, HiddenPos)
 	}
-	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + t.name
+	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + t.Name
 	// The joins of the view probe with the ordered skeleton when the
 	// optimizer keeps them as written; the rows then come almost in order.
 	// DuckDB computes on one thread, in the goroutine that fetches; fn
@@ -58,18 +56,18 @@ func (e *Engine) ScanRows(ctx context.Context, fn func(row []any) error) error {
 		_ = e.exec(context.Background(), "RESET disabled_optimizers")
 		_ = e.exec(context.Background(), "SET threads = "+strconv.Itoa(e.opt.Threads))
 	}()
-	o := orderer{fn: fn, width: len(t.columns), row: make([]any, len(t.columns)), pending: make(map[int64][]any), ordered: t.ordered}
-	err := e.db.pipeline(ctx, query, o.chunk)
+	o := orderer{fn: fn, width: len(t.Columns), row: make([]any, len(t.Columns)), pending: make(map[int64][]any), ordered: t.Ordered}
+	err := e.db.Pipeline(ctx, query, o.chunk)
 	if err == errReorder {
 		// Too far out of order: the rest comes sorted by DuckDB.
 		o.pending = nil
-		err = e.db.pipeline(ctx, fmt.Sprintf("%s WHERE %s >= %d ORDER BY %s", query, hiddenPos, o.next, hiddenPos), o.chunk)
+		err = e.db.Pipeline(ctx, fmt.Sprintf("%s WHERE %s >= %d ORDER BY %s", query, HiddenPos, o.next, HiddenPos), o.chunk)
 	}
 	if err != nil {
 		return err
 	}
-	if len(o.pending) > 0 || o.next != t.rows {
-		return fmt.Errorf("duckdb: scan produced %d of %d rows in order", o.next, t.rows)
+	if len(o.pending) > 0 || o.next != t.Rows {
+		return fmt.Errorf("duckdb: scan produced %d of %d rows in order", o.next, t.Rows)
 	}
 	return nil
 }
@@ -90,7 +88,7 @@ type orderer struct {
 	row     []any
 	next    int64 // position of the next row to pass on
 	pending map[int64][]any
-	cols    []columnReader
+	cols    []ColumnReader
 	ordered bool       // no position column: the rows come in order
 	buf     []any      // a chunk's values, row by row (fast path)
 	last    []boxCache // per column
@@ -137,7 +135,7 @@ func (o *orderer) fast(n int) error {
 	for c := 0; c < w; c++ {
 		col, lc := &o.cols[c], &o.last[c]
 		for i := 0; i < n; i++ {
-			if col.isNull(i) {
+			if col.IsNull(i) {
 				buf[i*w+c] = nil
 				continue
 			}
@@ -146,7 +144,7 @@ func (o *orderer) fast(n int) error {
 			case mapping.TypeVarchar:
 				// The first 8 bytes of a VARCHAR entry are its length and a
 				// prefix, not its value: compare the string itself.
-				if b := corrVarcharBytes(col.data, i); lc.box == nil || string(b) != lc.str {
+				if b := varcharBytes(col.data, i); lc.box == nil || string(b) != lc.str {
 					lc.str = string(b)
 					lc.box = lc.str
 				}
@@ -160,7 +158,7 @@ func (o *orderer) fast(n int) error {
 				bits = *(*uint64)(unsafe.Add(col.data, i*8))
 			}
 			if lc.box == nil || bits != lc.bits {
-				lc.bits, lc.box = bits, col.value(i)
+				lc.bits, lc.box = bits, col.Value(i)
 			}
 			buf[i*w+c] = lc.box
 		}
@@ -179,7 +177,7 @@ func (o *orderer) fast(n int) error {
 func (o *orderer) chunk(ch mapping.DataChunk, types []mapping.Type) error {
 	o.cols = o.cols[:0]
 	for c := range types {
-		o.cols = append(o.cols, newColumnReader(mapping.DataChunkGetVector(ch, mapping.IdxT(c)), types[c]))
+		o.cols = append(o.cols, NewColumnReader(mapping.DataChunkGetVector(ch, mapping.IdxT(c)), types[c]))
 	}
 	n := int(mapping.DataChunkGetSize(ch))
 	if len(o.pending) == 0 && o.inOrder(n) {
@@ -189,14 +187,14 @@ func (o *orderer) chunk(ch mapping.DataChunk, types []mapping.Type) error {
 		pos := o.next
 		if !o.ordered {
 			var ok bool
-			if pos, ok = o.cols[o.width].value(i).(int64); !ok {
+			if pos, ok = o.cols[o.width].Value(i).(int64); !ok {
 				return errors.New("duckdb: row without position")
 			}
 		}
 		switch {
 		case pos == o.next:
 			for c := range o.row {
-				o.row[c] = o.cols[c].value(i)
+				o.row[c] = o.cols[c].Value(i)
 			}
 			if err := o.fn(o.row); err != nil {
 				return err
@@ -208,7 +206,7 @@ func (o *orderer) chunk(ch mapping.DataChunk, types []mapping.Type) error {
 			}
 			held := make([]any, o.width)
 			for c := range held {
-				held[c] = o.cols[c].value(i)
+				held[c] = o.cols[c].Value(i)
 			}
 			o.pending[pos] = held
 			continue
@@ -237,106 +235,45 @@ func (e *Engine) Columns() []analysis.Column {
 	if e.result == nil {
 		return nil
 	}
-	return append([]analysis.Column(nil), e.result.columns...)
+	return append([]analysis.Column(nil), e.result.Columns...)
 }
 
-// WriteCSV writes the last result table as the expected files do: a header
-// row, NULL as an empty field, integers in decimal and floats as Python
-// prints them (the shortest digits that read back as the same float32 or
-// float64; ".0" on whole numbers; exponent form below 1e-4 and from 1e16).
+// WriteCSV writes the last result table as CSV (see the package WriteCSV).
 func (e *Engine) WriteCSV(ctx context.Context, w io.Writer) error {
 	cols := e.Columns()
 	if cols == nil {
 		return ErrNoTable
 	}
-	bw := bufio.NewWriterSize(w, 1<<16)
-	for i, c := range cols {
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		bw.WriteString(csvField(c.Name))
+	return WriteCSV(ctx, w, cols, e)
+}
+
+// Query streams the rows of a query on the engine's database, under the
+// engine's lock, in the order DuckDB returns them (tests read the result
+// table with it, text columns included). fn gets a slice it must not
+// keep; values are as in ScanRows, VARCHAR as string.
+func (e *Engine) Query(ctx context.Context, query string, fn func(row []any) error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.db == nil {
+		return ErrNoTable
 	}
-	bw.WriteByte('\n')
-	var buf []byte
-	err := e.ScanRows(ctx, func(row []any) error {
-		buf = buf[:0]
-		for i, v := range row {
-			if i > 0 {
-				buf = append(buf, ',')
+	var row []any
+	return e.db.Stream(ctx, query, func(ch mapping.DataChunk, types []mapping.Type) error {
+		readers := make([]ColumnReader, len(types))
+		for c := range types {
+			readers[c] = NewColumnReader(mapping.DataChunkGetVector(ch, mapping.IdxT(c)), types[c])
+		}
+		if len(row) != len(types) {
+			row = make([]any, len(types))
+		}
+		for i, n := 0, int(mapping.DataChunkGetSize(ch)); i < n; i++ {
+			for c := range readers {
+				row[c] = readers[c].Value(i)
 			}
-			buf = AppendValue(buf, v)
+			if err := fn(row); err != nil {
+				return err
+			}
 		}
-		buf = append(buf, '\n')
-		_, err := bw.Write(buf)
-		return err
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return bw.Flush()
-}
-
-// csvField quotes a field if CSV needs it.
-func csvField(s string) string {
-	if !strings.ContainsAny(s, ",\"\r\n") {
-		return s
-	}
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-}
-
-// AppendValue appends the CSV text of a table value (see WriteCSV); nil
-// appends nothing.
-func AppendValue(b []byte, v any) []byte {
-	switch x := v.(type) {
-	case nil:
-		return b
-	case uint16:
-		return strconv.AppendUint(b, uint64(x), 10)
-	case uint32:
-		return strconv.AppendUint(b, uint64(x), 10)
-	case uint64:
-		return strconv.AppendUint(b, x, 10)
-	case int64:
-		return strconv.AppendInt(b, x, 10)
-	case float32:
-		return appendPyFloat(b, float64(x), 32)
-	case float64:
-		return appendPyFloat(b, x, 64)
-	case string:
-		return append(b, csvField(x)...)
-	}
-	return fmt.Append(b, v)
-}
-
-// appendPyFloat writes a float as Python's repr (numpy's for float32):
-// shortest round-trip digits for the given bit size, positional with at
-// least one decimal between 1e-4 and 1e16, exponent form outside.
-func appendPyFloat(b []byte, x float64, bits int) []byte {
-	switch {
-	case math.IsNaN(x):
-		return append(b, "nan"...)
-	case math.IsInf(x, 1):
-		return append(b, "inf"...)
-	case math.IsInf(x, -1):
-		return append(b, "-inf"...)
-	case x == 0:
-		if math.Signbit(x) {
-			return append(b, "-0.0"...)
-		}
-		return append(b, "0.0"...)
-	}
-	start := len(b)
-	b = strconv.AppendFloat(b, x, 'e', -1, bits)
-	e := strings.LastIndexByte(string(b[start:]), 'e')
-	exp, _ := strconv.Atoi(string(b[start+e+1:]))
-	if exp < -4 || exp >= 16 {
-		return b // Go's exponent form is Python's: 1e-05, 1.5e+16
-	}
-	b = strconv.AppendFloat(b[:start], x, 'f', -1, bits)
-	for _, c := range b[start:] {
-		if c == '.' {
-			return b
-		}
-	}
-	return append(b, ".0"...)
 }

@@ -1,4 +1,4 @@
-package duckdb
+package corrected
 
 import (
 	"strings"
@@ -29,7 +29,7 @@ func TestCorrectedEnergyByContent(t *testing.T) {
 			s.Energy, s.Series, s.Rows, s.Jitter = gen.EnergyXCC, gen.ParseSeries("all"), 400, 0.8
 			s.EnergyGroup, s.MinorPower = c.group, c.minor
 			paths, files := corrWrite(t, s)
-			res, sum := corrAnalyse(t, e, paths[0], CorrectedOptions{})
+			res, sum := corrAnalyse(t, e, paths[0], Options{})
 			node := files[0].Root.Items[0].Group
 			name := c.group
 			if name == "" {

@@ -1,4 +1,4 @@
-package duckdb
+package corrected
 
 // Energy figures of corrected mode: integration per series, and the
 // summaries of the nodes, the steps and the job.
@@ -28,10 +28,10 @@ const (
 	methodCounter   = "counter"
 )
 
-// corrSum is a Neumaier (improved Kahan) sum.
-type corrSum struct{ s, c float64 }
+// kahanSum is a Neumaier (improved Kahan) sum.
+type kahanSum struct{ s, c float64 }
 
-func (k *corrSum) add(x float64) {
+func (k *kahanSum) add(x float64) {
 	t := k.s + x
 	if math.IsInf(t, 0) || math.IsNaN(t) {
 		k.s, k.c = t, 0
@@ -45,20 +45,20 @@ func (k *corrSum) add(x float64) {
 	k.s = t
 }
 
-func (k *corrSum) value() float64 {
+func (k *kahanSum) value() float64 {
 	if math.IsInf(k.s, 0) || math.IsNaN(k.s) {
 		return k.s
 	}
 	return k.s + k.c
 }
 
-// corrTrapezoid integrates power p over times el (strictly increasing)
+// trapezoid integrates power p over times el (strictly increasing)
 // with the trapezoidal rule; samples whose power is NaN are left out (the
 // segment bridges them). It returns the energy (NaN without any sample)
 // and the energy since the first sample at each sample (NaN where p is).
-func corrTrapezoid(el, p []float64) (float64, []float64) {
+func trapezoid(el, p []float64) (float64, []float64) {
 	cum := make([]float64, len(el))
-	var acc corrSum
+	var acc kahanSum
 	prev := -1
 	for i := range el {
 		if math.IsNaN(p[i]) {
@@ -77,7 +77,7 @@ func corrTrapezoid(el, p []float64) (float64, []float64) {
 	return acc.value(), cum
 }
 
-// corrCounter computes the energy of a cumulative counter c (J) at times
+// counterEnergy computes the energy of a cumulative counter c (J) at times
 // el: the sum of its increments, where a decrease is a reset (the counter
 // restarted from 0, so the increment is the new value). It also returns
 // the energy since the first sample at each sample, the mean power over
@@ -86,10 +86,10 @@ func corrTrapezoid(el, p []float64) (float64, []float64) {
 // step function (times and powers, two points per interval) whose
 // integral is the energy, for pricing (four times the series' size: only
 // built when pricing is on).
-func corrCounter(el, c []float64, steps bool) (e float64, cum, pw []float64, resets int64, pT, pP []float64) {
+func counterEnergy(el, c []float64, steps bool) (e float64, cum, pw []float64, resets int64, pT, pP []float64) {
 	cum = make([]float64, len(el))
 	pw = make([]float64, len(el))
-	var acc corrSum
+	var acc kahanSum
 	prev, first := -1, -1
 	for i := range el {
 		pw[i] = math.NaN()
@@ -129,12 +129,12 @@ func corrCounter(el, c []float64, steps bool) (e float64, cum, pw []float64, res
 // beside it is integrated as a cross-check and is the series' power),
 // else the power field (NodePower, CurrPower or Power), else the sum of
 // the GPU powers. GPU powers are also integrated on their own.
-func (s *corrSeries) energize(pw, ctr []float64, gpus [][]float64, power, counter *profile.Column, pricing bool) {
+func (s *series) energize(pw, ctr []float64, gpus [][]float64, power, counter *profile.Column, pricing bool) {
 	if len(gpus) > 0 {
 		s.gpu = make([]float64, len(s.el))
-		var total corrSum
+		var total kahanSum
 		for _, g := range gpus {
-			e, _ := corrTrapezoid(s.el, g)
+			e, _ := trapezoid(s.el, g)
 			total.add(e)
 			for i, v := range g {
 				s.gpu[i] += v // NaN stays NaN
@@ -146,32 +146,32 @@ func (s *corrSeries) energize(pw, ctr []float64, gpus [][]float64, power, counte
 	case ctr != nil:
 		s.method, s.field = methodCounter, counter.Name
 		var dp []float64
-		s.energy, s.cum, dp, s.resets, s.priceT, s.priceP = corrCounter(s.el, ctr, pricing)
+		s.energy, s.cum, dp, s.resets, s.priceT, s.priceP = counterEnergy(s.el, ctr, pricing)
 		s.quality.CounterResets += s.resets
 		s.pw = dp
 		if pw != nil {
 			s.pw = pw
-			s.trapEnergy, _ = corrTrapezoid(s.el, pw)
+			s.trapEnergy, _ = trapezoid(s.el, pw)
 		}
 	case pw != nil:
 		s.method, s.field = methodTrapezoid, power.Name
 		s.pw = pw
-		s.energy, s.cum = corrTrapezoid(s.el, pw)
+		s.energy, s.cum = trapezoid(s.el, pw)
 	default:
 		s.method, s.field = methodTrapezoid, "GPU"
 		s.pw = s.gpu
-		_, s.cum = corrTrapezoid(s.el, s.gpu)
+		_, s.cum = trapezoid(s.el, s.gpu)
 		s.energy = s.gpuEnergy
 	}
 }
 
-// corrCurve is a series' power on the job's timeline: times (seconds since
+// powerCurve is a series' power on the job's timeline: times (seconds since
 // the job's first sample, increasing) and finite powers.
-type corrCurve struct{ t, p []float64 }
+type powerCurve struct{ t, p []float64 }
 
 // curve is the power curve of s (the samples with a power).
-func (run *corrRun) curve(s *corrSeries) corrCurve {
-	var c corrCurve
+func (run *fileRun) curve(s *series) powerCurve {
+	var c powerCurve
 	for i, p := range s.pw {
 		if !math.IsNaN(p) {
 			c.t = append(c.t, run.rel(s, s.el[i]))
@@ -181,12 +181,12 @@ func (run *corrRun) curve(s *corrSeries) corrCurve {
 	return c
 }
 
-// corrPeak is the peak of the summed power of curves: the maximum, over
+// peakPower is the peak of the summed power of curves: the maximum, over
 // the union of their sample times, of the sum of each curve's power
 // linearly interpolated in time. A curve adds nothing outside its own
 // first and last sample (no extrapolation). Ties go to the earliest time.
 // NaN, NaN without samples.
-func corrPeak(curves []corrCurve) (peak, at float64) {
+func peakPower(curves []powerCurve) (peak, at float64) {
 	peak, at = math.NaN(), math.NaN()
 	idx := make([]int, len(curves))
 	for {
@@ -199,7 +199,7 @@ func corrPeak(curves []corrCurve) (peak, at float64) {
 		if math.IsInf(tau, 1) {
 			return peak, at
 		}
-		var total corrSum
+		var total kahanSum
 		for k, c := range curves {
 			i := idx[k]
 			switch {
@@ -219,21 +219,21 @@ func corrPeak(curves []corrCurve) (peak, at float64) {
 	}
 }
 
-// corrNumbered reports whether a step is a numbered step of the job (not
+// numbered reports whether a step is a numbered step of the job (not
 // batch, not extern: 4294967292, which sh5util writes as "-4").
-func corrNumbered(step string) bool {
-	return corrDigits(step) && step != "4294967292"
+func numbered(step string) bool {
+	return allDigits(step) && step != "4294967292"
 }
 
-// corrFoot is the cost and carbon of one series.
-type corrFoot struct {
+// footprint is the cost and carbon of one series.
+type footprint struct {
 	cost, co2       *float64
 	costErr, co2Err string
 }
 
 // summarize computes every figure of the summary except the table's NULL
 // counts (build adds them).
-func (run *corrRun) summarize() {
+func (run *fileRun) summarize() {
 	sum := &analysis.Summary{Nodes: []analysis.NodeSummary{}, Steps: []analysis.StepSummary{}, TotalSteps: []string{}}
 	run.sum = sum
 	sum.StartEpochS = analysis.Finite(run.startEpoch())
@@ -244,8 +244,8 @@ func (run *corrRun) summarize() {
 	if run.opt.Carbon != nil {
 		sum.CarbonSource = fmt.Sprint(run.opt.Carbon)
 	}
-	curves := make([]corrCurve, len(run.series))
-	feet := make([]corrFoot, len(run.series))
+	curves := make([]powerCurve, len(run.series))
+	feet := make([]footprint, len(run.series))
 	notes := make(map[string]bool)
 	for i, s := range run.series {
 		if !s.hasEnergy {
@@ -263,7 +263,7 @@ func (run *corrRun) summarize() {
 
 	// Job-wide quality: every series' counters.
 	q := &run.quality
-	for _, s := range append(append([]*corrSeries(nil), run.series...), run.dropped...) {
+	for _, s := range append(append([]*series(nil), run.series...), run.dropped...) {
 		q.Merge(s.quality)
 	}
 	if q.Columns == nil {
@@ -309,7 +309,7 @@ func (run *corrRun) summarize() {
 		inTotal[run.series[withEnergy[0]].step] = true
 	default:
 		for _, i := range withEnergy {
-			if st := run.series[i].step; corrNumbered(st) {
+			if st := run.series[i].step; numbered(st) {
 				inTotal[st] = true
 			}
 		}
@@ -364,17 +364,17 @@ func (run *corrRun) summarize() {
 		}
 	}
 	sum.Quality = run.quality
-	sum.Warnings = run.res.Details.Warnings
+	sum.Warnings = run.Res.Details.Warnings
 }
 
 // figures fills f from the series idx (those without energy data are left
 // out): energy and GPU energy summed, wall time from the first to the last
 // energy sample, the peak of the summed power, cost and carbon summed.
-func (run *corrRun) figures(f *analysis.Figures, idx []int, curves []corrCurve, feet []corrFoot, pricingOn bool) {
-	var e, g corrSum
+func (run *fileRun) figures(f *analysis.Figures, idx []int, curves []powerCurve, feet []footprint, pricingOn bool) {
+	var e, g kahanSum
 	hasGPU := false
 	first, last := math.Inf(1), math.Inf(-1)
-	var cs []corrCurve
+	var cs []powerCurve
 	var used []int
 	for _, i := range idx {
 		s := run.series[i]
@@ -400,7 +400,7 @@ func (run *corrRun) figures(f *analysis.Figures, idx []int, curves []corrCurve, 
 	}
 	start := run.startEpoch()
 	f.FirstEpochS, f.LastEpochS = analysis.Finite(start+first), analysis.Finite(start+last)
-	if peak, at := corrPeak(cs); !math.IsNaN(peak) {
+	if peak, at := peakPower(cs); !math.IsNaN(peak) {
 		f.PeakPowerW, f.PeakPowerTimeS, f.PeakPowerEpochS = analysis.Finite(peak), analysis.Finite(at), analysis.Finite(start+at)
 	}
 	if !pricingOn {
@@ -409,11 +409,11 @@ func (run *corrRun) figures(f *analysis.Figures, idx []int, curves []corrCurve, 
 	label := func(i int) string {
 		return fmt.Sprintf("step %s node %s", run.series[i].step, run.series[i].node)
 	}
-	combine := func(on bool, get func(corrFoot) (*float64, string)) (*float64, string) {
+	combine := func(on bool, get func(footprint) (*float64, string)) (*float64, string) {
 		if !on {
 			return nil, ""
 		}
-		var acc corrSum
+		var acc kahanSum
 		var firstErr string
 		missing := 0
 		for _, i := range used {
@@ -438,15 +438,15 @@ func (run *corrRun) figures(f *analysis.Figures, idx []int, curves []corrCurve, 
 		}
 		return analysis.Finite(acc.value()), ""
 	}
-	f.CostEUR, f.CostError = combine(run.opt.Price != nil, func(c corrFoot) (*float64, string) { return c.cost, c.costErr })
-	f.CO2Kg, f.CarbonError = combine(run.opt.Carbon != nil, func(c corrFoot) (*float64, string) { return c.co2, c.co2Err })
+	f.CostEUR, f.CostError = combine(run.opt.Price != nil, func(c footprint) (*float64, string) { return c.cost, c.costErr })
+	f.CO2Kg, f.CarbonError = combine(run.opt.Carbon != nil, func(c footprint) (*float64, string) { return c.co2, c.co2Err })
 }
 
 // price assesses one series' cost and carbon: its power (W) integrated
 // against the price and carbon intensity over absolute time. A counter's
 // power is its step function, so that the cost is exactly the energy
 // times the price where the price is constant.
-func (run *corrRun) price(s *corrSeries, notes map[string]bool) corrFoot {
+func (run *fileRun) price(s *series, notes map[string]bool) footprint {
 	t, p := s.priceT, s.priceP
 	if t == nil {
 		t, p = s.el, s.pw
@@ -455,16 +455,16 @@ func (run *corrRun) price(s *corrSeries, notes map[string]bool) corrFoot {
 	for i, x := range t {
 		abs[i] = s.start + x
 	}
-	fp := pricing.Assess(run.ctx, run.opt.Price, run.opt.Carbon, abs, p)
+	fp := pricing.Assess(run.Ctx, run.opt.Price, run.opt.Carbon, abs, p)
 	for _, n := range fp.Notes {
 		notes[n] = true
 	}
-	return corrFoot{cost: fp.CostEUR, costErr: fp.CostError, co2: fp.CarbonKgCO2e, co2Err: fp.CarbonError}
+	return footprint{cost: fp.CostEUR, costErr: fp.CostError, co2: fp.CarbonKgCO2e, co2Err: fp.CarbonError}
 }
 
 // overlaps lists, per step, the other steps that ran on one of its nodes
 // at the same time (their sample ranges on that node overlap).
-func (run *corrRun) overlaps(steps []string, members map[string][]int) map[string][]string {
+func (run *fileRun) overlaps(steps []string, members map[string][]int) map[string][]string {
 	type span struct{ a, b float64 }
 	spans := make(map[string]map[string]span) // step -> node -> span
 	for _, st := range steps {

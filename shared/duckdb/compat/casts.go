@@ -1,12 +1,13 @@
-package duckdb
+package compat
 
 import (
 	"fmt"
 	"math"
-	"strconv"
+
 	"strings"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/duckdb"
 )
 
 // castRule is one row of the §8 table.
@@ -61,19 +62,6 @@ func ruleFor(name string) (castRule, bool) {
 	return castRule{}, false
 }
 
-// sqlFloat writes a DOUBLE literal.
-func sqlFloat(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "CAST('NaN' AS DOUBLE)"
-	case math.IsInf(v, 1):
-		return "CAST('Infinity' AS DOUBLE)"
-	case math.IsInf(v, -1):
-		return "CAST('-Infinity' AS DOUBLE)"
-	}
-	return "CAST(" + strconv.FormatFloat(v, 'g', -1, 64) + " AS DOUBLE)"
-}
-
 // float32Overflow is the smallest float64 that rounds to +Inf as float32
 // (halfway between MaxFloat32 and 2^128). DuckDB refuses to cast values
 // from there on, where Go and numpy give +Inf.
@@ -97,9 +85,9 @@ func castExpr(x string, r castRule) string {
 			// DuckDB refuses to cast what rounds to +Inf as float32.
 			below := math.Nextafter(float32Overflow, 0)
 			return fmt.Sprintf("CASE WHEN %s BETWEEN %s AND %s THEN CAST(%s AS FLOAT) WHEN %s BETWEEN %s AND %s THEN CAST('Infinity' AS FLOAT) END",
-				x, sqlFloat(r.lo), sqlFloat(below), x, x, sqlFloat(float32Overflow), sqlFloat(hi))
+				x, duckdb.SQLFloat(r.lo), duckdb.SQLFloat(below), x, x, duckdb.SQLFloat(float32Overflow), duckdb.SQLFloat(hi))
 		}
-		return fmt.Sprintf("CASE WHEN %s BETWEEN %s AND %s THEN CAST(%s AS FLOAT) END", x, sqlFloat(r.lo), sqlFloat(hi), x)
+		return fmt.Sprintf("CASE WHEN %s BETWEEN %s AND %s THEN CAST(%s AS FLOAT) END", x, duckdb.SQLFloat(r.lo), duckdb.SQLFloat(hi), x)
 	}
-	return fmt.Sprintf("CASE WHEN %s BETWEEN %s AND %s THEN CAST(trunc(%s) AS %s) END", x, sqlFloat(r.lo), sqlFloat(hi), x, r.typ.DuckDB())
+	return fmt.Sprintf("CASE WHEN %s BETWEEN %s AND %s THEN CAST(trunc(%s) AS %s) END", x, duckdb.SQLFloat(r.lo), duckdb.SQLFloat(hi), x, r.typ.DuckDB())
 }

@@ -1,4 +1,4 @@
-package duckdb
+package compat
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/profile"
 	"github.com/benchwrap/backend/shared/testenv"
@@ -47,7 +48,7 @@ func TestOracleMatchesExpected(t *testing.T) {
 			for r, row := range o.rows {
 				for c, v := range row {
 					// Exact: the CSV holds the shortest digits of each value.
-					if got := string(AppendValue(nil, v)); got != body[r][c] && bad < 5 {
+					if got := string(duckdb.AppendValue(nil, v)); got != body[r][c] && bad < 5 {
 						bad++
 						t.Errorf("row %d column %s: %s, want %s", r, want.Columns[c], got, body[r][c])
 					}
@@ -80,7 +81,7 @@ func TestCompatRandom(t *testing.T) {
 			if err := hdf5.WriteFile(path, root, hdf5.WriteOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			got, err := e.Compat(context.Background(), path, CompatOptions{})
+			got, err := e.Compat(context.Background(), path, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,7 +98,7 @@ func TestCompatRandom(t *testing.T) {
 	}
 }
 
-func compareWithOracle(t *testing.T, e *Engine, got *analysis.Result, want oracle) {
+func compareWithOracle(t *testing.T, e *testEngine, got *analysis.Result, want oracle) {
 	t.Helper()
 	if want.skip != "" || got.Skip != nil {
 		if got.Skip == nil || got.Skip.Class != want.skip {

@@ -1,4 +1,4 @@
-package duckdb
+package corrected
 
 // The corrected table, built in Go and appended to DuckDB.
 //
@@ -10,10 +10,10 @@ package duckdb
 //	  other series' times. el is seconds since the job's first sample; p the
 //	  power the energy comes from, g the summed GPU power, cum the energy
 //	  since the series' first sample (computed in Go, see
-//	  corrected_energy.go), v<j> the node's task, filesystem and network
+//	  energy.go), v<j> the node's task, filesystem and network
 //	  values at that time.
 //
-// The aux values are put on the row times in Go (corrAuxRows), linearly in
+// The aux values are put on the row times in Go (auxCursor), linearly in
 // time and never beyond a series' first and last sample: at each row, every
 // task, filesystem and network series of the node whose range contains the
 // row's time is interpolated there between its two neighbouring samples (a
@@ -39,17 +39,18 @@ import (
 	"github.com/duckdb/duckdb-go/v2/mapping"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/duckdb"
 )
 
-// corrAuxCol is one aux column of the table.
-type corrAuxCol struct {
+// auxCol is one aux column of the table.
+type auxCol struct {
 	idx   int    // auxCPU ...
 	name  string // table column
 	agg   string // avg over the node's series, or sum
 	delta bool   // a running total shown as the amount since the previous row
 }
 
-var corrAuxCols = []corrAuxCol{
+var auxColumns = []auxCol{
 	{auxCPU, "cpu_util_norm_pct", "avg", false},
 	{auxRSS, "rss_mib", "sum", false},
 	{auxRead, "read_mb", "sum", false},
@@ -61,7 +62,7 @@ var corrAuxCols = []corrAuxCol{
 }
 
 // build appends the series to DuckDB and makes the result view.
-func (run *corrRun) build() error {
+func (run *fileRun) build() error {
 	var rows int64
 	present := make([]bool, auxCols)
 	hasGPU := false
@@ -74,13 +75,13 @@ func (run *corrRun) build() error {
 			}
 		}
 	}
-	if rows > run.e.opt.MaxRows {
-		return skipf(analysis.SkipTooLarge, "the table would have %d rows (limit %d)", rows, run.e.opt.MaxRows)
+	if rows > run.Opt.MaxRows {
+		return duckdb.Skipf(analysis.SkipTooLarge, "the table would have %d rows (limit %d)", rows, run.Opt.MaxRows)
 	}
 	// Columns of corr_a: the task columns when there are tasks, the
 	// filesystem and network ones when present.
-	var cols []corrAuxCol
-	for _, c := range corrAuxCols {
+	var cols []auxCol
+	for _, c := range auxColumns {
 		if present[c.idx] {
 			cols = append(cols, c)
 		}
@@ -93,8 +94,8 @@ func (run *corrRun) build() error {
 	// The result view.
 	var steps, nodes []string
 	for _, s := range run.series {
-		steps = append(steps, corrLiteral(s.step))
-		nodes = append(nodes, corrLiteral(s.node))
+		steps = append(steps, sqlString(s.step))
+		nodes = append(nodes, sqlString(s.node))
 	}
 	out := []analysis.Column{{Name: "step", Type: analysis.Text}, {Name: "node", Type: analysis.Text}}
 	sel := []string{
@@ -103,10 +104,10 @@ func (run *corrRun) build() error {
 	}
 	add := func(name, expr string) {
 		out = append(out, analysis.Column{Name: name, Type: analysis.Float64})
-		sel = append(sel, expr+" AS "+quote(name))
+		sel = append(sel, expr+" AS "+duckdb.Quote(name))
 	}
 	add("elapsed_s", "el")
-	add("epoch_s", sqlFloat(run.startEpoch())+" + el")
+	add("epoch_s", duckdb.SQLFloat(run.startEpoch())+" + el")
 	add("power_w", "p")
 	if hasGPU {
 		add("gpu_power_w", "g")
@@ -114,7 +115,7 @@ func (run *corrRun) build() error {
 		add("gpu_power_w", "CAST(NULL AS DOUBLE)")
 	}
 	add("energy_j", "cum")
-	for _, c := range corrAuxCols {
+	for _, c := range auxColumns {
 		switch {
 		case present[c.idx]:
 			add(c.name, fmt.Sprintf("v%d", c.idx))
@@ -123,17 +124,17 @@ func (run *corrRun) build() error {
 			add(c.name, "CAST(NULL AS DOUBLE)")
 		}
 	}
-	sel = append(sel, "pos AS "+hiddenPos)
-	if err := run.exec("CREATE VIEW " + resultTable + " AS SELECT " + strings.Join(sel, ", ") + " FROM " + src); err != nil {
+	sel = append(sel, "pos AS "+duckdb.HiddenPos)
+	if err := run.Exec("CREATE VIEW " + duckdb.ResultTable + " AS SELECT " + strings.Join(sel, ", ") + " FROM " + src); err != nil {
 		return err
 	}
 
 	// NULL counts of the table (no silent nulls).
 	var counts []string
 	for _, c := range out[2:] {
-		counts = append(counts, "count(*) - count("+quote(c.Name)+")")
+		counts = append(counts, "count(*) - count("+duckdb.Quote(c.Name)+")")
 	}
-	v, err := run.e.db.row(run.ctx, "SELECT "+strings.Join(counts, ", ")+" FROM "+resultTable)
+	v, err := run.DB.Row(run.Ctx, "SELECT "+strings.Join(counts, ", ")+" FROM "+duckdb.ResultTable)
 	if err != nil {
 		return fmt.Errorf("table nulls: %w", err)
 	}
@@ -146,14 +147,14 @@ func (run *corrRun) build() error {
 	run.quality.TableNulls = nulls
 	run.sum.Quality.TableNulls = nulls
 
-	run.out = &table{name: resultTable, columns: out, rows: rows}
-	run.res.Rows, run.res.Columns = rows, out
-	run.res.Metrics = run.sum.Metrics()
+	run.out = &duckdb.Table{Name: duckdb.ResultTable, Columns: out, Rows: rows}
+	run.Res.Rows, run.Res.Columns = rows, out
+	run.Res.Metrics = run.sum.Metrics()
 	return nil
 }
 
-// corrLiteral is a SQL string literal of s (valid UTF-8, no NUL).
-func corrLiteral(s string) string {
+// sqlString is a SQL string literal of s (valid UTF-8, no NUL).
+func sqlString(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
@@ -161,10 +162,10 @@ func corrLiteral(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
-// corrWriter fills an Appender's data chunks row by row: int64 columns
+// rowWriter fills an Appender's data chunks row by row: int64 columns
 // first, then float64 columns, where NaN is written as NULL.
-type corrWriter struct {
-	a    *chunkAppender
+type rowWriter struct {
+	a    *duckdb.Appender
 	ints [][]int64
 	flts [][]float64
 	// Validity masks of the float columns in the current chunk, fetched
@@ -174,9 +175,9 @@ type corrWriter struct {
 	n     int
 }
 
-func (run *corrRun) newWriter(table, defs string, nInt, nFlt int) (*corrWriter, error) {
-	run.scratch = append(run.scratch, table)
-	if err := run.exec("CREATE OR REPLACE TABLE " + table + " (" + defs + ")"); err != nil {
+func (run *fileRun) newWriter(table, defs string, nInt, nFlt int) (*rowWriter, error) {
+	run.AddScratch(table)
+	if err := run.Exec("CREATE OR REPLACE TABLE " + table + " (" + defs + ")"); err != nil {
 		return nil, err
 	}
 	types := make([]mapping.Type, 0, nInt+nFlt)
@@ -186,31 +187,31 @@ func (run *corrRun) newWriter(table, defs string, nInt, nFlt int) (*corrWriter, 
 	for i := 0; i < nFlt; i++ {
 		types = append(types, mapping.TypeDouble)
 	}
-	a, err := run.e.db.newAppender(table, types)
+	a, err := run.DB.NewAppender(table, types)
 	if err != nil {
 		return nil, fmt.Errorf("append %s: %w", table, err)
 	}
-	w := &corrWriter{a: a, ints: make([][]int64, nInt), flts: make([][]float64, nFlt), masks: make([]unsafe.Pointer, nFlt)}
+	w := &rowWriter{a: a, ints: make([][]int64, nInt), flts: make([][]float64, nFlt), masks: make([]unsafe.Pointer, nFlt)}
 	w.begin()
 	return w, nil
 }
 
-func (w *corrWriter) begin() {
+func (w *rowWriter) begin() {
 	for c := range w.ints {
-		w.ints[c] = w.a.int64s(c)
+		w.ints[c] = w.a.Int64s(c)
 	}
 	for c := range w.flts {
-		w.flts[c] = w.a.float64s(len(w.ints) + c)
+		w.flts[c] = w.a.Float64s(len(w.ints) + c)
 		w.masks[c] = nil
 	}
 	w.n = 0
 }
 
 // setNull marks row i of float column c NULL in the current chunk.
-func (w *corrWriter) setNull(c, i int) {
+func (w *rowWriter) setNull(c, i int) {
 	m := w.masks[c]
 	if m == nil {
-		v := mapping.DataChunkGetVector(w.a.ch, mapping.IdxT(len(w.ints)+c))
+		v := w.a.Vector(len(w.ints) + c)
 		mapping.VectorEnsureValidityWritable(v)
 		m = mapping.VectorGetValidity(v)
 		w.masks[c] = m
@@ -219,7 +220,7 @@ func (w *corrWriter) setNull(c, i int) {
 	*word &^= 1 << (uint(i) & 63)
 }
 
-func (w *corrWriter) row(ints []int64, flts []float64) error {
+func (w *rowWriter) row(ints []int64, flts []float64) error {
 	for c, v := range ints {
 		w.ints[c][w.n] = v
 	}
@@ -232,8 +233,8 @@ func (w *corrWriter) row(ints []int64, flts []float64) error {
 		}
 	}
 	w.n++
-	if w.n == vectorSize {
-		if err := w.a.flush(w.n); err != nil {
+	if w.n == duckdb.VectorSize {
+		if err := w.a.Flush(w.n); err != nil {
 			return err
 		}
 		w.begin()
@@ -241,17 +242,17 @@ func (w *corrWriter) row(ints []int64, flts []float64) error {
 	return nil
 }
 
-func (w *corrWriter) close() error {
-	if err := w.a.flush(w.n); err != nil {
-		w.a.close()
+func (w *rowWriter) close() error {
+	if err := w.a.Flush(w.n); err != nil {
+		w.a.Close()
 		return err
 	}
-	return w.a.close()
+	return w.a.Close()
 }
 
 // appendRows writes corr_e: its column g only when some series has GPU
 // fields, a column v<j> per aux column in cols.
-func (run *corrRun) appendRows(hasGPU bool, cols []corrAuxCol) error {
+func (run *fileRun) appendRows(hasGPU bool, cols []auxCol) error {
 	defs, nf := "pos BIGINT, sid BIGINT, el DOUBLE, p DOUBLE, cum DOUBLE, g DOUBLE", 4
 	if !hasGPU {
 		defs, nf = "pos BIGINT, sid BIGINT, el DOUBLE, p DOUBLE, cum DOUBLE", 3
@@ -267,10 +268,10 @@ func (run *corrRun) appendRows(hasGPU bool, cols []corrAuxCol) error {
 	ints := make([]int64, 2)
 	flts := make([]float64, nf+len(cols))
 	var pos int64
-	var work corrWork
+	var work work
 	for _, s := range run.series {
-		if err := run.ctx.Err(); err != nil {
-			w.a.close()
+		if err := run.Ctx.Err(); err != nil {
+			w.a.Close()
 			return err
 		}
 		ints[1] = int64(s.sid)
@@ -289,7 +290,7 @@ func (run *corrRun) appendRows(hasGPU bool, cols []corrAuxCol) error {
 			}
 			aux.at(flts[0], flts[nf:])
 			if err := w.row(ints, flts); err != nil {
-				w.a.close()
+				w.a.Close()
 				return fmt.Errorf("append corr_e: %w", err)
 			}
 			pos++
@@ -297,34 +298,34 @@ func (run *corrRun) appendRows(hasGPU bool, cols []corrAuxCol) error {
 		// The summary is done: the series' samples are no longer needed.
 		s.el, s.rows, s.pw, s.cum, s.gpu, s.priceT, s.priceP, s.aux = nil, nil, nil, nil, nil, nil, nil, nil
 	}
-	run.e.lastWork = work
+	run.p.lastWork = work
 	return w.close()
 }
 
-// corrWork counts what the aux pass touched, for the linearity test.
-type corrWork struct {
+// work counts what the aux pass touched, for the linearity test.
+type work struct {
 	Rows    int64 // table rows
 	Samples int64 // aux samples passed by the series' pointers
 	Evals   int64 // (row, aux series) pairs looked at
 }
 
-// corrAuxAt puts a node's aux columns on its row times, one row at a time
+// auxCursor puts a node's aux columns on its row times, one row at a time
 // in increasing time (see the top of the file), so that no column of the
 // whole series is held beside the appender's chunks.
-type corrAuxAt struct {
-	s    *corrSeries
-	cols []corrAuxCol
+type auxCursor struct {
+	s    *series
+	cols []auxCol
 	ts   [][]float64 // each aux series' times on the job's timeline
 	ptr  []int       // per aux series: its first sample at or after the last row
 	has  []bool      // per column: some aux series of the node has it
 	prev []float64   // per delta column: the previous row's running total
 	sums []float64
 	cnt  []int
-	work *corrWork
+	work *work
 }
 
-func (run *corrRun) auxAt(s *corrSeries, cols []corrAuxCol, work *corrWork) *corrAuxAt {
-	a := &corrAuxAt{s: s, cols: cols, ts: make([][]float64, len(s.aux)), ptr: make([]int, len(s.aux)),
+func (run *fileRun) auxAt(s *series, cols []auxCol, work *work) *auxCursor {
+	a := &auxCursor{s: s, cols: cols, ts: make([][]float64, len(s.aux)), ptr: make([]int, len(s.aux)),
 		has: make([]bool, len(cols)), prev: make([]float64, len(cols)), sums: make([]float64, len(cols)),
 		cnt: make([]int, len(cols)), work: work}
 	for k, x := range s.aux {
@@ -344,7 +345,7 @@ func (run *corrRun) auxAt(s *corrSeries, cols []corrAuxCol, work *corrWork) *cor
 
 // at writes the node's aux values at time x (seconds since the job's first
 // sample, not before the previous call's) to out, NaN for none.
-func (a *corrAuxAt) at(x float64, out []float64) {
+func (a *auxCursor) at(x float64, out []float64) {
 	a.work.Rows++
 	clear(a.sums)
 	clear(a.cnt)
@@ -393,25 +394,4 @@ func (a *corrAuxAt) at(x float64, out []float64) {
 		}
 		out[j] = v
 	}
-}
-
-// corrVarchar reads row i of a VARCHAR vector's data as a string. The
-// table's step and node columns are VARCHAR: the engine's columnReader
-// needs this for them.
-func corrVarchar(data unsafe.Pointer, i int) string {
-	return string(corrVarcharBytes(data, i))
-}
-
-// corrVarcharBytes returns the bytes of row i of a VARCHAR vector's data,
-// without copying (valid while the data chunk is). Each value is a 16-byte
-// duckdb_string_t: a uint32 length, then the bytes themselves if there are
-// at most 12 of them, else a 4-byte prefix and a pointer to the bytes.
-// Reading it here avoids a cgo call per value.
-func corrVarcharBytes(data unsafe.Pointer, i int) []byte {
-	p := unsafe.Add(data, i*16)
-	n := *(*uint32)(p)
-	if n <= 12 {
-		return unsafe.Slice((*byte)(unsafe.Add(p, 4)), n)
-	}
-	return unsafe.Slice(*(**byte)(unsafe.Add(p, 8)), n)
 }

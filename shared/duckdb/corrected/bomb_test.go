@@ -1,10 +1,13 @@
-package duckdb
+package corrected
 
 import (
 	"context"
 	"testing"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/duckdb/compat"
+	"github.com/benchwrap/backend/shared/duckdb/internal/enginetest"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 )
 
@@ -18,14 +21,14 @@ func TestBombRefused(t *testing.T) {
 	cases := []struct {
 		name  string
 		bytes uint64
-		opt   Options
+		opt   duckdb.Options
 	}{
-		{"4 GiB, default limits", 4 << 30, Options{}},
-		{"256 MiB, MaxBytes 64 MiB", 256 << 20, Options{MaxBytes: 64 << 20}},
+		{"4 GiB, default limits", 4 << 30, duckdb.Options{}},
+		{"256 MiB, MaxBytes 64 MiB", 256 << 20, duckdb.Options{MaxBytes: 64 << 20}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e, err := New(c.opt)
+			e, err := newEngine(c.opt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -34,14 +37,14 @@ func TestBombRefused(t *testing.T) {
 			s.Series, s.Bomb = gen.ParseSeries("all"), c.bytes
 			paths, _ := corrWrite(t, s)
 			good, _ := corrWrite(t, gen.Default())
-			resetPeakRSS()
-			before := peakRSS()
+			enginetest.ResetPeakRSS()
+			before := enginetest.PeakRSS()
 			for _, mode := range []string{"corrected", "compat"} {
 				var res *analysis.Result
 				if mode == "compat" {
-					res, err = e.Compat(ctx, paths[0], CompatOptions{})
+					res, err = e.Compat(ctx, paths[0], compat.Options{})
 				} else {
-					res, _, err = e.Corrected(ctx, paths[0], CorrectedOptions{})
+					res, _, err = e.Corrected(ctx, paths[0], Options{})
 				}
 				if err != nil {
 					t.Fatalf("%s: %v", mode, err)
@@ -51,10 +54,10 @@ func TestBombRefused(t *testing.T) {
 				}
 				t.Logf("%s: %s", mode, res.Skip.Detail)
 			}
-			if grew := peakRSS() - before; before > 0 && grew > 300<<20 {
+			if grew := enginetest.PeakRSS() - before; before > 0 && grew > 300<<20 {
 				t.Errorf("peak RSS grew by %d MB reading a refused bomb", grew>>20)
 			}
-			res, _, err := e.Corrected(ctx, good[0], CorrectedOptions{})
+			res, _, err := e.Corrected(ctx, good[0], Options{})
 			if err != nil || res.Skip != nil || res.Rows == 0 {
 				t.Fatalf("the next file: %v %+v", err, res)
 			}

@@ -1,4 +1,4 @@
-package duckdb
+package compat
 
 import (
 	"math"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/profile"
 )
@@ -74,7 +75,7 @@ func runOracle(path string) oracle {
 			switch {
 			case ds.Err != nil:
 				g.Errors++
-				d.Status = datasetErrorStatus(ds.Err)
+				d.Status = duckdb.DatasetErrorStatus(ds.Err)
 			case ds.Rows == 0 || len(ds.Columns) == 0:
 				g.Empty++
 				d.Status = analysis.DatasetEmpty

@@ -1,73 +1,64 @@
-package duckdb
+// Package compat is the compat pipeline: the original Python pipeline's
+// semantics (docs/compat-pipeline.md), run on a duckdb.Engine. The HDF5
+// reader feeds one dataset at a time into DuckDB through the Appender, and
+// SQL builds the time-aligned table, its derived columns and the metrics
+// (build.go); casts.go holds the §8 output casts.
+package compat
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"path"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/duckdb/duckdb-go/v2/mapping"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/profile"
 )
 
-// CompatOptions are the per-file options of Compat.
-type CompatOptions struct {
+// Options are the per-file options of a compat run.
+type Options struct {
 	// Name is what the label derives from: the object key for an object
 	// downloaded to a temporary path. Default: the path.
 	Name string
 }
 
-// skipError stops a run: the file produces no table.
-type skipError struct{ skip analysis.Skip }
+// Pipeline runs the compat pipeline on an engine.
+type Pipeline struct {
+	e *duckdb.Engine
 
-func (e *skipError) Error() string { return e.skip.Error() }
-
-func skipf(class analysis.SkipClass, format string, args ...any) error {
-	return &skipError{analysis.Skip{Class: class, Detail: fmt.Sprintf(format, args...)}}
+	// How the last run went, for tests (written under the engine's lock).
+	lastSumInGo bool // Energy_used_J was summed in Go
+	lastDense   bool // a frame had one row at every time
 }
 
-// Compat analyses one HDF5 file as the original pipeline did
+// New returns the compat pipeline of an engine.
+func New(e *duckdb.Engine) *Pipeline { return &Pipeline{e: e} }
+
+// Run analyses one HDF5 file as the original pipeline did
 // (docs/compat-pipeline.md). A file that yields no table is not an error:
 // the Result's Skip says why. The error is for failures of the engine
 // itself (cancelled context, DuckDB out of memory, ...); the Result is nil
 // then. On success the table replaces the previous one in the engine and
-// ScanRows/WriteCSV read it; after a skip there is no table.
-func (e *Engine) Compat(ctx context.Context, path string, opt CompatOptions) (*analysis.Result, error) {
-	start := time.Now()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.db == nil {
-		return nil, errors.New("duckdb: engine is closed")
-	}
-	res := newResult(analysis.Compat, path, opt.Name)
-	if err := e.dropResult(ctx); err != nil {
-		return nil, fmt.Errorf("duckdb: %w", err)
-	}
-	run := &compatRun{pipelineRun: pipelineRun{e: e, ctx: ctx, res: res}}
-	err := run.protect(func() error { return run.file(path) })
-	e.lastSumInGo, e.lastDense = run.sumInGo, run.dense
-	if err := run.finish(run.out, err, start); err != nil {
-		return nil, err
-	}
-	return res, nil
+// its ScanRows/WriteCSV read it; after a skip there is no table.
+func (p *Pipeline) Run(ctx context.Context, path string, opt Options) (*analysis.Result, error) {
+	return p.e.Run(ctx, analysis.Compat, path, opt.Name, func(r *duckdb.Run) (*duckdb.Table, error) {
+		run := &compatRun{Run: r}
+		defer func() { p.lastSumInGo, p.lastDense = run.sumInGo, run.dense }()
+		err := run.file(path)
+		return run.out, err
+	})
 }
 
-func baseName(name string) string {
-	return path.Base(strings.ReplaceAll(name, "\\", "/"))
-}
-
-// compatRun is the state of one Compat call.
+// compatRun is the state of one compat run.
 type compatRun struct {
-	pipelineRun
+	*duckdb.Run
 	frames []*frame
-	out    *table
+	out    *duckdb.Table
 
 	// How the run went, for tests.
 	sumInGo bool // Energy_used_J was summed in Go (inexact increments)
@@ -94,7 +85,7 @@ type frame struct {
 // file runs the pipeline on one file: §2 whole-file checks, §3 group and
 // dataset selection, then the table (build.go).
 func (run *compatRun) file(p string) error {
-	r, f, err := run.e.openProfile(p, run.res)
+	r, f, err := run.OpenProfile(p)
 	if err != nil {
 		return err
 	}
@@ -102,7 +93,7 @@ func (run *compatRun) file(p string) error {
 	if f.Root.Err != nil {
 		// h5py lists the root's links before anything else; a listing that
 		// fails makes the whole file unreadable.
-		return skipf(analysis.SkipUnreadable, "root group: %v", f.Root.Err)
+		return duckdb.Skipf(analysis.SkipUnreadable, "root group: %v", f.Root.Err)
 	}
 	// §3.1: top-level items in byte order; the first that yields a frame wins.
 	for _, it := range f.Root.Items {
@@ -114,7 +105,7 @@ func (run *compatRun) file(p string) error {
 			// The original lists the whole sub-tree before reading any
 			// dataset; a group that cannot be listed fails the file.
 			if err := subtreeError(it.Group); err != nil {
-				return skipf(analysis.SkipUnreadable, "%v", err)
+				return duckdb.Skipf(analysis.SkipUnreadable, "%v", err)
 			}
 			list = it.Group.Datasets()
 		default:
@@ -125,11 +116,11 @@ func (run *compatRun) file(p string) error {
 			return err
 		}
 		if used {
-			run.res.Details.Group = it.Name()
+			run.Res.Details.Group = it.Name()
 			return run.build()
 		}
 	}
-	return skipf(analysis.SkipNoData, "no group has a usable dataset")
+	return duckdb.Skipf(analysis.SkipNoData, "no group has a usable dataset")
 }
 
 func subtreeError(g *profile.Group) error {
@@ -150,9 +141,9 @@ func subtreeError(g *profile.Group) error {
 // whether any became a frame.
 func (run *compatRun) group(r *hdf5.Reader, name string, list []*profile.Dataset) (bool, error) {
 	rep := analysis.GroupReport{Group: name, Datasets: []analysis.DatasetReport{}}
-	defer func() { run.res.Details.Groups = append(run.res.Details.Groups, rep) }()
+	defer func() { run.Res.Details.Groups = append(run.Res.Details.Groups, rep) }()
 	for _, ds := range list {
-		if err := run.ctx.Err(); err != nil {
+		if err := run.Ctx.Err(); err != nil {
 			return false, err
 		}
 		rep.Total++
@@ -181,27 +172,17 @@ func (run *compatRun) group(r *hdf5.Reader, name string, list []*profile.Dataset
 	return len(run.frames) > 0, nil
 }
 
-// datasetErrorStatus names a dataset failure as the original's status
-// does ("error: <exception class>"): a failed HDF5 read was an OSError in
-// h5py; the reader's own refusals keep their class name.
-func datasetErrorStatus(e *profile.DatasetError) string {
-	if e == nil || e.Class == profile.DatasetUnreadable {
-		return "error: OSError"
-	}
-	return "error: " + string(e.Class)
-}
-
 // dataset loads one dataset, applies the §3.2 rules and, if it is used,
 // appends it to DuckDB as a frame. Its values are released before return.
 func (run *compatRun) dataset(r *hdf5.Reader, ds *profile.Dataset) (string, error) {
 	if ds.Err != nil {
-		return datasetErrorStatus(ds.Err), nil
+		return duckdb.DatasetErrorStatus(ds.Err), nil
 	}
 	if err := r.Load(ds); err != nil {
 		if de, ok := profile.AsDatasetError(err); ok {
-			return datasetErrorStatus(de), nil
+			return duckdb.DatasetErrorStatus(de), nil
 		}
-		return "", skipf(analysis.SkipUnexpected, "load %s: %v", ds.Path(), err)
+		return "", duckdb.Skipf(analysis.SkipUnexpected, "load %s: %v", ds.Path(), err)
 	}
 	defer r.Release(ds)
 	if ds.Rows == 0 || len(ds.Columns) == 0 {
@@ -256,7 +237,7 @@ func elapsed(ds *profile.Dataset) ([]uint64, []int, error) {
 		return et, nil, nil
 	}
 	bad := func(i int, v any) error {
-		return skipf(analysis.SkipUnexpected, "%s: ElapsedTime %v (row %d) does not convert to UInt64", ds.Path(), v, i)
+		return duckdb.Skipf(analysis.SkipUnexpected, "%s: ElapsedTime %v (row %d) does not convert to UInt64", ds.Path(), v, i)
 	}
 	var less func(a, b int) bool
 	switch c.Kind {
@@ -331,14 +312,14 @@ func (run *compatRun) appendFrame(ds *profile.Dataset) error {
 			continue
 		}
 		if c.Len() != ds.Rows {
-			return skipf(analysis.SkipUnexpected, "%s: column %s has %d values for %d rows", ds.Path(), c.Name, c.Len(), ds.Rows)
+			return duckdb.Skipf(analysis.SkipUnexpected, "%s: column %s has %d values for %d rows", ds.Path(), c.Name, c.Len(), ds.Rows)
 		}
 		defs = append(defs, fmt.Sprintf("c%d DOUBLE", len(cols)))
 		cols = append(cols, c)
 		fr.members = append(fr.members, c.Name)
 	}
-	run.scratch = append(run.scratch, fr.table)
-	if err := run.exec(fmt.Sprintf("CREATE OR REPLACE TABLE %s (%s)", fr.table, strings.Join(defs, ", "))); err != nil {
+	run.AddScratch(fr.table)
+	if err := run.Exec(fmt.Sprintf("CREATE OR REPLACE TABLE %s (%s)", fr.table, strings.Join(defs, ", "))); err != nil {
 		return err
 	}
 	types := make([]mapping.Type, len(cols)+1)
@@ -346,18 +327,18 @@ func (run *compatRun) appendFrame(ds *profile.Dataset) error {
 	for j := range cols {
 		types[j+1] = mapping.TypeDouble
 	}
-	a, err := run.e.db.newAppender(fr.table, types)
+	a, err := run.DB.NewAppender(fr.table, types)
 	if err != nil {
 		return fmt.Errorf("append %s: %w", ds.Path(), err)
 	}
 	// One data chunk at a time, column by column: the values are written
 	// straight into the chunk's vectors (working values as float64,
 	// §4.5: integers round to nearest), in sorted order.
-	for off := 0; off < ds.Rows; off += vectorSize {
-		n := min(vectorSize, ds.Rows-off)
-		copy(a.uint64s(0), et[off:off+n])
+	for off := 0; off < ds.Rows; off += duckdb.VectorSize {
+		n := min(duckdb.VectorSize, ds.Rows-off)
+		copy(a.Uint64s(0), et[off:off+n])
 		for j, c := range cols {
-			dst := a.float64s(j + 1)[:n]
+			dst := a.Float64s(j + 1)[:n]
 			switch {
 			case order != nil:
 				for i := range dst {
@@ -375,16 +356,16 @@ func (run *compatRun) appendFrame(ds *profile.Dataset) error {
 				}
 			}
 		}
-		if err := a.flush(n); err != nil {
-			a.close()
+		if err := a.Flush(n); err != nil {
+			a.Close()
 			return fmt.Errorf("append %s: %w", ds.Path(), err)
 		}
-		if err := run.ctx.Err(); err != nil {
-			a.close()
+		if err := run.Ctx.Err(); err != nil {
+			a.Close()
 			return err
 		}
 	}
-	if err := a.close(); err != nil {
+	if err := a.Close(); err != nil {
 		return fmt.Errorf("append %s: %w", ds.Path(), err)
 	}
 	run.frames = append(run.frames, fr)

@@ -1,4 +1,4 @@
-package duckdb
+package compat
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"github.com/duckdb/duckdb-go/v2/mapping"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/duckdb"
 )
 
 // How the table is built (§4-§9) from the frame tables f<k> (et, c0..;
@@ -80,12 +81,10 @@ const (
 	counterPath
 )
 
-// hiddenPos is the result's extra column: each row's position, by which
-// ScanRows puts the rows in order. Output names are prefixed frame columns
-// (non-empty prefix, then "__") or fixed derived names, so it cannot clash.
-const (
-	hiddenPos = "__bw_pos"
-)
+// hiddenPos is the result's extra column (duckdb.HiddenPos). Output
+// names are prefixed frame columns (non-empty prefix, then "__") or fixed
+// derived names, so it cannot clash.
+const hiddenPos = duckdb.HiddenPos
 
 // maxElapsed is the §7.2 bound: with an energy path, rows at or after it
 // are dropped (they are the last rows, so positions do not change).
@@ -106,7 +105,7 @@ func (run *compatRun) makePlan(filter bool) (plan, error) {
 	frames := run.frames
 	p := plan{absent: make([]bool, len(frames))}
 	idx := make([]int, len(frames))
-	limit := run.e.opt.MaxRows
+	limit := run.Opt.MaxRows
 	for {
 		var t uint64
 		found := false
@@ -124,7 +123,7 @@ func (run *compatRun) makePlan(filter bool) (plan, error) {
 			if idx[k] < len(f.times) && f.times[idx[k]] == t {
 				m *= int64(f.counts[idx[k]])
 				if m > limit {
-					return p, skipf(analysis.SkipTooLarge, "time %d alone would give more than %d joined rows", t, limit)
+					return p, duckdb.Skipf(analysis.SkipTooLarge, "time %d alone would give more than %d joined rows", t, limit)
 				}
 				idx[k]++
 			}
@@ -132,7 +131,7 @@ func (run *compatRun) makePlan(filter bool) (plan, error) {
 		if !filter || t < maxElapsed {
 			p.rows += m
 			if p.rows > limit {
-				return p, skipf(analysis.SkipTooLarge, "the joined table would have more than %d rows", limit)
+				return p, duckdb.Skipf(analysis.SkipTooLarge, "the joined table would have more than %d rows", limit)
 			}
 		}
 	}
@@ -149,7 +148,7 @@ func (run *compatRun) makePlan(filter bool) (plan, error) {
 // build makes the result table from the frames.
 func (run *compatRun) build() error {
 	frames := run.frames
-	det := &run.res.Details
+	det := &run.Res.Details
 
 	// Columns of the joined table (§3.4, §4.3) with their working values
 	// w<k>_<j>.
@@ -206,7 +205,7 @@ func (run *compatRun) build() error {
 		return err
 	}
 	if p.rows == 0 {
-		return skipf(analysis.SkipNoData, "the table has no rows")
+		return duckdb.Skipf(analysis.SkipNoData, "the table has no rows")
 	}
 	if err := run.timeline(p); err != nil {
 		return err
@@ -294,7 +293,7 @@ func (run *compatRun) build() error {
 		c := &out[i]
 		key := strings.ToLower(c.name) // DuckDB names are case-insensitive
 		if prev, dup := seen[key]; dup {
-			return skipf(analysis.SkipUnexpected, "duplicate column name %q (and %q)", c.name, prev)
+			return duckdb.Skipf(analysis.SkipUnexpected, "duplicate column name %q (and %q)", c.name, prev)
 		}
 		seen[key] = c.name
 		o := "o" + strconv.Itoa(i) // the working value in the layer below the casts
@@ -336,7 +335,7 @@ func (run *compatRun) build() error {
 		if err != nil {
 			return err
 		}
-		run.res.Metrics = m
+		run.Res.Metrics = m
 		if nanFrom >= 0 {
 			used = fmt.Sprintf("CASE WHEN %s IS NOT NULL THEN (CASE WHEN pos >= %d THEN CAST('NaN' AS DOUBLE) ELSE used_t END) END", np, nanFrom)
 			for i := range out {
@@ -391,18 +390,18 @@ func (run *compatRun) build() error {
 	l4 = append(l4, "pos")
 	for i, c := range out {
 		l4 = append(l4, c.work+" AS o"+strconv.Itoa(i))
-		l5 = append(l5, c.cast+" AS "+quote(c.name))
+		l5 = append(l5, c.cast+" AS "+duckdb.Quote(c.name))
 	}
 	l5 = append(l5, "pos AS "+hiddenPos)
 	q = "SELECT " + strings.Join(l5, ", ") + " FROM (SELECT " + strings.Join(l4, ", ") + " FROM (" + q + ") a3) a4"
-	if err := run.exec("CREATE VIEW " + resultTable + " AS " + q); err != nil {
+	if err := run.Exec("CREATE VIEW " + duckdb.ResultTable + " AS " + q); err != nil {
 		return err
 	}
-	t := &table{name: resultTable, rows: p.rows}
+	t := &duckdb.Table{Name: duckdb.ResultTable, Rows: p.rows}
 	for _, c := range out {
-		t.columns = append(t.columns, analysis.Column{Name: c.name, Type: c.typ})
+		t.Columns = append(t.Columns, analysis.Column{Name: c.name, Type: c.typ})
 	}
-	run.res.Rows, run.res.Columns = p.rows, t.columns
+	run.Res.Rows, run.Res.Columns = p.rows, t.Columns
 	run.out = t
 	return nil
 }
@@ -476,7 +475,7 @@ func (run *compatRun) timeline(p plan) error {
 	}
 	q := "SELECT et, lag(et) OVER (ORDER BY et) AS pet" + prefixComma(sel) + " FROM " + from +
 		" WINDOW w AS (ORDER BY et ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) ORDER BY et"
-	return run.create("tl", q)
+	return run.Create("tl", q)
 }
 
 // skeleton is the query listing every joined row in order: tr (the row
@@ -551,7 +550,7 @@ func (run *compatRun) segments(k int) error {
 		" UNION ALL SELECT %[3]d, NULL, %[7]s"+
 		" UNION ALL SELECT %[3]d + 1 + count(*) - 1, NULL, %[7]s FROM tl WHERE n%[5]d IS NOT NULL",
 		strings.Join(own, ", "), f.table, f.rows, strings.Join(gap, ", "), k, run.tlWithStart(), strings.Join(null, ", "))
-	return run.create(fmt.Sprintf("s%d", k), q)
+	return run.Create(fmt.Sprintf("s%d", k), q)
 }
 
 // tlWithStart is tl with its row number tr and the columns start
@@ -600,17 +599,17 @@ func (run *compatRun) runningSum(p plan, k, j int) error {
 	}
 	q := fmt.Sprintf("SELECT tl.tr AS r, (CASE WHEN tl.pet IS NULL THEN 0.0 ELSE CAST(tl.et AS DOUBLE) - CAST(tl.pet AS DOUBLE) END) * (%s) AS inc "+
 		"FROM (%s) tl %s WHERE tl.et < %d", val, run.tlWithStart(), from, maxElapsed)
-	if err := run.create("inc", q); err != nil {
+	if err := run.Create("inc", q); err != nil {
 		return err
 	}
-	chk, err := run.e.db.row(run.ctx, "SELECT count(*) FILTER (WHERE NOT (isfinite(inc) AND inc = trunc(inc))), "+
+	chk, err := run.DB.Row(run.Ctx, "SELECT count(*) FILTER (WHERE NOT (isfinite(inc) AND inc = trunc(inc))), "+
 		"CAST(coalesce(sum(abs(inc)) FILTER (WHERE isfinite(inc)), 0) AS DOUBLE) FROM inc WHERE inc IS NOT NULL")
 	if err != nil {
 		return fmt.Errorf("check increments: %w", err)
 	}
 	if inexact, mag := chk[0].(int64), chk[1].(float64); inexact == 0 && mag < 1<<52 {
 		run.sumInGo = false
-		return run.create("used", "SELECT r, sum(inc) OVER (ORDER BY r ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS used FROM inc")
+		return run.Create("used", "SELECT r, sum(inc) OVER (ORDER BY r ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS used FROM inc")
 	}
 	run.sumInGo = true
 	// Read the increments in time order, sum them, then append (the
@@ -618,13 +617,13 @@ func (run *compatRun) runningSum(p plan, k, j int) error {
 	var r []int64
 	var used []float64
 	var valid []bool
-	err = run.e.db.stream(run.ctx, "SELECT r, inc FROM inc ORDER BY r", func(ch mapping.DataChunk, types []mapping.Type) error {
+	err = run.DB.Stream(run.Ctx, "SELECT r, inc FROM inc ORDER BY r", func(ch mapping.DataChunk, types []mapping.Type) error {
 		n := int(mapping.DataChunkGetSize(ch))
-		rc := newColumnReader(mapping.DataChunkGetVector(ch, 0), types[0])
-		ic := newColumnReader(mapping.DataChunkGetVector(ch, 1), types[1])
+		rc := duckdb.NewColumnReader(mapping.DataChunkGetVector(ch, 0), types[0])
+		ic := duckdb.NewColumnReader(mapping.DataChunkGetVector(ch, 1), types[1])
 		for i := 0; i < n; i++ {
-			r = append(r, rc.value(i).(int64))
-			v, ok := ic.value(i).(float64)
+			r = append(r, rc.Value(i).(int64))
+			v, ok := ic.Value(i).(float64)
 			used = append(used, v)
 			valid = append(valid, ok)
 		}
@@ -640,29 +639,29 @@ func (run *compatRun) runningSum(p plan, k, j int) error {
 			used[i] = acc
 		}
 	}
-	run.scratch = append(run.scratch, "used")
-	if err := run.exec("CREATE OR REPLACE TABLE used (r BIGINT, used DOUBLE)"); err != nil {
+	run.AddScratch("used")
+	if err := run.Exec("CREATE OR REPLACE TABLE used (r BIGINT, used DOUBLE)"); err != nil {
 		return err
 	}
-	a, err := run.e.db.newAppender("used", []mapping.Type{mapping.TypeBigInt, mapping.TypeDouble})
+	a, err := run.DB.NewAppender("used", []mapping.Type{mapping.TypeBigInt, mapping.TypeDouble})
 	if err != nil {
 		return err
 	}
-	for off := 0; off < len(r); off += vectorSize {
-		n := min(vectorSize, len(r)-off)
-		copy(a.int64s(0), r[off:off+n])
-		copy(a.float64s(1), used[off:off+n])
+	for off := 0; off < len(r); off += duckdb.VectorSize {
+		n := min(duckdb.VectorSize, len(r)-off)
+		copy(a.Int64s(0), r[off:off+n])
+		copy(a.Float64s(1), used[off:off+n])
 		for i, ok := range valid[off : off+n] {
 			if !ok {
-				a.setNull(1, i)
+				a.SetNull(1, i)
 			}
 		}
-		if err := a.flush(n); err != nil {
-			a.close()
+		if err := a.Flush(n); err != nil {
+			a.Close()
 			return err
 		}
 	}
-	return a.close()
+	return a.Close()
 }
 
 // counterIncrements creates cinc(pos, inc) (cumulative path, §7.4):
@@ -672,7 +671,7 @@ func (run *compatRun) runningSum(p plan, k, j int) error {
 func (run *compatRun) counterIncrements(sk, join, e string) error {
 	q := fmt.Sprintf("SELECT pos, CASE WHEN e IS NULL OR pe IS NULL THEN 0.0 ELSE e - pe END AS inc FROM "+
 		"(SELECT pos, e, lag(e) OVER (ORDER BY pos) AS pe FROM (SELECT sk.pos, %s AS e FROM (%s) sk %s))", e, sk, join)
-	return run.create("cinc", q)
+	return run.Create("cinc", q)
 }
 
 // metrics computes §7.5 from the working values (before the §8 casts)
@@ -692,23 +691,23 @@ func (run *compatRun) metrics(path energyPath, q string) (*analysis.Metrics, int
 	agg := fmt.Sprintf("SELECT CAST(max(et) AS DOUBLE), max(np) FILTER (WHERE NOT isnan(np)),"+
 		" CAST(arg_max(et, struct_pack(v := np, p := -pos)) FILTER (WHERE np IS NOT NULL AND NOT isnan(np)) AS DOUBLE),"+
 		" min(pos) FILTER (WHERE NOT first AND NOT isfinite(np)), max(u) FILTER (WHERE NOT isnan(u)) FROM (SELECT *, %s AS u FROM (%s))", used, q)
-	v, err := run.e.db.row(run.ctx, agg)
+	v, err := run.DB.Row(run.Ctx, agg)
 	if err != nil {
 		return nil, 0, fmt.Errorf("metrics: %w", err)
 	}
-	tts, _ := float64Value(v[0])
-	peak, _ := float64Value(v[1])
-	peakTime, _ := float64Value(v[2])
-	ets, _ := float64Value(v[4])
+	tts, _ := duckdb.Float64Value(v[0])
+	peak, _ := duckdb.Float64Value(v[1])
+	peakTime, _ := duckdb.Float64Value(v[2])
+	ets, _ := duckdb.Float64Value(v[4])
 	from := int64(-1)
 	if n, ok := v[3].(int64); ok && path == powerPath {
 		from = n
 		q := fmt.Sprintf("SELECT max(u) FILTER (WHERE NOT isnan(u)) FROM (SELECT *, %s AS u FROM (%s)) WHERE pos < %d", used, q, from)
-		w, err := run.e.db.row(run.ctx, q)
+		w, err := run.DB.Row(run.Ctx, q)
 		if err != nil {
 			return nil, 0, fmt.Errorf("metrics: %w", err)
 		}
-		ets, _ = float64Value(w[0])
+		ets, _ = duckdb.Float64Value(w[0])
 	}
 	return finiteMetrics(analysis.NewMetrics(ets, tts, peak, peakTime)), from, nil
 }
@@ -737,12 +736,12 @@ func finiteMetrics(m analysis.Metrics) *analysis.Metrics {
 // column is finite and well inside Int64, so are its interpolations, and
 // the check is skipped.
 func (run *compatRun) checkEpoch(p plan, k, j int, join func(int) string, direct func(int, int) string) error {
-	v, err := run.e.db.row(run.ctx, fmt.Sprintf("SELECT bool_and(isfinite(c%d) AND abs(c%d) < 4e18) FROM %s", j, j, run.frames[k].table))
+	v, err := run.DB.Row(run.Ctx, fmt.Sprintf("SELECT bool_and(isfinite(c%d) AND abs(c%d) < 4e18) FROM %s", j, j, run.frames[k].table))
 	if err != nil {
 		return err
 	}
 	if ok, _ := v[0].(bool); ok {
 		return nil
 	}
-	return run.exec(fmt.Sprintf("SELECT count(CAST(trunc(%s) AS BIGINT)) FROM (%s) sk %s", direct(k, j), run.skeleton(p, false), join(k)))
+	return run.Exec(fmt.Sprintf("SELECT count(CAST(trunc(%s) AS BIGINT)) FROM (%s) sk %s", direct(k, j), run.skeleton(p, false), join(k)))
 }

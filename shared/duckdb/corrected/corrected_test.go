@@ -1,4 +1,4 @@
-package duckdb
+package corrected
 
 import (
 	"context"
@@ -11,68 +11,69 @@ import (
 	"testing"
 	"time"
 
-	"github.com/duckdb/duckdb-go/v2/mapping"
-
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/duckdb/compat"
+	"github.com/benchwrap/backend/shared/duckdb/internal/enginetest"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/pricing"
 	"github.com/benchwrap/backend/shared/profile"
+	"github.com/benchwrap/backend/shared/testenv"
 )
 
 // corrTol is the relative tolerance of the energy checks (acceptance 1).
 const corrTol = 1e-9
 
-func corrTestEngine(t testing.TB) *Engine {
-	t.Helper()
-	e, err := New(Options{MemoryLimit: "1GB", Threads: 2})
+var fixtureDir = testenv.FixtureDir()
+
+// testEngine is an engine with its corrected and compat pipelines.
+type testEngine struct {
+	*duckdb.Engine
+	*Pipeline
+	compat *compat.Pipeline
+}
+
+func newEngine(opt duckdb.Options) (*testEngine, error) {
+	e, err := duckdb.New(opt)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { e.Close() })
-	return e
+	return &testEngine{e, New(e), compat.New(e)}, nil
+}
+
+// Corrected runs the corrected pipeline on the engine.
+func (e *testEngine) Corrected(ctx context.Context, path string, opt Options) (*analysis.Result, *analysis.Summary, error) {
+	return e.Pipeline.Run(ctx, path, opt)
+}
+
+// Compat runs the compat pipeline on the engine.
+func (e *testEngine) Compat(ctx context.Context, path string, opt compat.Options) (*analysis.Result, error) {
+	return e.compat.Run(ctx, path, opt)
+}
+
+func corrTestEngine(t testing.TB) *testEngine {
+	e := enginetest.Open(t, enginetest.TestOptions)
+	return &testEngine{e, New(e), compat.New(e)}
 }
 
 // corrStream streams the rows of the last result table in order, text
 // columns included (as Go strings).
-func corrStream(ctx context.Context, e *Engine, fn func(row []any) error) error {
+func corrStream(ctx context.Context, e *testEngine, fn func(row []any) error) error {
 	cols := e.Columns()
 	if cols == nil {
-		return ErrNoTable
+		return duckdb.ErrNoTable
 	}
 	var sel []string
 	for _, c := range cols {
-		sel = append(sel, quote(c.Name))
+		sel = append(sel, duckdb.Quote(c.Name))
 	}
-	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + resultTable + " ORDER BY " + hiddenPos
-	row := make([]any, len(cols))
-	return e.db.stream(ctx, q, func(ch mapping.DataChunk, types []mapping.Type) error {
-		readers := make([]columnReader, len(types))
-		for c := range types {
-			readers[c] = newColumnReader(mapping.DataChunkGetVector(ch, mapping.IdxT(c)), types[c])
-		}
-		for i, n := 0, int(mapping.DataChunkGetSize(ch)); i < n; i++ {
-			for c := range types {
-				r := &readers[c]
-				switch {
-				case r.isNull(i):
-					row[c] = nil
-				case types[c] == mapping.TypeVarchar:
-					row[c] = corrVarchar(r.data, i)
-				default:
-					row[c] = r.value(i)
-				}
-			}
-			if err := fn(row); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + duckdb.ResultTable + " ORDER BY " + duckdb.HiddenPos
+	return e.Query(ctx, q, fn)
 }
 
 // corrRows is the last result table as rows keyed by column name.
-func corrRows(t testing.TB, e *Engine) []map[string]any {
+func corrRows(t testing.TB, e *testEngine) []map[string]any {
 	t.Helper()
 	cols := e.Columns()
 	var out []map[string]any
@@ -90,7 +91,7 @@ func corrRows(t testing.TB, e *Engine) []map[string]any {
 	return out
 }
 
-func corrAnalyse(t *testing.T, e *Engine, path string, opt CorrectedOptions) (*analysis.Result, *analysis.Summary) {
+func corrAnalyse(t *testing.T, e *testEngine, path string, opt Options) (*analysis.Result, *analysis.Summary) {
 	t.Helper()
 	res, sum, err := e.Corrected(context.Background(), path, opt)
 	if err != nil {
@@ -281,7 +282,7 @@ func TestCorrectedAnalytic(t *testing.T) {
 			s := corrSpec()
 			c.set(&s)
 			paths, files := corrWrite(t, s)
-			res, sum := corrAnalyse(t, e, paths[0], CorrectedOptions{})
+			res, sum := corrAnalyse(t, e, paths[0], Options{})
 			energy, wall, peak, peakAt := c.energy, c.wall, c.peak, c.peakAt
 			node := files[0].Root.Items[0].Group
 			if c.refOf != "" {
@@ -376,7 +377,7 @@ func TestCorrectedTwoNodes(t *testing.T) {
 		if err := hdf5.WriteMerged(p, []hdf5.SlurmStep{{Name: "0", Nodes: []hdf5.SlurmNode{na, nb}}}); err != nil {
 			t.Fatal(err)
 		}
-		_, sum := corrAnalyse(t, e, p, CorrectedOptions{})
+		_, sum := corrAnalyse(t, e, p, Options{})
 		check(t, sum)
 	})
 	t.Run("one node-step file with two node groups", func(t *testing.T) {
@@ -385,7 +386,7 @@ func TestCorrectedTwoNodes(t *testing.T) {
 		if err := hdf5.WriteFile(p, root, hdf5.WriteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		_, sum := corrAnalyse(t, e, p, CorrectedOptions{})
+		_, sum := corrAnalyse(t, e, p, Options{})
 		check(t, sum)
 	})
 	t.Run("node-step files", func(t *testing.T) {
@@ -397,7 +398,7 @@ func TestCorrectedTwoNodes(t *testing.T) {
 			if err := hdf5.WriteNodeStep(p, c.n); err != nil {
 				t.Fatal(err)
 			}
-			_, sum := corrAnalyse(t, e, p, CorrectedOptions{})
+			_, sum := corrAnalyse(t, e, p, Options{})
 			corrWant(t, c.n.Name, sum.EnergyToSolutionJ, c.want)
 			corrWant(t, c.n.Name+" wall", sum.TimeToSolutionS, 100)
 			if sum.TotalBasis != analysis.BasisSingle || sum.Nodes[0].Node != c.n.Name || sum.Nodes[0].Step != "0" {
@@ -415,7 +416,7 @@ func TestCorrectedAllStepsAndNodes(t *testing.T) {
 	s := corrSpec()
 	s.Layout, s.Steps, s.Batch, s.Nodes, s.Rows = gen.Merged, 2, true, 2, 51
 	paths, _ := corrWrite(t, s)
-	res, sum := corrAnalyse(t, e, paths[0], CorrectedOptions{})
+	res, sum := corrAnalyse(t, e, paths[0], Options{})
 	want := [][2]string{{"batch", "node01"}, {"0", "node01"}, {"0", "node02"}, {"1", "node01"}, {"1", "node02"}}
 	if len(sum.Nodes) != len(want) {
 		t.Fatalf("%d nodes, want %d", len(sum.Nodes), len(want))
@@ -470,7 +471,7 @@ func TestCorrectedOverlappingSteps(t *testing.T) {
 	if err := hdf5.WriteMerged(p, steps); err != nil {
 		t.Fatal(err)
 	}
-	_, sum := corrAnalyse(t, e, p, CorrectedOptions{})
+	_, sum := corrAnalyse(t, e, p, Options{})
 	corrWant(t, "total", sum.EnergyToSolutionJ, 200*100)
 	if st := corrStepOf(t, sum, "batch"); st.InTotal || strings.Join(st.Overlaps, ",") != "0" {
 		t.Errorf("batch %+v", st)
@@ -564,7 +565,7 @@ func TestCorrectedTimeLinearInterpolation(t *testing.T) {
 	t0 := append(corrTimesCols(0, 10), corrF("CPUUtilization", 0, 100), corrU("RSS", 0, 10240))
 	t1 := append(corrTimesCols(0, 5, 10), corrF("CPUUtilization", 100, 0, 100), corrU("RSS", 1024, 1024, 1024))
 	p := corrWriteRoot(t, "1_0_n1.h5", corrNodeGroup("n1", 1, energy, nil, t0, t1))
-	corrAnalyse(t, e, p, CorrectedOptions{})
+	corrAnalyse(t, e, p, Options{})
 	rows := corrRows(t, e)
 	corrSame(t, "elapsed_s", corrColumn(rows, "elapsed_s"), []float64{0, 1, 9, 10})
 	// task 0: 0, 10, 90, 100; task 1: 100, 80, 80, 100.
@@ -581,7 +582,7 @@ func TestCorrectedNoExtrapolation(t *testing.T) {
 	task := append(corrTimesCols(3, 7), corrF("CPUUtilization", 50, 50))
 	fs := append(corrTimesCols(2, 8), corrF("ReadMB", 0, 60), corrF("WriteMB", 6, 6))
 	p := corrWriteRoot(t, "1_0_n1.h5", corrNodeGroup("n1", 1, energy, fs, task))
-	_, sum := corrAnalyse(t, e, p, CorrectedOptions{})
+	_, sum := corrAnalyse(t, e, p, Options{})
 	rows := corrRows(t, e)
 	n := math.NaN()
 	corrSame(t, "cpu", corrColumn(rows, "cpu_util_norm_pct"), []float64{n, n, n, 50, 50, 50, 50, 50, n, n, n})
@@ -599,7 +600,7 @@ func TestCorrectedDuplicatesMerged(t *testing.T) {
 	energy := append(corrTimesCols(0, 0, 1, 2, 2, 3), corrU("NodePower", 100, 200, 100, 100, 300, 100))
 	task := append(corrTimesCols(0, 0, 3), corrF("CPUUtilization", 10, 30, 50))
 	p := corrWriteRoot(t, "1_0_n1.h5", corrNodeGroup("n1", 1, energy, nil, task, task))
-	res, sum := corrAnalyse(t, e, p, CorrectedOptions{})
+	res, sum := corrAnalyse(t, e, p, Options{})
 	if res.Rows != 4 {
 		t.Errorf("%d rows, want 4 (one per distinct energy time)", res.Rows)
 	}
@@ -623,7 +624,7 @@ func TestCorrectedCPUsPerTask(t *testing.T) {
 	energy := append(corrTimesCols(0, 10), corrU("NodePower", 100, 100))
 	task := append(corrTimesCols(0, 10), corrF("CPUUtilization", 0, 200))
 	p := corrWriteRoot(t, "1_0_multi.h5", corrNodeGroup("a", 4, energy, nil, task), corrNodeGroup("b", 0, energy, nil, task))
-	_, sum := corrAnalyse(t, e, p, CorrectedOptions{})
+	_, sum := corrAnalyse(t, e, p, Options{})
 	rows := corrRows(t, e)
 	corrSame(t, "cpu", corrColumn(rows, "cpu_util_norm_pct"), []float64{0, 50, 0, 200})
 	if a, b := corrNodeOf(t, sum, "0", "a"), corrNodeOf(t, sum, "0", "b"); a.CPUsPerTask != 4 || b.CPUsPerTask != 1 {
@@ -647,7 +648,7 @@ func TestCorrectedQuality(t *testing.T) {
 	b := append(corrTimesCols(0, 1, 2, 3), corrF("Power", 100, math.NaN(), 100, 100))
 	c := append(corrTimesCols(0, 1), corrF("Power", math.NaN(), math.NaN())) // no value at all
 	p := corrWriteRoot(t, "1_0_multi.h5", corrNodeGroup("a", 1, a, nil), corrNodeGroup("b", 1, b, nil), corrNodeGroup("c", 1, c, nil))
-	_, sum := corrAnalyse(t, e, p, CorrectedOptions{})
+	_, sum := corrAnalyse(t, e, p, Options{})
 	corrWant(t, "total (c has no energy)", sum.EnergyToSolutionJ, 22000+300)
 	if len(sum.Nodes) != 2 {
 		t.Errorf("%d nodes, want a and b", len(sum.Nodes))
@@ -691,10 +692,10 @@ func TestCorrectedTimeToSolution(t *testing.T) {
 	energy := append(corrTimesCols(0, 5, 10), corrU("NodePower", 100, 100, 100))
 	task := append(corrTimesCols(0, 15), corrF("CPUUtilization", 10, 10))
 	p := corrWriteRoot(t, "1_0_n1.h5", corrNodeGroup("n1", 1, energy, nil, task))
-	_, sum := corrAnalyse(t, e, p, CorrectedOptions{})
+	_, sum := corrAnalyse(t, e, p, Options{})
 	corrWant(t, "tts", sum.TimeToSolutionS, 10)
 	// The fixture whose compat TTS is 301 (a task row after the energy).
-	_, sum = corrAnalyse(t, e, filepath.Join(fixtureDir, "12345_0_node01.h5"), CorrectedOptions{})
+	_, sum = corrAnalyse(t, e, filepath.Join(fixtureDir, "12345_0_node01.h5"), Options{})
 	corrWant(t, "12345_0_node01 tts", sum.TimeToSolutionS, 299)
 }
 
@@ -714,7 +715,7 @@ func TestCorrectedFieldKinds(t *testing.T) {
 		s := corrSpec()
 		s.Energy, s.Power, s.PowerPeak, s.GPUs, s.EnergyOffset = c.kind, gen.Random, 400, 3, 123456789
 		paths, files := corrWrite(t, s)
-		_, sum := corrAnalyse(t, e, paths[0], CorrectedOptions{})
+		_, sum := corrAnalyse(t, e, paths[0], Options{})
 		n := sum.Nodes[0]
 		if n.Method != c.method || n.PowerField != c.field {
 			t.Errorf("%s: method %s field %s", c.kind, n.Method, n.PowerField)
@@ -763,7 +764,7 @@ func TestCorrectedFixtures(t *testing.T) {
 		label := analysis.Label(path)
 		parts := strings.SplitN(label, "_", 3)
 		fileStep := "0"
-		if len(parts) == 3 && (parts[1] == "batch" || corrDigits(parts[1])) {
+		if len(parts) == 3 && (parts[1] == "batch" || allDigits(parts[1])) {
 			fileStep = parts[1]
 		}
 		for _, it := range f.Root.Items {
@@ -784,13 +785,13 @@ func TestCorrectedFixtures(t *testing.T) {
 				all = append(all, series{fileStep, g.Name, en.Dataset})
 			}
 		}
-		res, sum, err := e.Corrected(context.Background(), path, CorrectedOptions{})
+		res, sum, err := e.Corrected(context.Background(), path, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		numbered := false
 		for _, s := range all {
-			numbered = numbered || corrDigits(s.step)
+			numbered = numbered || allDigits(s.step)
 		}
 		total, withPower, inTotal := 0.0, 0, 0
 		for _, s := range all {
@@ -819,7 +820,7 @@ func TestCorrectedFixtures(t *testing.T) {
 			} else {
 				corrWant(t, path+" "+s.node, n.EnergyToSolutionJ, ref)
 			}
-			if !numbered || corrDigits(s.step) {
+			if !numbered || allDigits(s.step) {
 				total += ref
 				inTotal++
 			}
@@ -852,7 +853,7 @@ func TestCorrectedPricing(t *testing.T) {
 		s := corrSpec()
 		s.Energy, s.Power, s.PowerPeak, s.Layout, s.Nodes = kind, gen.Random, 400, gen.Merged, 2
 		paths, _ := corrWrite(t, s)
-		_, sum := corrAnalyse(t, e, paths[0], CorrectedOptions{Price: pricing.Fixed{EURPerKWh: 0.30}, Carbon: pricing.Constant{Value: 400}})
+		_, sum := corrAnalyse(t, e, paths[0], Options{Price: pricing.Fixed{EURPerKWh: 0.30}, Carbon: pricing.Constant{Value: 400}})
 		figs := []*analysis.Figures{&sum.Figures, &sum.Steps[0].Figures}
 		for i := range sum.Nodes {
 			figs = append(figs, &sum.Nodes[i].Figures)
@@ -870,7 +871,7 @@ func TestCorrectedPricing(t *testing.T) {
 	// time: null with the reason.
 	s := corrSpec()
 	paths, _ := corrWrite(t, s)
-	_, sum := corrAnalyse(t, e, paths[0], CorrectedOptions{})
+	_, sum := corrAnalyse(t, e, paths[0], Options{})
 	if sum.CostEUR != nil || sum.CostError != "" || sum.CO2Kg != nil {
 		t.Errorf("pricing off: %v %q %v", sum.CostEUR, sum.CostError, sum.CO2Kg)
 	}
@@ -878,7 +879,7 @@ func TestCorrectedPricing(t *testing.T) {
 	if err := os.WriteFile(csv, []byte("0,100\n3600,120\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, sum = corrAnalyse(t, e, paths[0], CorrectedOptions{Price: pricing.CSVFile{Path: csv}, Carbon: pricing.Constant{Value: 300}})
+	_, sum = corrAnalyse(t, e, paths[0], Options{Price: pricing.CSVFile{Path: csv}, Carbon: pricing.Constant{Value: 300}})
 	if sum.CostEUR != nil || sum.CostError == "" || sum.Nodes[0].CostError == "" {
 		t.Errorf("uncovered prices: %v %q", sum.CostEUR, sum.CostError)
 	}
@@ -895,7 +896,7 @@ func TestCorrectedSkips(t *testing.T) {
 		"empty_datasets.h5": analysis.SkipNoData,
 		"no_such_file.h5":   analysis.SkipMissing,
 	} {
-		res, sum, err := e.Corrected(context.Background(), filepath.Join(fixtureDir, name), CorrectedOptions{})
+		res, sum, err := e.Corrected(context.Background(), filepath.Join(fixtureDir, name), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -907,7 +908,7 @@ func TestCorrectedSkips(t *testing.T) {
 		}
 	}
 	// A file without energy data still gives a table (no metrics).
-	res, sum := corrAnalyse(t, e, filepath.Join(fixtureDir, "corrupt_chunk.h5"), CorrectedOptions{})
+	res, sum := corrAnalyse(t, e, filepath.Join(fixtureDir, "corrupt_chunk.h5"), Options{})
 	if res.Metrics != nil || sum.TotalBasis != analysis.BasisNone || res.Rows != 8 {
 		t.Errorf("corrupt_chunk: metrics %v basis %s rows %d", res.Metrics, sum.TotalBasis, res.Rows)
 	}
@@ -922,7 +923,7 @@ func TestCorrectedTable(t *testing.T) {
 	s.Power, s.PowerPeak = gen.Random, 300
 	s.NodePrefix = "compute-rack07-node-" // longer than the 12 bytes DuckDB stores inline
 	paths, _ := corrWrite(t, s)
-	res, sum := corrAnalyse(t, e, paths[0], CorrectedOptions{})
+	res, sum := corrAnalyse(t, e, paths[0], Options{})
 	var names []string
 	for _, c := range res.Columns {
 		names = append(names, c.Name+":"+string(c.Type))
@@ -976,7 +977,7 @@ func TestCorrectedEngineReuse(t *testing.T) {
 	e := corrTestEngine(t)
 	f := filepath.Join(fixtureDir, "12346_job_merged.h5")
 	for i := 0; i < 2; i++ {
-		res, err := e.Compat(context.Background(), f, CompatOptions{})
+		res, err := e.Compat(context.Background(), f, compat.Options{})
 		if err != nil || res.Skip != nil {
 			t.Fatal(err, res.Skip)
 		}
@@ -984,7 +985,7 @@ func TestCorrectedEngineReuse(t *testing.T) {
 		if err := e.ScanRows(context.Background(), func([]any) error { n++; return nil }); err != nil || int64(n) != res.Rows {
 			t.Fatalf("compat scan: %v, %d rows of %d", err, n, res.Rows)
 		}
-		cres, _ := corrAnalyse(t, e, f, CorrectedOptions{})
+		cres, _ := corrAnalyse(t, e, f, Options{})
 		if rows := corrRows(t, e); int64(len(rows)) != cres.Rows {
 			t.Fatalf("corrected: %d rows of %d", len(rows), cres.Rows)
 		}

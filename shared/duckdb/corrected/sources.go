@@ -1,10 +1,10 @@
-package duckdb
+package corrected
 
 // Energy sources of a node. Slurm writes a node's power to a dataset named
 // Energy, but a site's plugin may write it elsewhere, and a node may carry
 // more than one meter (a GPU plugin beside the node's power). Every
 // dataset whose fields are a time and a power or energy field is a
-// candidate (corrKind); the one with the most energy is the node's, as a
+// candidate (datasetKind); the one with the most energy is the node's, as a
 // whole-node meter reads at least what any part of the node draws. The
 // others are reported as ignored, and a warning says when the candidates
 // disagree or when the power was found outside a dataset named Energy.
@@ -23,20 +23,20 @@ import (
 const sourceDisagreement = 0.05
 
 // energySources loads the energy candidates of s and keeps the largest.
-func (run *corrRun) energySources(r *hdf5.Reader, s *corrSeries, list []*profile.Dataset) error {
+func (run *fileRun) energySources(r *hdf5.Reader, s *series, list []*profile.Dataset) error {
 	if len(list) == 0 {
 		return nil
 	}
 	type cand struct {
 		ds *profile.Dataset
-		s  *corrSeries
+		s  *series
 	}
 	var cands []cand
 	for _, ds := range list {
 		c := s
 		if len(list) > 1 {
 			// Each candidate on its own series; the chosen one is copied.
-			c = &corrSeries{step: s.step, node: s.node, group: s.group, top: s.top, cpus: s.cpus,
+			c = &series{step: s.step, node: s.node, group: s.group, top: s.top, cpus: s.cpus,
 				energy: math.NaN(), gpuEnergy: math.NaN(), trapEnergy: math.NaN()}
 		}
 		if err := run.dataset(r, c, kindEnergy, ds); err != nil {
@@ -90,7 +90,7 @@ func (run *corrRun) energySources(r *hdf5.Reader, s *corrSeries, list []*profile
 }
 
 // take copies the energy data of another candidate series into s.
-func (s *corrSeries) take(o *corrSeries) {
+func (s *series) take(o *series) {
 	s.hasEnergy = o.hasEnergy
 	s.el, s.pw, s.gpu, s.cum, s.priceT, s.priceP = o.el, o.pw, o.gpu, o.cum, o.priceT, o.priceP
 	s.energy, s.gpuEnergy, s.trapEnergy = o.energy, o.gpuEnergy, o.trapEnergy
@@ -102,7 +102,7 @@ func (s *corrSeries) take(o *corrSeries) {
 }
 
 // relabel turns the report of a dataset recorded as used into ignored.
-func (run *corrRun) relabel(top string, ds *profile.Dataset, why string) {
+func (run *fileRun) relabel(top string, ds *profile.Dataset, why string) {
 	rep := run.reports[top]
 	if rep == nil {
 		return

@@ -1,4 +1,4 @@
-package duckdb
+package compat
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/duckdb/internal/enginetest"
 	"github.com/benchwrap/backend/shared/testenv"
 )
 
@@ -28,14 +30,28 @@ var skipClasses = map[string]analysis.SkipClass{
 	"no usable data produced":                  analysis.SkipNoData,
 }
 
-func newTestEngine(t testing.TB) *Engine {
-	t.Helper()
-	e, err := New(Options{MemoryLimit: "1GB", Threads: 2})
+// testEngine is an engine with its compat pipeline.
+type testEngine struct {
+	*duckdb.Engine
+	*Pipeline
+}
+
+func newEngine(opt duckdb.Options) (*testEngine, error) {
+	e, err := duckdb.New(opt)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { e.Close() })
-	return e
+	return &testEngine{e, New(e)}, nil
+}
+
+// Compat runs the pipeline on the engine.
+func (e *testEngine) Compat(ctx context.Context, path string, opt Options) (*analysis.Result, error) {
+	return e.Pipeline.Run(ctx, path, opt)
+}
+
+func newTestEngine(t testing.TB) *testEngine {
+	e := enginetest.Open(t, enginetest.TestOptions)
+	return &testEngine{e, New(e)}
 }
 
 // TestCompatConformance runs every fixture and compares it with the
@@ -52,7 +68,7 @@ func TestCompatConformance(t *testing.T) {
 		t.Run(filepath.Base(fx), func(t *testing.T) {
 			name := testenv.ExpectedName(t, fx)
 			want, _ := testenv.LoadExpected(t, fx)
-			res, err := e.Compat(context.Background(), fx, CompatOptions{})
+			res, err := e.Compat(context.Background(), fx, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +89,7 @@ func TestCompatConformance(t *testing.T) {
 				if res.Metrics != nil || res.Rows != 0 || len(res.Columns) != 0 {
 					t.Errorf("skipped file has rows %d, columns %v, metrics %v", res.Rows, res.Columns, res.Metrics)
 				}
-				if err := e.ScanRows(context.Background(), func([]any) error { return nil }); err != ErrNoTable {
+				if err := e.ScanRows(context.Background(), func([]any) error { return nil }); err != duckdb.ErrNoTable {
 					t.Errorf("ScanRows after a skip: %v", err)
 				}
 				return
@@ -119,7 +135,7 @@ func TestCompatConformance(t *testing.T) {
 			}
 			csvWant, _ := os.ReadFile(filepath.Join(expectedDir, name+".csv"))
 			if !bytes.Equal(buf.Bytes(), csvWant) {
-				t.Errorf("WriteCSV differs from the expected CSV: %s", firstDiff(buf.String(), string(csvWant)))
+				t.Errorf("WriteCSV differs from the expected CSV: %s", enginetest.FirstDiff(buf.String(), string(csvWant)))
 			}
 		})
 	}
@@ -162,7 +178,7 @@ func readCSV(t *testing.T, path string) [][]string {
 }
 
 // compareCells compares the engine's table with an expected CSV.
-func compareCells(t *testing.T, e *Engine, csvPath string, dtypes []analysis.DType) {
+func compareCells(t *testing.T, e *testEngine, csvPath string, dtypes []analysis.DType) {
 	t.Helper()
 	records := readCSV(t, csvPath)
 	body := records[1:]
@@ -252,7 +268,7 @@ func valueString(v any) string {
 	if v == nil {
 		return "NULL"
 	}
-	return strings.TrimSpace(string(AppendValue(nil, v))) + " (" + typeName(v) + ")"
+	return strings.TrimSpace(string(duckdb.AppendValue(nil, v))) + " (" + typeName(v) + ")"
 }
 
 func typeName(v any) string {
@@ -271,15 +287,4 @@ func typeName(v any) string {
 		return "float64"
 	}
 	return "other"
-}
-
-// firstDiff shows the first differing line of two texts.
-func firstDiff(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := 0; i < len(g) && i < len(w); i++ {
-		if g[i] != w[i] {
-			return "line " + strconv.Itoa(i+1) + ":\n got  " + g[i] + "\n want " + w[i]
-		}
-	}
-	return "lengths " + strconv.Itoa(len(g)) + " and " + strconv.Itoa(len(w)) + " lines"
 }

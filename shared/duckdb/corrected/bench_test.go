@@ -1,7 +1,9 @@
-package duckdb
+package corrected
 
 import (
 	"context"
+	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/duckdb/internal/enginetest"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -14,10 +16,10 @@ import (
 // 30 s): the pipeline (HDF5 to the finished table and the summary) and a
 // scan of the table. The scan reads the view as ScanRows does, through
 // corrStream, because ScanRows cannot read the text columns until the
-// engine's columnReader knows VARCHAR (see docs/corrected-mode.md).
+// engine's duckdb.ColumnReader knows VARCHAR (see docs/corrected-mode.md).
 func BenchmarkCorrected2M(b *testing.B) {
-	path := bigFile(b)
-	e, err := New(Options{MemoryLimit: os.Getenv("BENCH_MEM")})
+	path := enginetest.BigFile(b)
+	e, err := newEngine(duckdb.Options{MemoryLimit: os.Getenv("BENCH_MEM")})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -27,13 +29,13 @@ func BenchmarkCorrected2M(b *testing.B) {
 	var pipe, scan time.Duration
 	var pipeAllocs uint64
 	debug.FreeOSMemory()
-	resetPeakRSS()
+	enginetest.ResetPeakRSS()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		runtime.ReadMemStats(&ms)
 		m0 := ms.Mallocs
 		t0 := time.Now()
-		res, sum, err := e.Corrected(ctx, path, CorrectedOptions{})
+		res, sum, err := e.Corrected(ctx, path, Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -44,7 +46,7 @@ func BenchmarkCorrected2M(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		pipeAllocs += ms.Mallocs - m0
 		if i == 0 {
-			b.Logf("peak RSS after the pipeline: %d MiB (Go heap in use %d MiB)", peakRSS()>>20, ms.HeapInuse>>20)
+			b.Logf("peak RSS after the pipeline: %d MiB (Go heap in use %d MiB)", enginetest.PeakRSS()>>20, ms.HeapInuse>>20)
 			b.Logf("%d rows x %d columns, energy %v J, TTS %v s, peak %v W", res.Rows, len(res.Columns),
 				*sum.EnergyToSolutionJ, *sum.TimeToSolutionS, *sum.PeakPowerW)
 		}
@@ -63,5 +65,5 @@ func BenchmarkCorrected2M(b *testing.B) {
 	b.ReportMetric(pipe.Seconds()/n, "pipeline-s")
 	b.ReportMetric(scan.Seconds()/n, "scan-s")
 	b.ReportMetric(float64(pipeAllocs)/n, "pipeline-allocs")
-	b.ReportMetric(float64(peakRSS())/(1<<20), "peakRSS-MiB")
+	b.ReportMetric(float64(enginetest.PeakRSS())/(1<<20), "peakRSS-MiB")
 }

@@ -1,4 +1,4 @@
-package duckdb
+package store
 
 import (
 	"context"

@@ -1,30 +1,30 @@
-package duckdb
-
-// Corrected mode (docs/corrected-mode.md): the analysis without the
-// original pipeline's defects. This file is the entry point, the discovery
-// of the (step, node) series of a file and the loading and cleaning of
-// their datasets; corrected_energy.go computes the energy figures and the
-// summary, corrected_table.go builds the result table in DuckDB.
+// Package corrected is the corrected-mode pipeline (docs/corrected-mode.md):
+// the analysis without the original pipeline's defects, run on a
+// duckdb.Engine. This file is the entry point, the discovery of the
+// (step, node) series of a file and the loading and cleaning of their
+// datasets; energy.go computes the energy figures and the summary,
+// sources.go chooses between energy sources, table.go builds the result
+// table in DuckDB.
+package corrected
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"regexp"
 	"runtime/debug"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/pricing"
 	"github.com/benchwrap/backend/shared/profile"
 )
 
-// CorrectedOptions are the per-file options of Corrected.
-type CorrectedOptions struct {
+// Options are the per-file options of a corrected run.
+type Options struct {
 	// Name is what the label derives from (the object key for a
 	// downloaded object); default the path. For a node-step file the step
 	// is read from it (<job>_<step>_<node>.h5).
@@ -34,60 +34,68 @@ type CorrectedOptions struct {
 	Price, Carbon pricing.Source
 }
 
-// Corrected analyses one HDF5 file in corrected mode. Whole-file failures
-// are skips, as in Compat: the Result's Skip says why and the summary is
+// Pipeline runs the corrected pipeline on an engine.
+type Pipeline struct {
+	e *duckdb.Engine
+
+	// What the last run's aux pass touched, for tests (written under the
+	// engine's lock).
+	lastWork work
+}
+
+// New returns the corrected pipeline of an engine.
+func New(e *duckdb.Engine) *Pipeline { return &Pipeline{e: e} }
+
+// Run analyses one HDF5 file in corrected mode. Whole-file failures are
+// skips, as in compat mode: the Result's Skip says why and the summary is
 // nil. The error is for failures of the engine itself (the Result is nil
 // then). On success the corrected table replaces the previous result in
-// the engine (ScanRows/WriteCSV read it), Result.Metrics holds the job
-// totals under the compat names and the Summary everything else.
-func (e *Engine) Corrected(ctx context.Context, path string, opt CorrectedOptions) (*analysis.Result, *analysis.Summary, error) {
-	start := time.Now()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.db == nil {
-		return nil, nil, errors.New("duckdb: engine is closed")
-	}
-	res := newResult(analysis.Corrected, path, opt.Name)
-	if err := e.dropResult(ctx); err != nil {
-		return nil, nil, fmt.Errorf("duckdb: %w", err)
-	}
-	run := &corrRun{pipelineRun: pipelineRun{e: e, ctx: ctx, res: res}, opt: opt, label: res.Label}
-	err := run.protect(func() error { return run.file(path) })
-	if err := run.finish(run.out, err, start); err != nil {
+// the engine (its ScanRows/WriteCSV read it), Result.Metrics holds the
+// job totals under the compat names and the Summary everything else.
+func (p *Pipeline) Run(ctx context.Context, path string, opt Options) (*analysis.Result, *analysis.Summary, error) {
+	var sum *analysis.Summary
+	res, err := p.e.Run(ctx, analysis.Corrected, path, opt.Name, func(r *duckdb.Run) (*duckdb.Table, error) {
+		run := &fileRun{Run: r, opt: opt, label: r.Res.Label, p: p}
+		err := run.file(path)
+		sum = run.sum
+		return run.out, err
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 	if res.Skip != nil {
 		return res, nil, nil
 	}
-	return res, run.sum, nil
+	return res, sum, nil
 }
 
-// corrRun is the state of one Corrected call.
-type corrRun struct {
-	pipelineRun
-	opt   CorrectedOptions
+// fileRun is the state of one corrected run.
+type fileRun struct {
+	*duckdb.Run
+	opt   Options
 	label string
+	p     *Pipeline
 
-	series  []*corrSeries
-	dropped []*corrSeries // node groups without any usable series (their quality counts)
+	series  []*series
+	dropped []*series // node groups without any usable series (their quality counts)
 	reports map[string]*analysis.GroupReport
 	quality analysis.Quality
 	fields  map[string]bool // power fields used, for Details
 
 	// The job's time origin: elapsed_s = (series start - ref) + el - firstRel.
 	ref, firstRel float64
-	out           *table
+	out           *duckdb.Table
 	sum           *analysis.Summary
 }
 
-func (run *corrRun) warn(format string, args ...any) {
-	run.res.Details.Warnings = append(run.res.Details.Warnings, fmt.Sprintf(format, args...))
+func (run *fileRun) warn(format string, args ...any) {
+	run.Res.Details.Warnings = append(run.Res.Details.Warnings, fmt.Sprintf(format, args...))
 }
 
-// corrSeries is one unit of analysis: one node of one step. Its times
+// series is one unit of analysis: one node of one step. Its times
 // (el) are seconds since the node-step started, as in the file
 // (ElapsedTime), fractions kept.
-type corrSeries struct {
+type series struct {
 	step, node string
 	group      *profile.Group
 	top        string // top-level item of the file it is under
@@ -113,7 +121,7 @@ type corrSeries struct {
 	powerName      string // the power field beside a counter, or the one integrated
 	resets         int64
 
-	aux     []*corrAux
+	aux     []*auxSeries
 	tasks   int
 	sources []analysis.EnergySource
 
@@ -136,8 +144,8 @@ const (
 	auxCols
 )
 
-// corrAux is one task, filesystem or network series of a node.
-type corrAux struct {
+// auxSeries is one task, filesystem or network series of a node.
+type auxSeries struct {
 	t []float64 // merged times (el)
 	v [auxCols][]float64
 }
@@ -152,11 +160,11 @@ const (
 
 const statusIgnored = "ignored"
 
-var corrGPUField = regexp.MustCompile(`^GPU[0-9]+Power$`)
+var gpuField = regexp.MustCompile(`^GPU[0-9]+Power$`)
 
 // file runs the pipeline on one file.
-func (run *corrRun) file(p string) error {
-	r, f, err := run.e.openProfile(p, run.res)
+func (run *fileRun) file(p string) error {
+	r, f, err := run.OpenProfile(p)
 	if err != nil {
 		return err
 	}
@@ -171,7 +179,7 @@ func (run *corrRun) file(p string) error {
 		}
 	}
 	run.finishReports(f.Root)
-	var used []*corrSeries
+	var used []*series
 	for _, s := range run.series {
 		if s.hasEnergy || len(s.aux) > 0 {
 			used = append(used, s)
@@ -182,7 +190,7 @@ func (run *corrRun) file(p string) error {
 	}
 	run.series = used
 	if len(used) == 0 {
-		return skipf(analysis.SkipNoData, "no node has a usable energy, task, filesystem or network series")
+		return duckdb.Skipf(analysis.SkipNoData, "no node has a usable energy, task, filesystem or network series")
 	}
 	run.order()
 	run.summarize()
@@ -197,7 +205,7 @@ func (run *corrRun) file(p string) error {
 // a merged file, and every top-level group that looks like a node group
 // (it has an Energy, Filesystem or Network dataset or a Tasks group), the
 // step then coming from the file name.
-func (run *corrRun) discover(root *profile.Group) {
+func (run *fileRun) discover(root *profile.Group) {
 	run.reports = make(map[string]*analysis.GroupReport)
 	fileStep := ""
 	for _, it := range root.Items {
@@ -210,7 +218,7 @@ func (run *corrRun) discover(root *profile.Group) {
 		if g.Err != nil {
 			run.warn("group %s listed incompletely: %v", g.Path(), g.Err)
 		}
-		if corrMerged(g) {
+		if isMerged(g) {
 			for _, st := range g.Items {
 				if st.Group == nil {
 					continue
@@ -220,18 +228,18 @@ func (run *corrRun) discover(root *profile.Group) {
 					continue
 				}
 				for _, n := range nodes.Group.Items {
-					if n.Group != nil && corrIsNode(n.Group) {
-						run.series = append(run.series, &corrSeries{step: st.Group.Name, node: n.Group.Name, group: n.Group, top: it.Name()})
+					if n.Group != nil && isNode(n.Group) {
+						run.series = append(run.series, &series{step: st.Group.Name, node: n.Group.Name, group: n.Group, top: it.Name()})
 					}
 				}
 			}
 			continue
 		}
-		if corrIsNode(g) {
+		if isNode(g) {
 			if fileStep == "" {
 				fileStep = run.fileStep()
 			}
-			run.series = append(run.series, &corrSeries{step: fileStep, node: g.Name, group: g, top: it.Name()})
+			run.series = append(run.series, &series{step: fileStep, node: g.Name, group: g, top: it.Name()})
 		}
 	}
 }
@@ -239,16 +247,16 @@ func (run *corrRun) discover(root *profile.Group) {
 // fileStep is the step of a node-step file: <job>_<step>_<node>, split at
 // the first two "_". A name that does not follow the pattern (or whose
 // step is not a number or "batch") is taken as step "0", with a warning.
-func (run *corrRun) fileStep() string {
+func (run *fileRun) fileStep() string {
 	parts := strings.SplitN(run.label, "_", 3)
-	if len(parts) == 3 && parts[2] != "" && (parts[1] == "batch" || corrDigits(parts[1])) {
+	if len(parts) == 3 && parts[2] != "" && (parts[1] == "batch" || allDigits(parts[1])) {
 		return parts[1]
 	}
 	run.warn("file name %q is not <job>_<step>_<node>.h5: step \"0\" assumed", run.label)
 	return "0"
 }
 
-func corrDigits(s string) bool {
+func allDigits(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -260,9 +268,9 @@ func corrDigits(s string) bool {
 	return true
 }
 
-// corrMerged reports whether g is sh5util's /Steps group: a group named
+// isMerged reports whether g is sh5util's /Steps group: a group named
 // Steps with at least one <step>/Nodes/<node group>.
-func corrMerged(g *profile.Group) bool {
+func isMerged(g *profile.Group) bool {
 	if g.Name != "Steps" {
 		return false
 	}
@@ -272,7 +280,7 @@ func corrMerged(g *profile.Group) bool {
 		}
 		if nodes, ok := st.Group.Child("Nodes"); ok && nodes.Group != nil {
 			for _, n := range nodes.Group.Items {
-				if n.Group != nil && corrIsNode(n.Group) {
+				if n.Group != nil && isNode(n.Group) {
 					return true
 				}
 			}
@@ -281,19 +289,19 @@ func corrMerged(g *profile.Group) bool {
 	return false
 }
 
-// corrIsNode reports whether g looks like a node-step group: it has a
-// dataset that is a series by its name or its fields (corrKind), directly
+// isNode reports whether g looks like a node-step group: it has a
+// dataset that is a series by its name or its fields (datasetKind), directly
 // or in a child group such as Tasks.
-func corrIsNode(g *profile.Group) bool {
+func isNode(g *profile.Group) bool {
 	for _, it := range g.Items {
 		switch {
-		case it.Dataset != nil && corrKind(it.Dataset, false) != "":
+		case it.Dataset != nil && datasetKind(it.Dataset, false) != "":
 			return true
 		case it.Group != nil && it.Group.Name == kindTasks:
 			return true
 		case it.Group != nil:
 			for _, c := range it.Group.Items {
-				if c.Dataset != nil && corrKind(c.Dataset, false) != "" {
+				if c.Dataset != nil && datasetKind(c.Dataset, false) != "" {
 					return true
 				}
 			}
@@ -302,12 +310,12 @@ func corrIsNode(g *profile.Group) bool {
 	return false
 }
 
-// corrKind is the series kind of a dataset of a node group: Slurm's names
+// datasetKind is the series kind of a dataset of a node group: Slurm's names
 // first (Energy, Filesystem, Network, any dataset under Tasks), else its
 // fields, whatever its name: ElapsedTime with a power or energy field is
 // an energy series, with CPU or memory fields a task, with InMB/OutMB a
 // network and with ReadMB/WriteMB a filesystem series. "" for none.
-func corrKind(ds *profile.Dataset, inTasks bool) string {
+func datasetKind(ds *profile.Dataset, inTasks bool) string {
 	switch {
 	case inTasks:
 		return kindTasks
@@ -327,7 +335,7 @@ func corrKind(ds *profile.Dataset, inTasks bool) string {
 		return ""
 	}
 	for name := range has {
-		if corrPowerField(name) || name == "Energy" {
+		if isPowerField(name) || name == "Energy" {
 			return kindEnergy
 		}
 	}
@@ -342,13 +350,13 @@ func corrKind(ds *profile.Dataset, inTasks bool) string {
 	return ""
 }
 
-// corrPowerField reports whether a field is a power (W) field.
-func corrPowerField(name string) bool {
-	return name == "NodePower" || name == "CurrPower" || name == "Power" || corrGPUField.MatchString(name)
+// isPowerField reports whether a field is a power (W) field.
+func isPowerField(name string) bool {
+	return name == "NodePower" || name == "CurrPower" || name == "Power" || gpuField.MatchString(name)
 }
 
 // report records what happened to a dataset.
-func (run *corrRun) report(top string, ds *profile.Dataset, status, why string, rows int) {
+func (run *fileRun) report(top string, ds *profile.Dataset, status, why string, rows int) {
 	rep := run.reports[top]
 	if rep == nil {
 		return
@@ -368,7 +376,7 @@ func (run *corrRun) report(top string, ds *profile.Dataset, status, why string, 
 
 // finishReports lists the datasets no series used as ignored, and puts
 // the group reports in the Details in the file's order.
-func (run *corrRun) finishReports(root *profile.Group) {
+func (run *fileRun) finishReports(root *profile.Group) {
 	seen := make(map[string]bool)
 	for _, rep := range run.reports {
 		for _, d := range rep.Datasets {
@@ -390,7 +398,7 @@ func (run *corrRun) finishReports(root *profile.Group) {
 				run.report(it.Name(), ds, statusIgnored, "not part of a recognised node series", 0)
 			}
 		}
-		run.res.Details.Groups = append(run.res.Details.Groups, *rep)
+		run.Res.Details.Groups = append(run.Res.Details.Groups, *rep)
 		for _, d := range rep.Datasets {
 			if d.Status == analysis.DatasetUsed {
 				used = append(used, it.Name())
@@ -398,7 +406,7 @@ func (run *corrRun) finishReports(root *profile.Group) {
 			}
 		}
 	}
-	det := &run.res.Details
+	det := &run.Res.Details
 	det.Group = strings.Join(used, ",")
 	if det.Group != "" {
 		det.EpochColumn = "EpochTime"
@@ -418,7 +426,7 @@ func (run *corrRun) finishReports(root *profile.Group) {
 }
 
 // load reads the datasets of one series, one at a time.
-func (run *corrRun) load(r *hdf5.Reader, s *corrSeries) error {
+func (run *fileRun) load(r *hdf5.Reader, s *series) error {
 	g := s.group
 	s.energy, s.gpuEnergy, s.trapEnergy = math.NaN(), math.NaN(), math.NaN()
 	s.cpus = 1
@@ -427,7 +435,7 @@ func (run *corrRun) load(r *hdf5.Reader, s *corrSeries) error {
 	for _, it := range g.Items {
 		switch {
 		case it.Dataset != nil:
-			if k := corrKind(it.Dataset, false); k != "" {
+			if k := datasetKind(it.Dataset, false); k != "" {
 				byKind[k] = append(byKind[k], it.Dataset)
 			}
 		case it.Group != nil:
@@ -435,7 +443,7 @@ func (run *corrRun) load(r *hdf5.Reader, s *corrSeries) error {
 				if c.Dataset == nil {
 					continue
 				}
-				if k := corrKind(c.Dataset, it.Group.Name == kindTasks); k != "" {
+				if k := datasetKind(c.Dataset, it.Group.Name == kindTasks); k != "" {
 					byKind[k] = append(byKind[k], c.Dataset)
 				}
 			}
@@ -453,7 +461,7 @@ func (run *corrRun) load(r *hdf5.Reader, s *corrSeries) error {
 	}
 	for _, kind := range []string{kindTasks, kindFilesystem, kindNetwork} {
 		for _, ds := range byKind[kind] {
-			if err := run.ctx.Err(); err != nil {
+			if err := run.Ctx.Err(); err != nil {
 				return err
 			}
 			if err := run.dataset(r, s, kind, ds); err != nil {
@@ -464,23 +472,23 @@ func (run *corrRun) load(r *hdf5.Reader, s *corrSeries) error {
 	if s.hasEnergy {
 		s.rows = s.el
 	} else {
-		s.rows = corrUnion(s.aux)
+		s.rows = union(s.aux)
 	}
 	return nil
 }
 
 // dataset loads one dataset of a series and uses it.
-func (run *corrRun) dataset(r *hdf5.Reader, s *corrSeries, kind string, ds *profile.Dataset) error {
+func (run *fileRun) dataset(r *hdf5.Reader, s *series, kind string, ds *profile.Dataset) error {
 	if ds.Err != nil {
-		run.report(s.top, ds, datasetErrorStatus(ds.Err), ds.Err.Error(), 0)
+		run.report(s.top, ds, duckdb.DatasetErrorStatus(ds.Err), ds.Err.Error(), 0)
 		return nil
 	}
 	if err := r.Load(ds); err != nil {
 		if de, ok := profile.AsDatasetError(err); ok {
-			run.report(s.top, ds, datasetErrorStatus(de), de.Error(), 0)
+			run.report(s.top, ds, duckdb.DatasetErrorStatus(de), de.Error(), 0)
 			return nil
 		}
-		return skipf(analysis.SkipUnexpected, "load %s: %v", ds.Path(), err)
+		return duckdb.Skipf(analysis.SkipUnexpected, "load %s: %v", ds.Path(), err)
 	}
 	defer r.Release(ds)
 	if ds.Rows == 0 || len(ds.Columns) == 0 {
@@ -489,7 +497,7 @@ func (run *corrRun) dataset(r *hdf5.Reader, s *corrSeries, kind string, ds *prof
 	}
 	for i := range ds.Columns {
 		if ds.Columns[i].Len() != ds.Rows {
-			return skipf(analysis.SkipUnexpected, "%s: column %s has %d values for %d rows", ds.Path(), ds.Columns[i].Name, ds.Columns[i].Len(), ds.Rows)
+			return duckdb.Skipf(analysis.SkipUnexpected, "%s: column %s has %d values for %d rows", ds.Path(), ds.Columns[i].Name, ds.Columns[i].Len(), ds.Rows)
 		}
 	}
 	var why string
@@ -507,10 +515,10 @@ func (run *corrRun) dataset(r *hdf5.Reader, s *corrSeries, kind string, ds *prof
 	return nil
 }
 
-// corrSamples is a dataset's time axis after cleaning: the rows with a
+// samples is a dataset's time axis after cleaning: the rows with a
 // usable time in stable time order, and the groups of rows sharing a time
 // (merged into one sample).
-type corrSamples struct {
+type samples struct {
 	el     []float64 // one per merged sample
 	order  []int32   // usable rows in time order; nil: every row, in file order
 	bounds []int32   // merged sample k is order[bounds[k]:bounds[k+1]]; nil: one row each
@@ -521,12 +529,12 @@ type corrSamples struct {
 // maxEpoch is the latest plausible Unix time (2100-01-01), as in compat.
 const maxEpoch = 4_102_444_800
 
-// corrTimes cleans the time axis of ds: ElapsedTime as float64 (fractions
+// sampleTimes cleans the time axis of ds: ElapsedTime as float64 (fractions
 // kept), or EpochTime when there is no ElapsedTime (start 0). Rows whose
 // time is negative, not finite or a wrapped unsigned value (>= 2^63) are
 // dropped and counted out of range; the rest are sorted stably and rows
 // with equal times form one sample. Long gaps are counted on the result.
-func corrTimes(kind string, ds *profile.Dataset, q *analysis.Quality) (*corrSamples, string) {
+func sampleTimes(kind string, ds *profile.Dataset, q *analysis.Quality) (*samples, string) {
 	tc := ds.Column("ElapsedTime")
 	ep := ds.Column("EpochTime")
 	tname := "ElapsedTime"
@@ -560,7 +568,7 @@ func corrTimes(kind string, ds *profile.Dataset, q *analysis.Quality) (*corrSamp
 	}
 	q.DroppedSamples += bad
 	q.AddColumn(kind+"."+tname, analysis.QualityCounts{OutOfRange: bad})
-	smp := &corrSamples{}
+	smp := &samples{}
 	prev := math.Inf(-1)
 	dups := false
 	for i := 0; i < n && sorted; i++ {
@@ -624,13 +632,13 @@ func corrTimes(kind string, ds *profile.Dataset, q *analysis.Quality) (*corrSamp
 			}
 		}
 	}
-	q.AddColumn(kind+"."+tname, analysis.QualityCounts{LongGaps: corrLongGaps(smp.el)})
+	q.AddColumn(kind+"."+tname, analysis.QualityCounts{LongGaps: longGaps(smp.el)})
 	return smp, ""
 }
 
-// corrLongGaps counts the intervals longer than 3 times the median
+// longGaps counts the intervals longer than 3 times the median
 // interval (the sampling interval) between consecutive samples.
-func corrLongGaps(el []float64) int64 {
+func longGaps(el []float64) int64 {
 	if len(el) < 3 {
 		return 0
 	}
@@ -655,7 +663,7 @@ func corrLongGaps(el []float64) int64 {
 
 // values returns column c per merged sample: the mean of the values of
 // its rows that are not NaN (NaN if all are).
-func (smp *corrSamples) values(c *profile.Column) []float64 {
+func (smp *samples) values(c *profile.Column) []float64 {
 	out := make([]float64, len(smp.el))
 	if smp.order == nil {
 		switch c.Kind {
@@ -700,15 +708,15 @@ const (
 	noValDouble = 1.8446744073709552e19
 )
 
-// corrCheck counts the NaNs and out-of-range values of every column of a
-// dataset (the time columns are checked by corrTimes, EpochTime here).
-func corrCheck(kind string, ds *profile.Dataset, cpus int64, q *analysis.Quality) {
+// checkRanges counts the NaNs and out-of-range values of every column of a
+// dataset (the time columns are checked by sampleTimes, EpochTime here).
+func checkRanges(kind string, ds *profile.Dataset, cpus int64, q *analysis.Quality) {
 	for i := range ds.Columns {
 		c := &ds.Columns[i]
 		if c.Name == "ElapsedTime" || (c.Name == "EpochTime" && ds.Column("ElapsedTime") == nil) {
 			continue
 		}
-		lo, hi := corrRange(kind, c.Name, cpus)
+		lo, hi := validRange(kind, c.Name, cpus)
 		var qc analysis.QualityCounts
 		for r := 0; r < ds.Rows; r++ {
 			v := c.Float(r)
@@ -725,14 +733,14 @@ func corrCheck(kind string, ds *profile.Dataset, cpus int64, q *analysis.Quality
 	}
 }
 
-// corrRange is the plausible range of a field (inclusive). Fields not
+// validRange is the plausible range of a field (inclusive). Fields not
 // listed only have their NaNs counted.
-func corrRange(kind, field string, cpus int64) (lo, hi float64) {
+func validRange(kind, field string, cpus int64) (lo, hi float64) {
 	inf := math.Inf(1)
 	switch {
 	case field == "EpochTime":
 		return 0, maxEpoch
-	case kind == kindEnergy && (field == "NodePower" || field == "CurrPower" || field == "Power" || corrGPUField.MatchString(field)):
+	case kind == kindEnergy && (field == "NodePower" || field == "CurrPower" || field == "Power" || gpuField.MatchString(field)):
 		return 0, 10_000
 	case kind == kindEnergy && field == "Energy":
 		return 0, inf
@@ -758,9 +766,9 @@ func corrRange(kind, field string, cpus int64) (lo, hi float64) {
 	return math.Inf(-1), inf
 }
 
-// energyDataset uses a node's Energy dataset (see corrected_energy.go for
+// energyDataset uses a node's Energy dataset (see energy.go for
 // the energy). It returns why the dataset cannot be used, or "".
-func (run *corrRun) energyDataset(s *corrSeries, ds *profile.Dataset) string {
+func (run *fileRun) energyDataset(s *series, ds *profile.Dataset) string {
 	var power, counter *profile.Column
 	var gpus []*profile.Column
 	for _, name := range []string{"NodePower", "CurrPower", "Power"} {
@@ -771,18 +779,18 @@ func (run *corrRun) energyDataset(s *corrSeries, ds *profile.Dataset) string {
 	}
 	counter = ds.Column("Energy")
 	for i := range ds.Columns {
-		if corrGPUField.MatchString(ds.Columns[i].Name) {
+		if gpuField.MatchString(ds.Columns[i].Name) {
 			gpus = append(gpus, &ds.Columns[i])
 		}
 	}
 	if power == nil && counter == nil && len(gpus) == 0 {
 		return "no energy field (NodePower, CurrPower, Power, GPU<n>Power or Energy)"
 	}
-	smp, why := corrTimes(kindEnergy, ds, &s.quality)
+	smp, why := sampleTimes(kindEnergy, ds, &s.quality)
 	if why != "" {
 		return why
 	}
-	corrCheck(kindEnergy, ds, s.cpus, &s.quality)
+	checkRanges(kindEnergy, ds, s.cpus, &s.quality)
 	s.el = smp.el
 	var pw, ctr []float64
 	if power != nil {
@@ -811,14 +819,14 @@ func (run *corrRun) energyDataset(s *corrSeries, ds *profile.Dataset) string {
 	if power != nil {
 		s.powerName = power.Name
 	}
-	if power != nil && corrAllZero(pw) {
+	if power != nil && allZero(pw) {
 		s.quality.ZeroPowerSeries++
 		run.warn("%s: %s is zero throughout (kept: it adds no energy)", ds.Path(), power.Name)
 	}
 	return ""
 }
 
-func corrAllZero(v []float64) bool {
+func allZero(v []float64) bool {
 	for _, x := range v {
 		if x != 0 {
 			return false
@@ -828,17 +836,17 @@ func corrAllZero(v []float64) bool {
 }
 
 // auxDataset uses a task, filesystem or network dataset of a node.
-func (run *corrRun) auxDataset(s *corrSeries, kind string, ds *profile.Dataset) string {
-	smp, why := corrTimes(kind, ds, &s.quality)
+func (run *fileRun) auxDataset(s *series, kind string, ds *profile.Dataset) string {
+	smp, why := sampleTimes(kind, ds, &s.quality)
 	if why != "" {
 		return why
 	}
-	corrCheck(kind, ds, s.cpus, &s.quality)
+	checkRanges(kind, ds, s.cpus, &s.quality)
 	if !s.hasStart && smp.hasEp {
 		// No Energy dataset gave the start: the first other one does.
 		s.start, s.hasStart = smp.start, true
 	}
-	a := &corrAux{t: smp.el}
+	a := &auxSeries{t: smp.el}
 	get := func(name string) []float64 {
 		if c := ds.Column(name); c != nil {
 			return smp.values(c)
@@ -866,8 +874,8 @@ func (run *corrRun) auxDataset(s *corrSeries, kind string, ds *profile.Dataset) 
 		a.v[auxFSWrite] = get("WriteMB")
 	case kindNetwork:
 		// Per-interval amounts: cumulated here, differenced in the table.
-		a.v[auxNetIn] = corrCumulate(get("InMB"))
-		a.v[auxNetOut] = corrCumulate(get("OutMB"))
+		a.v[auxNetIn] = cumulate(get("InMB"))
+		a.v[auxNetOut] = cumulate(get("OutMB"))
 	}
 	known := false
 	for _, v := range a.v {
@@ -880,9 +888,9 @@ func (run *corrRun) auxDataset(s *corrSeries, kind string, ds *profile.Dataset) 
 	return ""
 }
 
-// corrCumulate turns per-interval amounts into running totals (a NaN adds
+// cumulate turns per-interval amounts into running totals (a NaN adds
 // nothing; it is counted in the quality report).
-func corrCumulate(v []float64) []float64 {
+func cumulate(v []float64) []float64 {
 	acc := 0.0
 	for i, x := range v {
 		if !math.IsNaN(x) {
@@ -893,9 +901,9 @@ func corrCumulate(v []float64) []float64 {
 	return v
 }
 
-// corrUnion is the sorted union of the times of a node's aux series: the
+// union is the sorted union of the times of a node's aux series: the
 // rows of a node without energy data.
-func corrUnion(aux []*corrAux) []float64 {
+func union(aux []*auxSeries) []float64 {
 	var all []float64
 	for _, a := range aux {
 		all = append(all, a.t...)
@@ -910,9 +918,9 @@ func corrUnion(aux []*corrAux) []float64 {
 	return out
 }
 
-// corrStepLess orders steps as sh5util merges them (batch, then by
+// stepLess orders steps as sh5util merges them (batch, then by
 // number), then by name.
-func corrStepLess(a, b string) bool {
+func stepLess(a, b string) bool {
 	oa, ob := hdf5.MergeOrder(a), hdf5.MergeOrder(b)
 	if oa != ob {
 		return oa < ob
@@ -922,11 +930,11 @@ func corrStepLess(a, b string) bool {
 
 // order sorts the series by step and node, numbers them, and fixes the
 // job's time origin: the first row of any series is elapsed 0.
-func (run *corrRun) order() {
+func (run *fileRun) order() {
 	sort.SliceStable(run.series, func(a, b int) bool {
 		x, y := run.series[a], run.series[b]
 		if x.step != y.step {
-			return corrStepLess(x.step, y.step)
+			return stepLess(x.step, y.step)
 		}
 		return x.node < y.node
 	})
@@ -964,9 +972,9 @@ func (run *corrRun) order() {
 // rel is the time of el of series s in seconds since the job's first
 // sample. The difference of the starts is exact for whole-second starts,
 // so a series' own intervals keep their fractions.
-func (run *corrRun) rel(s *corrSeries, el float64) float64 {
+func (run *fileRun) rel(s *series, el float64) float64 {
 	return (s.off + el) - run.firstRel
 }
 
 // startEpoch is the Unix time of the job's first sample.
-func (run *corrRun) startEpoch() float64 { return run.ref + run.firstRel }
+func (run *fileRun) startEpoch() float64 { return run.ref + run.firstRel }

@@ -1,9 +1,7 @@
-package duckdb
+package compat
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"math"
 	"path/filepath"
 	"strings"
@@ -51,13 +49,13 @@ func f64(name string, v ...float64) profile.Column {
 
 // run writes root to a file, analyses it and checks the engine against
 // the oracle; it returns the result and the rows.
-func run(t *testing.T, e *Engine, root *profile.Group) (*analysis.Result, [][]any) {
+func run(t *testing.T, e *testEngine, root *profile.Group) (*analysis.Result, [][]any) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "42_0_edge.h5")
 	if err := hdf5.WriteFile(path, root, hdf5.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.Compat(context.Background(), path, CompatOptions{})
+	res, err := e.Compat(context.Background(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +225,7 @@ func TestEdgeCases(t *testing.T) {
 	})
 
 	t.Run("missing file", func(t *testing.T) {
-		res, err := e.Compat(context.Background(), filepath.Join(t.TempDir(), "nope.h5"), CompatOptions{})
+		res, err := e.Compat(context.Background(), filepath.Join(t.TempDir(), "nope.h5"), Options{})
 		if err != nil || res.Skip == nil || res.Skip.Class != analysis.SkipMissing {
 			t.Errorf("%v %v", res, err)
 		}
@@ -236,95 +234,8 @@ func TestEdgeCases(t *testing.T) {
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, err := e.Compat(ctx, filepath.Join(fixtureDir, "12345_0_node01.h5"), CompatOptions{}); err == nil {
+		if _, err := e.Compat(ctx, filepath.Join(fixtureDir, "12345_0_node01.h5"), Options{}); err == nil {
 			t.Error("no error for a cancelled context")
 		}
 	})
-}
-
-// ScanRows restores the order of rows that come out of order, and falls
-// back to an ORDER BY when they are too far out.
-func TestScanRowsOrder(t *testing.T) {
-	e := newTestEngine(t)
-	res, err := e.Compat(context.Background(), filepath.Join(fixtureDir, "12345_0_node01.h5"), CompatOptions{})
-	if err != nil || res.Skip != nil {
-		t.Fatal(err, res.Skip)
-	}
-	var want bytes.Buffer
-	if err := e.WriteCSV(context.Background(), &want); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.exec(context.Background(), "CREATE VIEW shuffled AS SELECT * FROM "+resultTable+" ORDER BY ("+hiddenPos+" * 7919) % 101"); err != nil {
-		t.Fatal(err)
-	}
-	e.result.name = "shuffled"
-	defer func(l int) { reorderLimit = l }(reorderLimit)
-	for _, limit := range []int{1 << 15, 5} {
-		reorderLimit = limit
-		var got bytes.Buffer
-		if err := e.WriteCSV(context.Background(), &got); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got.Bytes(), want.Bytes()) {
-			t.Errorf("limit %d: %s", limit, firstDiff(got.String(), want.String()))
-		}
-	}
-}
-
-func TestAppendValue(t *testing.T) {
-	for _, c := range []struct {
-		v    any
-		want string
-	}{
-		{nil, ""},
-		{uint16(2300), "2300"},
-		{uint64(1 << 63), "9223372036854775808"},
-		{int64(-5), "-5"},
-		{float64(260), "260.0"},
-		{float64(-0.0) * -1, "0.0"},
-		{math.Copysign(0, -1), "-0.0"},
-		{float32(3.3333333), "3.3333333"},
-		{float32(0.104166664), "0.104166664"},
-		{float32(1.2207031e-05), "1.2207031e-05"},
-		{float64(0.0001), "0.0001"},
-		{float64(1e16), "1e+16"},
-		{float64(123456789012345.6), "123456789012345.6"},
-		{float32(75221440), "75221440.0"},
-		{math.Inf(1), "inf"},
-		{float32(math.Inf(-1)), "-inf"},
-		{math.NaN(), "nan"},
-		{float64(435.2425249169435), "435.2425249169435"},
-	} {
-		if got := string(AppendValue(nil, c.v)); got != c.want {
-			t.Errorf("%#v: %q, want %q", c.v, got, c.want)
-		}
-	}
-}
-
-// A scan stopped by its callback (an error or a panic) leaves the engine
-// usable.
-func TestScanRowsStopped(t *testing.T) {
-	e := newTestEngine(t)
-	res, err := e.Compat(context.Background(), filepath.Join(fixtureDir, "12346_job_merged.h5"), CompatOptions{})
-	if err != nil || res.Skip != nil {
-		t.Fatal(err, res.Skip)
-	}
-	stop := errors.New("stop")
-	n := 0
-	if err := e.ScanRows(context.Background(), func([]any) error {
-		if n++; n == 3 {
-			return stop
-		}
-		return nil
-	}); err != stop {
-		t.Fatalf("ScanRows: %v", err)
-	}
-	func() {
-		defer func() { recover() }()
-		e.ScanRows(context.Background(), func([]any) error { panic("boom") })
-	}()
-	n = 0
-	if err := e.ScanRows(context.Background(), func([]any) error { n++; return nil }); err != nil || int64(n) != res.Rows {
-		t.Fatalf("rescan: %v, %d of %d rows", err, n, res.Rows)
-	}
 }

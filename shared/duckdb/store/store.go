@@ -1,4 +1,4 @@
-package duckdb
+package store
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	duck "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/duckdb"
 )
 
 // Store is the embedded default for results: the same tables and catalog
@@ -65,7 +66,7 @@ func OpenStore(ctx context.Context, path string) (*Store, error) {
 		}
 		rows.Close()
 		for _, st := range stale {
-			_, _ = db.ExecContext(ctx, "DROP TABLE IF EXISTS "+quote(st[0])+"."+quote(st[1]))
+			_, _ = db.ExecContext(ctx, "DROP TABLE IF EXISTS "+duckdb.Quote(st[0])+"."+duckdb.Quote(st[1]))
 		}
 	}
 	return s, nil
@@ -86,19 +87,19 @@ func (s *Store) Publish(ctx context.Context, res *analysis.Result, src analysis.
 	schema := analysis.Identifier(run.Schema)
 	tmp := fmt.Sprintf("bw_new_%d", time.Now().UnixNano())
 	if run.Status == analysis.StatusDone {
-		if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(schema)); err != nil {
+		if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+duckdb.Quote(schema)); err != nil {
 			return fmt.Errorf("duckdb: create schema: %w", err)
 		}
 		defs := make([]string, len(res.Columns))
 		for i, c := range res.Columns {
-			defs[i] = quote(c.Name) + " " + c.Type.DuckDB()
+			defs[i] = duckdb.Quote(c.Name) + " " + c.Type.DuckDB()
 		}
-		if _, err := conn.ExecContext(ctx, "CREATE TABLE "+quote(schema)+"."+quote(tmp)+" ("+strings.Join(defs, ", ")+")"); err != nil {
+		if _, err := conn.ExecContext(ctx, "CREATE TABLE "+duckdb.Quote(schema)+"."+duckdb.Quote(tmp)+" ("+strings.Join(defs, ", ")+")"); err != nil {
 			return fmt.Errorf("duckdb: create table: %w", err)
 		}
 		n, err := appendRows(ctx, conn, schema, tmp, src, len(res.Columns))
 		if err != nil {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+quote(schema)+"."+quote(tmp))
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+duckdb.Quote(schema)+"."+duckdb.Quote(tmp))
 			return fmt.Errorf("duckdb: append rows: %w", err)
 		}
 		run.Table, run.Rows = analysis.Identifier(res.Table), n
@@ -112,8 +113,8 @@ func (s *Store) Publish(ctx context.Context, res *analysis.Result, src analysis.
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	if run.Status == analysis.StatusDone {
 		for _, q := range []string{
-			"DROP TABLE IF EXISTS " + quote(schema) + "." + quote(run.Table),
-			"ALTER TABLE " + quote(schema) + "." + quote(tmp) + " RENAME TO " + quote(run.Table),
+			"DROP TABLE IF EXISTS " + duckdb.Quote(schema) + "." + duckdb.Quote(run.Table),
+			"ALTER TABLE " + duckdb.Quote(schema) + "." + duckdb.Quote(tmp) + " RENAME TO " + duckdb.Quote(run.Table),
 		} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("duckdb: publish table: %w", err)

@@ -1,4 +1,4 @@
-package duckdb
+package corrected
 
 import (
 	"testing"
@@ -39,7 +39,7 @@ func TestCorrectedLinearWork(t *testing.T) {
 						}
 					}
 				}
-				res, _ := corrAnalyse(t, e, paths[0], CorrectedOptions{})
+				res, _ := corrAnalyse(t, e, paths[0], Options{})
 				w := e.lastWork
 				if w.Rows != res.Rows {
 					t.Fatalf("n=%d: pass saw %d rows, table has %d", n, w.Rows, res.Rows)
