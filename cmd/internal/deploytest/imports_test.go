@@ -15,7 +15,7 @@ import (
 // The import rules of docs/architecture.md: domain packages depend on
 // interfaces, adapter packages on drivers, and only wiring and test helpers
 // see both.
-const modulePath = "github.com/benchwrap/backend/"
+const backendModule = "github.com/benchwrap/backend/"
 
 // drivers are the import-path prefixes that only their adapters (and the
 // allowed wiring and test helpers) may import.
@@ -54,7 +54,7 @@ var driverImporters = map[string][]allowed{
 type allowed struct{ pkg, why string }
 
 // testHelpers must not reach a function's binary.
-var testHelpers = []string{modulePath + "shared/devserver", modulePath + "shared/testenv", drivers["madmin-go"]}
+var testHelpers = []string{backendModule + "shared/devserver", backendModule + "shared/testenv", drivers["madmin-go"]}
 
 type listedPackage struct {
 	ImportPath string
@@ -150,9 +150,9 @@ func TestDriverImports(t *testing.T) {
 		t.Fatalf("go list found only %d packages", len(pkgs))
 	}
 	for _, p := range pkgs {
-		rel, ok := strings.CutPrefix(p.ImportPath, modulePath)
+		rel, ok := strings.CutPrefix(p.ImportPath, backendModule)
 		if !ok {
-			t.Fatalf("package %s is outside the module path %s", p.ImportPath, modulePath)
+			t.Fatalf("package %s is outside the module path %s", p.ImportPath, backendModule)
 		}
 		for _, imp := range p.Imports {
 			for driver, prefix := range drivers {
