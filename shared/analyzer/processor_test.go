@@ -255,3 +255,27 @@ func TestProcessCleansUp(t *testing.T) {
 		t.Errorf("%d files left in the download directory", len(left))
 	}
 }
+
+// An engine that cannot run records the version as failed (a later
+// re-scan or an operator retries it), not as a property of the file.
+func TestProcessEngineFailure(t *testing.T) {
+	a, err := New(Config{Mode: analysis.Compat, Engine: duckdb.Options{MemoryLimit: "256MB"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close() // the engine is gone: every analysis fails
+	sink := &fakeSink{}
+	p := &Processor{Analyzer: a, Sink: sink, Catalog: fakeCatalog{},
+		Objects: fakeObjects{files: map[string]string{"alice/run.h5": "12345_0_node01.h5"}},
+		Owners:  fakeOwners{names: []string{"alice"}}, MaxBytes: 1 << 30, TempDir: t.TempDir()}
+	out, err := p.Process(context.Background(), Object{Bucket: "profiles", Key: "alice/run.h5", ETag: "e"}, ProcessOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != analysis.StatusFailed || out.Reason != "analysis failed" || jobOutcome(out, err) != analysis.StatusFailed {
+		t.Fatalf("outcome %+v", out)
+	}
+	if len(sink.runs) != 1 || sink.runs[0].Status != analysis.StatusFailed || sink.runs[0].Error == "" {
+		t.Fatalf("published %+v", sink.runs)
+	}
+}
