@@ -2,10 +2,10 @@
 SHELL := /bin/bash
 export GOPROXY ?= https://proxy.golang.org
 GO ?= go
-MODULES := ./shared/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh logout presign list analyze report))
+MODULES := ./shared/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh logout presign list analyze report results))
 TEST_FLAGS ?= -p 2 -timeout 20m -tags integration
 
-.PHONY: deps build test test-go test-security lint run bench bench-loadtest bench-functions bench-analyze bench-analyze-shapes bench-report bench-queue deploy-check clean test-pgbouncer
+.PHONY: deps build test test-go test-security lint run bench bench-loadtest bench-functions bench-analyze bench-analyze-shapes bench-report bench-queue bench-results deploy-check clean test-pgbouncer
 
 deps:
 	@bash cmd/scripts/deps.sh
@@ -20,8 +20,11 @@ test: build
 	bin/stack exec -- $(MAKE) --no-print-directory test-go
 	bin/stack exec --pgbouncer -- $(MAKE) --no-print-directory test-pgbouncer
 
+# The auth, storage and analysis tests of the end-to-end package (not
+# its attack tests, which do not touch the pool): one more pass, pooled.
+PGBOUNCER_TESTS := AuthRoutesEverywhere|RegisterValidation|UploadDownloadList|StorageAuthAndNames|UsersCannotReachEachOther|UploadIsAnalysed|SameNameTwoUsers|ReplayedEventsAndReupload|OutageLosesNothing|QueueDeliveriesWhileLogins|MetricsScrape
 test-pgbouncer:
-	$(GO) test $(TEST_FLAGS) -run '^Test' ./cmd/internal/localstack/
+	$(GO) test $(TEST_FLAGS) -run '^Test($(PGBOUNCER_TESTS))$$' ./cmd/internal/localstack/
 
 test-go: lint
 	$(GO) test $(TEST_FLAGS) $(MODULES)
@@ -70,6 +73,11 @@ bench-analyze-shapes: build
 bench-report: build
 	set -o pipefail; REPORT_LARGE_ROWS=2000000 REPORT_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -tags integration -count=1 -timeout 30m -v \
 		-run '^TestReport' ./cmd/internal/reportbrowser/ 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|interactive|RESULT|analysed|generated|redrawn'
+
+# p50/p99 of a 2000-point series request on a 2,000,000-row job (cold and
+# warm, beside a 200,000-row job) and of job-list pages for 10,000 jobs.
+bench-results: build
+	bin/stack exec -- bin/bench-results $(BENCH_RESULTS_FLAGS)
 
 # Start-up time and idle memory of each function binary.
 bench-functions: build

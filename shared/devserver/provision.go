@@ -3,6 +3,8 @@ package devserver
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/minio/madmin-go/v3"
 	"github.com/minio/minio-go/v7"
@@ -45,9 +47,21 @@ func ProvisionBucket(ctx context.Context, endpoint, rootUser, rootPassword, buck
 	if err := adm.AddUser(ctx, u.AccessKey, u.SecretKey); err != nil {
 		return fmt.Errorf("create bucket user: %w", err)
 	}
-	//nolint:staticcheck // SetPolicy is idempotent, unlike AttachPolicy.
-	if err := adm.SetPolicy(ctx, name, u.AccessKey, false); err != nil {
-		return fmt.Errorf("attach policy %s: %w", name, err)
+	// A policy just created can be missing from MinIO's IAM cache for a
+	// moment on a busy host ("canned policy does not exist"): retry.
+	for wait := 100 * time.Millisecond; ; wait *= 2 {
+		//nolint:staticcheck // SetPolicy is idempotent, unlike AttachPolicy.
+		err := adm.SetPolicy(ctx, name, u.AccessKey, false)
+		if err == nil {
+			return nil
+		}
+		if !strings.Contains(err.Error(), "does not exist") || wait > 5*time.Second {
+			return fmt.Errorf("attach policy %s: %w", name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("attach policy %s: %w", name, err)
+		case <-time.After(wait):
+		}
 	}
-	return nil
 }

@@ -250,3 +250,7 @@ func newRequestID() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// Path is the request path as the function binary received it (see
+// PathHeader); "" when Handle is called without one.
+func (r *Request) Path() string { return r.HeaderValue(PathHeader) }

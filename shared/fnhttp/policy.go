@@ -1,6 +1,7 @@
 package fnhttp
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -70,6 +71,9 @@ func (p Policy) Handler(fn HandleFunc) http.Handler {
 			Write(w, JSON(http.StatusBadRequest, Detail{Detail: "Could not read request body."}))
 			return
 		}
+		// The path is passed in a header the template's Request has no
+		// field for; whatever the client sent under that name is replaced.
+		r.Header.Set(PathHeader, r.URL.Path)
 		req := handler.Request{
 			Body:        body,
 			Header:      r.Header,
@@ -77,11 +81,16 @@ func (p Policy) Handler(fn HandleFunc) http.Handler {
 			Method:      r.Method,
 			Host:        r.Host,
 		}
-		req.WithContext(WithPeer(r.Context(), r.RemoteAddr))
+		slot := &streamSlot{}
+		req.WithContext(context.WithValue(WithPeer(r.Context(), r.RemoteAddr), streamKey{}, slot))
 		resp, err := fn(req)
 		if err != nil {
 			slog.ErrorContext(r.Context(), "function returned an error", "error", err)
 			resp = ErrorResponse(err)
+		}
+		if err == nil && slot.write != nil && resp.StatusCode < 300 {
+			writeStream(w, r, resp, slot.write)
+			return
 		}
 		Write(w, resp)
 	})

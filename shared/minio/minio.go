@@ -195,3 +195,28 @@ func objectErr(key string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", key, err)
 }
+
+// BenchmarkName returns the benchmark name the client stored with an
+// object at upload (storage.BenchmarkMetaHeader); "" when none.
+func (s *Store) BenchmarkName(ctx context.Context, key string) (string, error) {
+	info, err := s.internal.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		return "", objectErr(key, err)
+	}
+	const meta = "x-amz-meta-"
+	want := strings.TrimPrefix(storage.BenchmarkMetaHeader, meta)
+	for k, v := range info.UserMetadata {
+		if strings.EqualFold(strings.TrimPrefix(strings.ToLower(k), meta), want) {
+			return v, nil
+		}
+	}
+	return "", nil
+}
+
+// Put stores an object of the given size (-1: unknown) from r.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
+	if _, err := s.internal.PutObject(ctx, s.bucket, key, r, size, minio.PutObjectOptions{ContentType: contentType}); err != nil {
+		return objectErr(key, err)
+	}
+	return nil
+}

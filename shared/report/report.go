@@ -26,7 +26,7 @@ const Index = "index.html"
 
 // CSP lets the page load only its own scripts, styles and data: no inline
 // code, no other origin (uploads go through the same-origin storage
-// proxy, see routes.StorageProxy).
+// path, see routes.StoragePrefix).
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; " +
 	"connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 

@@ -10,7 +10,7 @@ import (
 )
 
 // Functions are the deployed functions, by name.
-var Functions = []string{"register", "login", "refresh", "logout", "presign", "list", "analyze", "report"}
+var Functions = []string{"register", "login", "refresh", "logout", "presign", "list", "analyze", "report", "results"}
 
 // APIPrefix is where today's client expects the API (its base URL ends in
 // /api); the original routes also work without it.
@@ -35,6 +35,17 @@ var Legacy = []Route{
 	{http.MethodGet, "/storage/list", "list"},
 	{http.MethodPost, "/minio-event", "analyze"},
 	{http.MethodGet, "/report", "report"},
+}
+
+// Prefixes are routes that take their path and every path below it; the
+// function gets the whole path (without /api) and routes it itself.
+var Prefixes = []Route{
+	{http.MethodGet, "/results", "results"},
+}
+
+// Whole are exact routes whose function also gets the whole path.
+var Whole = []Route{
+	{http.MethodGet, "/openapi.json", "results"},
 }
 
 // Builtin routes are answered by the gateway itself.
@@ -89,6 +100,22 @@ func Resolve(method, path string) (Target, int) {
 	known := false
 	for _, r := range Legacy {
 		if r.Path == path {
+			if r.Method == method {
+				return Target{Function: r.Function}, http.StatusOK
+			}
+			known = true
+		}
+	}
+	for _, r := range Prefixes {
+		if path == r.Path || strings.HasPrefix(path, r.Path+"/") {
+			if r.Method == method {
+				return Target{Function: r.Function}, http.StatusOK
+			}
+			known = true
+		}
+	}
+	for _, r := range Whole {
+		if path == r.Path {
 			if r.Method == method {
 				return Target{Function: r.Function}, http.StatusOK
 			}

@@ -198,7 +198,7 @@ func (s *Service) PresignDownload(ctx context.Context, username, objectName stri
 		}
 		objectName = rest
 	}
-	key, err := s.key(username, objectName)
+	key, err := s.downloadKey(username, objectName)
 	if err != nil {
 		return Presigned{}, err
 	}
@@ -242,6 +242,32 @@ func (s *Service) key(username, objectName string) (string, error) {
 		return "", err
 	}
 	k := Key(username, safe)
+	if len(k) > MaxKeyBytes {
+		return "", apperr.New(apperr.BadRequest, MsgInvalidName)
+	}
+	return k, nil
+}
+
+// ResultsFolder is the folder of a user's prefix where the results
+// function writes Parquet copies of the jobs (results/<job>/...). Uploads
+// cannot write there (their '/' become '_'); downloads keep the folders.
+const ResultsFolder = "results/"
+
+// downloadKey is key, except that names in ResultsFolder keep their '/'
+// (every part sanitised on its own).
+func (s *Service) downloadKey(username, objectName string) (string, error) {
+	if !strings.HasPrefix(objectName, ResultsFolder) || username == "" {
+		return s.key(username, objectName)
+	}
+	parts := strings.Split(objectName, "/")
+	for i, p := range parts {
+		safe, err := SanitizeName(p)
+		if err != nil {
+			return "", err
+		}
+		parts[i] = safe
+	}
+	k := Key(username, strings.Join(parts, "/"))
 	if len(k) > MaxKeyBytes {
 		return "", apperr.New(apperr.BadRequest, MsgInvalidName)
 	}

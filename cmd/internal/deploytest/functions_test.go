@@ -555,6 +555,15 @@ func TestFunctionsServe(t *testing.T) {
 			t.Errorf("report page: %d %v", r.Status, r.Header)
 		}
 	}
+	if in, ok := ins["results"]; ok {
+		// The upload above is no profile: the user has no jobs yet.
+		if r := in.call(t, "GET", "/results/jobs", "", auth...); r.Status != 200 || r.JSON["jobs"] == nil {
+			t.Errorf("results jobs: %d %s", r.Status, r.Raw)
+		}
+		if r := in.call(t, "GET", "/results/jobs/1", "", auth...); r.Status != 404 {
+			t.Errorf("results job of nobody: %d %s", r.Status, r.Raw)
+		}
+	}
 	for n, in := range ins {
 		checkMetricsMoved(t, fx, in, before[n], in.scrape(t))
 	}

@@ -59,11 +59,29 @@ func upstream(t *testing.T, p string, target routes.Target) string {
 	case strings.Contains(p, "/function/"):
 		// The OpenFaaS path passes through, without /api.
 		return strings.TrimPrefix(p, routes.APIPrefix)
+	case isPrefixRoute(p):
+		// The function routes the path itself: it gets all of it.
+		return "/function/" + target.Function + strings.TrimPrefix(p, routes.APIPrefix)
 	case target.Function != "":
 		return "/function/" + target.Function
 	}
 	t.Fatalf("%s: no target", p)
 	return ""
+}
+
+func isPrefixRoute(p string) bool {
+	p = strings.TrimPrefix(p, routes.APIPrefix)
+	for _, r := range routes.Prefixes {
+		if p == r.Path || strings.HasPrefix(p, r.Path+"/") {
+			return true
+		}
+	}
+	for _, r := range routes.Whole {
+		if p == r.Path {
+			return true
+		}
+	}
+	return false
 }
 
 // TestIngressMapsEveryRoute: every route the local gateway answers, at /
@@ -76,6 +94,12 @@ func TestIngressMapsEveryRoute(t *testing.T) {
 	for _, prefix := range []string{"", routes.APIPrefix} {
 		for _, l := range routes.Legacy {
 			reqs = append(reqs, req{l.Method, prefix + l.Path})
+		}
+		for _, r := range routes.Prefixes {
+			reqs = append(reqs, req{r.Method, prefix + r.Path}, req{r.Method, prefix + r.Path + "/a/b"})
+		}
+		for _, r := range routes.Whole {
+			reqs = append(reqs, req{r.Method, prefix + r.Path})
 		}
 		reqs = append(reqs, req{http.MethodGet, prefix + "/"}, req{http.MethodGet, prefix + "/healthz"})
 		for _, f := range routes.Functions {
@@ -124,15 +148,18 @@ func TestIngressTable(t *testing.T) {
 		"/storage/presign/upload?object_name=run.h5&benchmark_name=hpl": "/function/presign?object_name=run.h5&benchmark_name=hpl",
 		"/api/storage/presign/download?object_name=run.h5":              "/function/presign?object_name=run.h5",
 		"/api/storage/list?limit=10&after=alice/a.h5":                   "/function/list?limit=10&after=alice/a.h5",
-		"/minio-event":                         "/function/analyze",
-		"/api/minio-event":                     "/function/analyze",
-		"/function/analyze":                    "/function/analyze",
-		"/api/function/list/healthz":           "/function/list/healthz",
-		"//api//auth/register":                 "/function/register",
-		"/api/storage/../auth/login":           "/function/login",
-		"/AUTH/Register":                       "/function/register", // nginx's ~* is case-insensitive
-		"/api/auth/%72egister":                 "/function/register",
-		"/function/register/../login?u=a&p=b1": "/function/login?u=a&p=b1",
+		"/minio-event":                          "/function/analyze",
+		"/api/minio-event":                      "/function/analyze",
+		"/function/analyze":                     "/function/analyze",
+		"/api/function/list/healthz":            "/function/list/healthz",
+		"/results/jobs?limit=5":                 "/function/results/results/jobs?limit=5",
+		"/api/results/jobs/123/series?points=9": "/function/results/results/jobs/123/series?points=9",
+		"/api/openapi.json":                     "/function/results/openapi.json",
+		"//api//auth/register":                  "/function/register",
+		"/api/storage/../auth/login":            "/function/login",
+		"/AUTH/Register":                        "/function/register", // nginx's ~* is case-insensitive
+		"/api/auth/%72egister":                  "/function/register",
+		"/function/register/../login?u=a&p=b1":  "/function/login?u=a&p=b1",
 	} {
 		got, ok := r.Route(in)
 		if !ok || got.URI != want {

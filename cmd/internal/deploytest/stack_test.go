@@ -22,6 +22,7 @@ import (
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/metrics"
+	"github.com/benchwrap/backend/shared/results"
 	"github.com/benchwrap/backend/shared/routes"
 )
 
@@ -142,7 +143,7 @@ func TestStackEnvironment(t *testing.T) {
 	_, st := loadStack(t)
 	known := slices.Clone(watchdogEnv)
 	known = append(known, "LOG_LEVEL")
-	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[app.AccountSettings](), reflect.TypeFor[pipeline.AnalyzeSettings](), reflect.TypeFor[fnhttp.Lifecycle](), reflect.TypeFor[fnhttp.ServerSettings]()} {
+	for _, typ := range []reflect.Type{reflect.TypeFor[app.Settings](), reflect.TypeFor[app.AccountSettings](), reflect.TypeFor[pipeline.AnalyzeSettings](), reflect.TypeFor[fnhttp.Lifecycle](), reflect.TypeFor[fnhttp.ServerSettings](), reflect.TypeFor[results.Config]()} {
 		for f := range typ.Fields() {
 			known = append(known, f.Tag.Get("envconfig"))
 		}

@@ -154,6 +154,11 @@ func call(t testing.TB, method, url string, body any, header ...string) reply {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
+	// Every exchange with the gateway is checked against openapi.json.
+	if strings.HasPrefix(url, stack.GatewayURL) {
+		resp, b := apiValidator(t).Do(t, http.DefaultClient, req)
+		return reply{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -161,6 +166,16 @@ func call(t testing.TB, method, url string, body any, header ...string) reply {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return reply{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+var (
+	apiOnce sync.Once
+	api     *testenv.APIValidator
+)
+
+func apiValidator(t testing.TB) *testenv.APIValidator {
+	apiOnce.Do(func() { api = testenv.NewAPIValidator(t) })
+	return api
 }
 
 func expect(t testing.TB, r reply, status int, detail string) {

@@ -31,6 +31,7 @@ import (
 	refreshfn "github.com/benchwrap/backend/functions/refresh"
 	registerfn "github.com/benchwrap/backend/functions/register"
 	reportfn "github.com/benchwrap/backend/functions/report"
+	resultsfn "github.com/benchwrap/backend/functions/results"
 
 	"github.com/benchwrap/backend/cmd/internal/gateway"
 	"github.com/benchwrap/backend/shared/app"
@@ -53,6 +54,7 @@ var Functions = map[string]fnhttp.HandleFunc{
 	"list":     listfn.Handle,
 	"analyze":  analyzefn.Handle,
 	"report":   reportfn.Handle,
+	"results":  resultsfn.Handle,
 }
 
 // Policies are the functions' policies (methods, caller, body cap).
@@ -65,6 +67,7 @@ var Policies = map[string]fnhttp.Policy{
 	"list":     listfn.Policy,
 	"analyze":  analyzefn.Policy,
 	"report":   reportfn.Policy,
+	"results":  resultsfn.Policy,
 }
 
 // Options configure a stack. Empty fields take the defaults of `make run`.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,7 +57,9 @@ func testStack(t testing.TB) *localstack.Stack {
 		if port, stackErr = devserver.FreePort(); stackErr != nil {
 			return
 		}
-		for k, v := range map[string]string{"ANALYZE_MODE": "corrected", "ANALYZE_PRICE": "fixed:0.30"} {
+		// Access tokens of 65 s: the page refreshes them 5 s after each
+		// sign-in or refresh (a minute before expiry), during the test.
+		for k, v := range map[string]string{"ANALYZE_MODE": "corrected", "ANALYZE_PRICE": "fixed:0.30", "ACCESS_TOKEN_TTL": "65"} {
 			if stackErr = os.Setenv(k, v); stackErr != nil {
 				return
 			}
@@ -202,11 +205,27 @@ func (b *browser) eval(t testing.TB, js string, out any) {
 
 // api is the test's own client of the backend, playing the benchwrap CLI.
 type api struct {
-	base   string
-	access string
+	base, user, password string
+	access               string
 }
 
+// call sends a request; an expired access token (the tests' stack issues
+// short-lived ones) is renewed by signing in again.
 func (a *api) call(t testing.TB, method, path string, body any, out any) int {
+	t.Helper()
+	status := a.do(t, method, path, body, out)
+	if status == http.StatusUnauthorized && a.user != "" && !strings.HasPrefix(path, "/auth/") {
+		var tok struct{ Access string }
+		if s := a.do(t, "POST", "/auth/login", map[string]string{"username": a.user, "password": a.password}, &tok); s != 200 {
+			t.Fatalf("login again: %d", s)
+		}
+		a.access = tok.Access
+		status = a.do(t, method, path, body, out)
+	}
+	return status
+}
+
+func (a *api) do(t testing.TB, method, path string, body any, out any) int {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -234,7 +253,7 @@ func (a *api) call(t testing.TB, method, path string, body any, out any) int {
 
 func register(t testing.TB, base, user, password string) *api {
 	t.Helper()
-	a := &api{base: base}
+	a := &api{base: base, user: user, password: password}
 	var tok struct{ Access string }
 	if s := a.call(t, "POST", "/auth/register", map[string]string{"username": user, "password": password}, &tok); s != 201 {
 		t.Fatalf("register: %d", s)

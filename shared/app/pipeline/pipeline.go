@@ -21,6 +21,7 @@ import (
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/pricing"
 	"github.com/benchwrap/backend/shared/queue"
+	"github.com/benchwrap/backend/shared/results"
 )
 
 // AnalyzeSettings are the analyze function's settings.
@@ -153,6 +154,21 @@ func StartWorkers(ctx context.Context, after func(context.Context, analysis.Job,
 	}
 	postgres.ExportPoolStats("workers", pool)
 	metrics.SetQueue(func(ctx context.Context) (int, time.Duration, error) { return postgres.QueueDepth(ctx, pool) })
+	// results (issue 16): each analysed object is filed under its Slurm
+	// job, the job's aggregate updated and its Parquet copies written.
+	// Failures are logged; the results function files what is left.
+	objects, err := app.Objects()
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	next := after
+	after = func(ctx context.Context, job analysis.Job, out analyzer.Outcome) {
+		results.AfterAnalysis(ctx, postgres.Results{Pool: pool}, objects, job.Bucket, job.Key)
+		if next != nil {
+			next(ctx, job, out)
+		}
+	}
 	ws, err := queue.StartWorkers(ctx, queue.WorkerConfig{
 		Pool: pool, Settings: qs, AfterAnalysed: after,
 		NewProcessor: func() (*analyzer.Processor, error) { return NewProcessor(pool) },

@@ -36,7 +36,7 @@ export function plot(el, t, series, opts = {}) {
       sync: opts.sync ? { key: opts.sync } : undefined,
       drag: { x: !!opts.onZoom, y: false, setScale: false },
     },
-    series: [{}].concat(series.map((s) => ({
+    series: [opts.x === "num" ? { label: opts.xLabel || "x" } : {}].concat(series.map((s) => ({
       label: s.label, stroke: s.color, width: s.width || 1.5, scale: s.scale || "y",
       points: { show: !!opts.points, size: opts.points || 5, fill: s.color, stroke: s.color },
       paths: opts.points ? () => null : undefined,
@@ -44,8 +44,13 @@ export function plot(el, t, series, opts = {}) {
     }))),
     hooks: { ...(opts.hooks || {}) },
   };
+  // A selection made on this plot zooms; the copies that the shared
+  // cursor draws on the other plots do not.
+  let dragged = false;
   if (opts.onZoom) {
     o.hooks.setSelect = [(u) => {
+      if (!dragged) return;
+      dragged = false;
       if (u.select.width < 3) return;
       const min = u.posToVal(u.select.left, "x");
       const max = u.posToVal(u.select.left + u.select.width, "x");
@@ -54,6 +59,7 @@ export function plot(el, t, series, opts = {}) {
     }];
   }
   const u = new uPlot(o, [t].concat(series.map((s) => s.values)), el);
+  u.over.addEventListener("mousedown", () => { dragged = true; });
   const ro = new ResizeObserver(() => u.setSize({ width: width(el), height: opts.height || H }));
   ro.observe(el);
   u.dispose = () => { ro.disconnect(); u.destroy(); };

@@ -42,7 +42,7 @@ export async function comparePage(ids) {
     return [s.t.map((t) => t - t0), p];
   }));
   const joined = uPlot.join(tables);
-  const u = plot(fig, joined[0], jobs.map((j, i) => ({ label: j.id, color: PALETTE[i], values: joined[i + 1] })), { unit: "W", x: "num", sync: "cmp" });
+  const u = plot(fig, joined[0], jobs.map((j, i) => ({ label: j.id, color: PALETTE[i], values: joined[i + 1] })), { unit: "W", x: "num", xLabel: "s since start" });
   say("");
   return () => u.dispose();
 }

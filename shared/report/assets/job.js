@@ -50,7 +50,7 @@ export async function jobPage(id) {
       await save(await api.request(`/results/jobs/${encodeURIComponent(id)}/export?format=${format}`), `job_${id}.${format}`);
       say("");
     } catch (e) { fail(e); }
-  } }, "Export " + format.toUpperCase());
+  } }, "Export " + (format === "csv" ? "CSV" : "Parquet"));
 
   const reg = regressionText(j.regression);
   page("Job " + j.id,
@@ -78,7 +78,12 @@ export async function jobPage(id) {
     table([{ label: "File", cell: (f) => f.key }, { label: "Status", cell: (f) => statusBadge(f.status) }, { label: "Rows", num: true, cell: (f) => (f.rows == null ? "–" : String(f.rows)) }, { label: "Note", cell: (f) => f.error }], j.fileRows, { label: "Files" }),
   );
 
-  const onZoom = (a, b) => setRange([a, b]);
+  // The plots share their cursor, so a selection on one reaches them all:
+  // one request per range.
+  const onZoom = (a, b) => {
+    if (range && range[0] === a && range[1] === b) return;
+    setRange([a, b]);
+  };
   function datasets(s) {
     const steps = new Set(s.lines.map((l) => l.step));
     const name = (l) => (steps.size > 1 ? `${l.node} · ${l.step}` : l.node);

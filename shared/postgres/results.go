@@ -1,0 +1,368 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/benchwrap/backend/shared/results"
+)
+
+// Results is the results store (package results) in PostgreSQL: files
+// filed under jobs (result_files), job aggregates (result_jobs), and the
+// analysed tables for series and exports.
+type Results struct{ Pool *pgxpool.Pool }
+
+var _ results.Store = Results{}
+
+// UnfiledRuns returns the finished catalog runs of a user (or of one
+// object when key is set) that are not filed under a job yet.
+func (s Results) UnfiledRuns(ctx context.Context, username, bucket, key string) ([]results.Unfiled, error) {
+	q := `SELECT r.id, r.bucket, r.object_key, r.username FROM analysis_runs r
+		WHERE r.source = 'minio' AND r.status <> 'running' AND r.username IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM result_files f WHERE f.run_id = r.id)`
+	var args []any
+	if key != "" {
+		q += ` AND r.bucket = $1 AND r.object_key = $2`
+		args = append(args, bucket, key)
+	} else {
+		// Runs up to the user's watermark are filed: only the few above
+		// it are looked at.
+		q += ` AND r.username = $1 AND r.source = 'minio' AND r.status <> 'running'
+			AND r.id > coalesce((SELECT filed_through FROM result_users WHERE username = $1), 0)`
+		args = append(args, username)
+	}
+	rows, err := s.Pool.Query(ctx, q+` ORDER BY r.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("unfiled runs: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (results.Unfiled, error) {
+		var u results.Unfiled
+		err := r.Scan(&u.RunID, &u.Bucket, &u.Key, &u.Username)
+		return u, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unfiled runs: %w", err)
+	}
+	return out, nil
+}
+
+// AdvanceFiled moves the user's watermark to their newest run finished a
+// minute ago or more: every run up to it has been filed (the caller has
+// just filed all runs above the old watermark), and a run that old has
+// committed, so no earlier id can still appear.
+func (s Results) AdvanceFiled(ctx context.Context, username string) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO result_users (username, filed_through)
+		SELECT $1, id FROM analysis_runs WHERE username = $1 AND source = 'minio' AND status <> 'running'
+			AND coalesce(finished_at, started_at) < now() - interval '1 minute'
+			AND id > coalesce((SELECT filed_through FROM result_users WHERE username = $1), 0)
+		ORDER BY id DESC LIMIT 1
+		ON CONFLICT (username) DO UPDATE SET filed_through = greatest(result_users.filed_through, excluded.filed_through)`, username)
+	if err != nil {
+		return fmt.Errorf("advance filed: %w", err)
+	}
+	return nil
+}
+
+// FileRun records the job of a run.
+func (s Results) FileRun(ctx context.Context, u results.Unfiled, n results.Name, benchmark string) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO result_files (run_id, username, bucket, object_key, job_id, step, node, label, name_form, benchmark_name)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id) DO NOTHING`,
+		u.RunID, u.Username, u.Bucket, u.Key, n.JobID, nullable(n.Step), nullable(n.Node), n.Label, n.Form, nullable(benchmark))
+	if err != nil {
+		return fmt.Errorf("file run %d: %w", u.RunID, err)
+	}
+	return nil
+}
+
+// JobFiles returns the latest run of each object filed under a job.
+func (s Results) JobFiles(ctx context.Context, username, job string) ([]results.File, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT DISTINCT ON (f.object_key) r.id, f.object_key, f.job_id,
+			coalesce(f.step, ''), coalesce(f.node, ''), f.label, f.name_form, coalesce(f.benchmark_name, ''),
+			r.status, coalesce(r.skip_reason, ''), r.mode, coalesce(r.rows, 0), r.schema_name, coalesce(r.table_name, ''),
+			r.columns, r.metrics, coalesce(r.finished_at, r.started_at)
+		FROM result_files f JOIN analysis_runs r ON r.id = f.run_id
+		WHERE f.username = $1 AND f.job_id = $2
+		ORDER BY f.object_key, r.id DESC`, username, job)
+	if err != nil {
+		return nil, fmt.Errorf("job files: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (results.File, error) {
+		var f results.File
+		var cols, metrics []byte
+		err := r.Scan(&f.RunID, &f.Key, &f.Name.JobID, &f.Name.Step, &f.Name.Node, &f.Name.Label, &f.Name.Form, &f.Benchmark,
+			&f.Status, &f.Reason, &f.Mode, &f.Rows, &f.Schema, &f.Table, &cols, &metrics, &f.Analysed)
+		f.Step, f.Node, f.Label = f.Name.Step, f.Name.Node, f.Name.Label
+		var cj []columnJSON
+		if len(cols) > 0 && json.Unmarshal(cols, &cj) == nil {
+			for _, c := range cj {
+				f.Columns = append(f.Columns, c.Name)
+				f.Types = append(f.Types, string(c.Type))
+			}
+		}
+		f.Summary = results.DecodeSummary(metrics)
+		f.Analysed = f.Analysed.UTC()
+		return f, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("job files: %w", err)
+	}
+	return out, nil
+}
+
+// SaveJob stores a job's aggregate (or removes it when it has no files).
+// Two hooks of one job may race; each files its run before reading the
+// job's files, so one of them sees both runs: the aggregate with the
+// newest run and, for that run, the most files wins.
+func (s Results) SaveJob(ctx context.Context, username string, j results.Job, version int64) error {
+	if j.Files == 0 {
+		_, err := s.Pool.Exec(ctx, `DELETE FROM result_jobs WHERE username = $1 AND job_id = $2`, username, j.ID)
+		return err
+	}
+	quality, err := json.Marshal(j.Quality)
+	if err != nil {
+		return err
+	}
+	detail, err := json.Marshal(resultJobDetail{Steps: j.StepList, Nodes: j.NodeList})
+	if err != nil {
+		return err
+	}
+	_, err = s.Pool.Exec(ctx, `INSERT INTO result_jobs (username, job_id, benchmark_name, label, status, mode, files, files_done, nodes, steps,
+			start_epoch_s, end_epoch_s, energy_j, wall_time_s, average_power_w, peak_power_w, edp, cost_eur, co2_kg, quality, detail, version, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, now())
+		ON CONFLICT (username, job_id) DO UPDATE SET benchmark_name = excluded.benchmark_name, label = excluded.label,
+			status = excluded.status, mode = excluded.mode, files = excluded.files, files_done = excluded.files_done,
+			nodes = excluded.nodes, steps = excluded.steps, start_epoch_s = excluded.start_epoch_s, end_epoch_s = excluded.end_epoch_s,
+			energy_j = excluded.energy_j, wall_time_s = excluded.wall_time_s, average_power_w = excluded.average_power_w,
+			peak_power_w = excluded.peak_power_w, edp = excluded.edp, cost_eur = excluded.cost_eur, co2_kg = excluded.co2_kg,
+			quality = excluded.quality, detail = excluded.detail, version = excluded.version, updated_at = now()
+		WHERE (result_jobs.version, result_jobs.files) <= (excluded.version, excluded.files)`,
+		username, j.ID, j.Benchmark, j.Label, j.Status, j.Mode, j.Files, j.FilesDone, j.NodeCount, j.StepCount,
+		j.StartEpochS, j.EndEpochS, j.EnergyJ, j.WallTimeS, j.AveragePowerW, j.PeakPowerW, j.EDP, j.CostEUR, j.CO2Kg,
+		quality, detail, version)
+	if err != nil {
+		return fmt.Errorf("save job %s: %w", j.ID, err)
+	}
+	return nil
+}
+
+type resultJobDetail struct {
+	Steps []results.Step `json:"steps"`
+	Nodes []results.Node `json:"nodes"`
+}
+
+const resultJobColumns = `job_id, benchmark_name, label, status, mode, files, files_done, nodes, steps,
+	start_epoch_s, end_epoch_s, energy_j, wall_time_s, average_power_w, peak_power_w, edp, cost_eur, co2_kg, quality, updated_at`
+
+func scanResultJob(row pgx.Row, extra ...any) (results.Job, error) {
+	var j results.Job
+	var quality []byte
+	var updated time.Time
+	err := row.Scan(append([]any{&j.ID, &j.Benchmark, &j.Label, &j.Status, &j.Mode, &j.Files, &j.FilesDone, &j.NodeCount, &j.StepCount,
+		&j.StartEpochS, &j.EndEpochS, &j.EnergyJ, &j.WallTimeS, &j.AveragePowerW, &j.PeakPowerW, &j.EDP, &j.CostEUR, &j.CO2Kg,
+		&quality, &updated}, extra...)...)
+	if err != nil {
+		return j, err
+	}
+	if err := json.Unmarshal(quality, &j.Quality); err != nil {
+		return j, fmt.Errorf("job %s quality: %w", j.ID, err)
+	}
+	if j.Quality.Flags == nil {
+		j.Quality.Flags = []string{}
+	}
+	return j, nil
+}
+
+// Job returns one job of a user with its steps and nodes.
+func (s Results) Job(ctx context.Context, username, job string) (results.Job, bool, error) {
+	var detail []byte
+	j, err := scanResultJob(s.Pool.QueryRow(ctx, `SELECT `+resultJobColumns+`, detail FROM result_jobs WHERE username = $1 AND job_id = $2`, username, job), &detail)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return results.Job{}, false, nil
+	}
+	if err != nil {
+		return results.Job{}, false, fmt.Errorf("job: %w", err)
+	}
+	var d resultJobDetail
+	if err := json.Unmarshal(detail, &d); err != nil {
+		return results.Job{}, false, fmt.Errorf("job %s detail: %w", job, err)
+	}
+	j.StepList, j.NodeList = d.Steps, d.Nodes
+	return j, true, nil
+}
+
+// sortColumns are the columns a job list may be sorted by.
+var sortColumns = map[string]string{
+	"start": "start_epoch_s", "end": "end_epoch_s", "energy_j": "energy_j", "wall_time_s": "wall_time_s",
+	"average_power_w": "average_power_w", "peak_power_w": "peak_power_w", "edp": "edp", "cost_eur": "cost_eur", "co2_kg": "co2_kg",
+}
+
+// Jobs returns a page of a user's jobs, read off the sort's index
+// (migration 030). A job without the sort value counts as the lowest; the
+// job id breaks ties, so the cursor (the last row's value and id) is exact.
+func (s Results) Jobs(ctx context.Context, q results.JobQuery) ([]results.Job, error) {
+	col, ok := sortColumns[q.Sort.Field]
+	if !ok {
+		return nil, fmt.Errorf("jobs: unknown sort %q", q.Sort.Field)
+	}
+	dir, cmp := "ASC", ">"
+	if q.Sort.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	key := "coalesce(" + col + ", '-Infinity')"
+	where := []string{"username = $1"}
+	args := []any{q.Username}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if q.Benchmark != "" {
+		where = append(where, "benchmark_name = "+arg(q.Benchmark))
+	}
+	if q.Since != nil {
+		where = append(where, "start_epoch_s >= "+arg(*q.Since))
+	}
+	if q.Until != nil {
+		where = append(where, "start_epoch_s < "+arg(*q.Until))
+	}
+	if q.After != nil {
+		v := math.Inf(-1)
+		if q.After.Value != nil {
+			v = *q.After.Value
+		}
+		where = append(where, fmt.Sprintf("(%s, job_id) %s (%s::float8, %s)", key, cmp, arg(v), arg(q.After.Job)))
+	}
+	sql := `SELECT ` + resultJobColumns + `, ` + key + ` FROM result_jobs WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY ` + key + ` ` + dir + `, job_id ` + dir + ` LIMIT ` + arg(q.Limit)
+	rows, err := s.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []results.Job
+	for rows.Next() {
+		var k float64
+		j, err := scanResultJob(rows, &k)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		j.SortKey = k
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// BenchmarkJobs returns every job of a user (of one benchmark when name is
+// set, of any named benchmark otherwise), oldest first.
+func (s Results) BenchmarkJobs(ctx context.Context, username, name string) ([]results.Job, error) {
+	q := `SELECT ` + resultJobColumns + ` FROM result_jobs WHERE username = $1 AND benchmark_name <> ''`
+	args := []any{username}
+	if name != "" {
+		q += ` AND benchmark_name = $2`
+		args = append(args, name)
+	}
+	rows, err := s.Pool.Query(ctx, q+` ORDER BY start_epoch_s NULLS LAST, updated_at, job_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("benchmark jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []results.Job
+	for rows.Next() {
+		j, err := scanResultJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("benchmark jobs: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// ScanSeries streams the series columns of an analysed table: step, node,
+// epoch_s and the named float columns (NaN for NULL or a column the table
+// lacks), decoded without boxing each value. vals is reused.
+func (s Results) ScanSeries(ctx context.Context, schema, table string, columns, have []string, fn func(step, node string, t float64, vals []float64) error) error {
+	present := map[string]bool{}
+	for _, c := range have {
+		present[c] = true
+	}
+	sel := []string{"step", "node", "epoch_s"}
+	for _, c := range columns {
+		if present[c] {
+			sel = append(sel, quote(c))
+		} else {
+			sel = append(sel, "NULL::float8")
+		}
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM `+pgx.Identifier{schema, table}.Sanitize())
+	if err != nil {
+		return fmt.Errorf("scan series: %w", err)
+	}
+	defer rows.Close()
+	var step, node pgtype.Text
+	var t pgtype.Float8
+	fl := make([]pgtype.Float8, len(columns))
+	dst := []any{&step, &node, &t}
+	for i := range fl {
+		dst = append(dst, &fl[i])
+	}
+	vals := make([]float64, len(columns))
+	for rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return fmt.Errorf("scan series: %w", err)
+		}
+		if !t.Valid {
+			continue
+		}
+		for i, f := range fl {
+			vals[i] = math.NaN()
+			if f.Valid {
+				vals[i] = f.Float64
+			}
+		}
+		if err := fn(step.String, node.String, t.Float64, vals); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ScanTable streams the named columns of an analysed table (columns the
+// table lacks come as NULL). fn gets each row's values; the slice is
+// reused.
+func (s Results) ScanTable(ctx context.Context, schema, table string, columns []string, have []string, fn func(row []any) error) error {
+	present := map[string]bool{}
+	for _, c := range have {
+		present[c] = true
+	}
+	sel := make([]string, len(columns))
+	for i, c := range columns {
+		if present[c] {
+			sel[i] = quote(c)
+		} else {
+			sel[i] = "NULL"
+		}
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM `+pgx.Identifier{schema, table}.Sanitize())
+	if err != nil {
+		return fmt.Errorf("scan table: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			return fmt.Errorf("scan table: %w", err)
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
