@@ -260,7 +260,9 @@ func uploadIsAnalysed(t *testing.T, base, access string) {
 	if resp, err := http.DefaultClient.Do(put); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("PUT: %v %v", resp, err)
 	}
-	deadline := time.Now().Add(time.Minute)
+	// A liveness bound, not a speed target: the queue's worker may be
+	// sharing two cores with the rest of the test run.
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		req, _ := http.NewRequest("GET", base+"/storage/list", nil)
 		req.Header.Set("Authorization", "Bearer "+access)
@@ -288,7 +290,7 @@ func uploadIsAnalysed(t *testing.T, base, access string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("upload not analysed within a minute")
+			t.Fatal("upload not analysed within two minutes")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/storage"
@@ -309,11 +310,15 @@ func TestSecurityUploadLimits(t *testing.T) {
 	expect(t, call(t, "POST", s.GatewayURL+"/storage/presign/upload?object_name=more", nil, auth...), 413, storage.MsgQuota)
 
 	// A profile over MAX_UPLOAD_BYTES uploaded without a declared size
-	// (the real client's plain PUT) is not analysed: skip too_large.
+	// (the real client's plain PUT) is not analysed: the queue's intake
+	// records it as skipped, too_large, and queues nothing.
 	other, _ := register(t, s.GatewayURL, testenv.Name("tl")[:12], "password-123")
 	key := upload(t, s, other, "huge.h5", bytes.Repeat([]byte{0x89}, testMaxUpload+1))
-	if r := waitRuns(t, key, 1, time.Minute)[0]; r.Status != "skipped" || r.SkipClass != "too_large" {
-		t.Errorf("oversized profile: %+v", r)
+	if j := waitJob(t, key, time.Minute); j.Status != "skipped" || j.Reason != analysis.SkipTooLarge.Reason() {
+		t.Errorf("oversized profile: %+v", j)
+	}
+	if r := runs(t, key); len(r) != 0 {
+		t.Errorf("oversized profile was analysed: %+v", r)
 	}
 }
 
