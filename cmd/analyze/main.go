@@ -239,7 +239,7 @@ func newBatch(ctx context.Context, o options, stdout, stderr io.Writer) (*batch,
 			b.close()
 			return nil, err
 		}
-		b.sink = analyzer.PostgresSink{Pool: b.pool}
+		b.sink = postgres.Sink{Pool: b.pool}
 	default:
 		if b.store, err = store.OpenStore(ctx, o.duckdbPath); err != nil {
 			b.close()

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -157,12 +158,18 @@ var cheap = Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 func newTestService(t *testing.T) (*Service, *fakeClock) {
 	t.Helper()
+	return newTestServiceOn(t, newMemStore())
+}
+
+// newTestServiceOn builds the test service on a given store.
+func newTestServiceOn(t *testing.T, store Store) (*Service, *fakeClock) {
+	t.Helper()
 	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	keys, err := token.NewKeys([]byte(strings.Repeat("s", 32)), "iss", "aud", 10*time.Minute, clk.now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := NewService(newMemStore(), keys, Config{
+	svc, err := NewService(store, keys, Config{
 		RefreshTTL: time.Hour, MaxFailures: 3, AddressMaxFailures: 5, Window: 10 * time.Minute,
 		SlowdownStep: time.Millisecond, SlowdownMax: 3 * time.Millisecond, Params: cheap,
 	}, clk.now)
@@ -264,6 +271,145 @@ func TestServiceRefusesControlCharactersFirst(t *testing.T) {
 		}
 		if _, err := svc.Login(ctx, c, "a"); code(err) != apperr.BadRequest {
 			t.Errorf("login %q: %v", c, err)
+		}
+	}
+}
+
+// user is who an access token was issued to.
+func user(t *testing.T, svc *Service, tok Tokens) string {
+	t.Helper()
+	name, err := svc.keys.Authenticate("Bearer " + tok.Access)
+	if err != nil {
+		t.Fatalf("access token: %v", err)
+	}
+	return name
+}
+
+func TestServiceRegister(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newTestService(t)
+	tok, err := svc.Register(ctx, Credentials{Username: "newcomer", Password: "password-123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user(t, svc, tok) != "newcomer" || tok.Refresh == "" {
+		t.Fatalf("tokens %+v", tok)
+	}
+	for _, c := range []struct {
+		cred Credentials
+		want apperr.Code
+	}{
+		{Credentials{"NewComer", "password-456"}, apperr.Conflict}, // names are unique without case
+		{Credentials{"ab", "password-123"}, apperr.Invalid},
+		{Credentials{"short-pass", "1234567"}, apperr.Invalid},
+	} {
+		if _, err := svc.Register(ctx, c.cred); code(err) != c.want {
+			t.Errorf("register %q: %v, want code %d", c.cred.Username, err, c.want)
+		}
+	}
+}
+
+func TestServiceLogin(t *testing.T) {
+	ctx := context.Background()
+	store := newMemStore()
+	svc, _ := newTestServiceOn(t, store)
+	if _, err := svc.Register(ctx, Credentials{Username: "member", Password: "password-123"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []Credentials{{"member", "wrong-password"}, {"stranger", "password-123"}, {"member", ""}} {
+		if _, err := svc.Login(ctx, c, "a"); code(err) != apperr.Unauthorized || err.Error() != MsgBadCredentials {
+			t.Errorf("login %q/%q: %v, want the one message for bad credentials", c.Username, c.Password, err)
+		}
+	}
+	tok, err := svc.Login(ctx, Credentials{Username: "MEMBER", Password: "password-123"}, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := user(t, svc, tok); got != "member" {
+		t.Errorf("access token for %q, want the registered name", got)
+	}
+	// A success clears the pair's failures, not the address's others'.
+	f, _ := store.LoginFailures(ctx, Key("member"), "a", time.Time{})
+	if f.Pair != 0 || f.Address != 1 {
+		t.Errorf("after success: %+v, want the pair cleared and the stranger's failure kept", f)
+	}
+}
+
+func TestServiceRotation(t *testing.T) {
+	ctx := context.Background()
+	svc, clk := newTestService(t)
+	if _, err := svc.Register(ctx, Credentials{Username: "rotator", Password: "password-123"}); err != nil {
+		t.Fatal(err)
+	}
+	login := func() Tokens {
+		tok, err := svc.Login(ctx, Credentials{Username: "rotator", Password: "password-123"}, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	first, other := login(), login() // two families
+	second, err := svc.Refresh(ctx, first.Refresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Refresh == first.Refresh || user(t, svc, second) != "rotator" {
+		t.Fatalf("rotation returned %+v", second)
+	}
+	third, err := svc.Refresh(ctx, second.Refresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reuse of a consumed token revokes its whole family, the newest too.
+	if _, err := svc.Refresh(ctx, first.Refresh); code(err) != apperr.Unauthorized {
+		t.Fatalf("reuse: %v", err)
+	}
+	if _, err := svc.Refresh(ctx, third.Refresh); code(err) != apperr.Unauthorized {
+		t.Fatalf("family member after reuse: %v", err)
+	}
+	// Other logins' families are not affected.
+	if _, err := svc.Refresh(ctx, other.Refresh); err != nil {
+		t.Fatalf("other family: %v", err)
+	}
+	// An expired token is refused with its own message.
+	late := login()
+	clk.t = clk.t.Add(time.Hour)
+	if _, err := svc.Refresh(ctx, late.Refresh); code(err) != apperr.Unauthorized || err.Error() != MsgRefreshExpired {
+		t.Fatalf("expired: %v", err)
+	}
+	for _, bad := range []string{"", "unknown", strings.Repeat("x", 513)} {
+		if _, err := svc.Refresh(ctx, bad); code(err) != apperr.Unauthorized || err.Error() != MsgRefreshInvalid {
+			t.Errorf("refresh %q: %v", bad, err)
+		}
+	}
+}
+
+// downStore fails every call, as a store whose database is unreachable.
+type downStore struct{ Store }
+
+var errDown = errors.New("connection refused")
+
+func (downStore) CreateUser(context.Context, string, string) (User, error) { return User{}, errDown }
+func (downStore) LoginFailures(context.Context, string, string, time.Time) (Failures, error) {
+	return Failures{}, errDown
+}
+func (downStore) RotateRefresh(context.Context, []byte, RefreshToken, time.Time) (User, error) {
+	return User{}, errDown
+}
+func (downStore) RevokeFamily(context.Context, []byte, time.Time) error { return errDown }
+
+// A store outage is a 503 (retry later), never a verdict on the client.
+func TestServiceStoreOutage(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newTestServiceOn(t, downStore{})
+	c := Credentials{Username: "someone", Password: "password-123"}
+	_, rerr := svc.Register(ctx, c)
+	_, lerr := svc.Login(ctx, c, "a")
+	_, ferr := svc.Refresh(ctx, "token")
+	oerr := svc.Logout(ctx, "token")
+	for op, err := range map[string]error{"register": rerr, "login": lerr, "refresh": ferr, "logout": oerr} {
+		if code(err) != apperr.Unavailable || !errors.Is(err, errDown) {
+			t.Errorf("%s: %v, want 503 wrapping the cause", op, err)
 		}
 	}
 }

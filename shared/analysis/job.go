@@ -48,6 +48,12 @@ func (j Job) Terminal() bool {
 // while it ran: its result must not be published.
 var ErrSuperseded = errors.New("superseded by a newer upload of the key")
 
+// ErrTransient marks failures of a dependency (database, object store)
+// that may succeed later: the work must be retried, not recorded as a
+// property of the file. Adapters wrap it; the analyzer and the queue test
+// for it.
+var ErrTransient = errors.New("dependency unavailable")
+
 // WithJobs adds the queue's view to the latest runs of keys: a version
 // queued, running, or failed for good after its latest run (or without
 // one) shows as that, with its times and reason.

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -186,4 +185,4 @@ func FileSHA256(path string) (string, error) {
 // ErrTransient marks failures of a dependency (database, object store)
 // that may succeed later: the work must be retried, not recorded as a
 // property of the file.
-var ErrTransient = errors.New("dependency unavailable")
+var ErrTransient = analysis.ErrTransient

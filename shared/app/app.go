@@ -21,7 +21,6 @@ import (
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/config"
-	"github.com/benchwrap/backend/shared/metrics"
 	"github.com/benchwrap/backend/shared/minio"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/storage"
@@ -127,7 +126,7 @@ func Postgres(ctx context.Context) (*pgxpool.Pool, error) {
 			p.Close()
 			return nil, unavailable(fmt.Errorf("migrate: %w", err))
 		}
-		metrics.SetPool("main", p)
+		postgres.ExportPoolStats("main", p)
 		return p, nil
 	})
 }

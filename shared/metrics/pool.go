@@ -2,28 +2,38 @@ package metrics
 
 import (
 	"sync"
+	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
+
+// PoolStats is a database pool's statistics at one moment. The PostgreSQL
+// adapter reads them from its driver (postgres.ExportPoolStats), so this
+// package stays free of drivers.
+type PoolStats struct {
+	Acquired, Idle, Constructing, Max         int64
+	Acquires, EmptyAcquires, CanceledAcquires int64
+	NewConns                                  int64
+	AcquireDuration                           time.Duration
+}
 
 // The database pools whose statistics are exported, by name.
 var (
 	poolsMu sync.Mutex
-	pools   = map[string]*pgxpool.Pool{}
+	pools   = map[string]func() PoolStats{}
 )
 
-// SetPool exports the statistics of a pgx pool under the label pool=name
-// (nil stops exporting it). A process has one pool per database role,
-// "main" for the functions' own.
-func SetPool(name string, p *pgxpool.Pool) {
+// SetPool exports the statistics that stats reads under the label
+// pool=name (nil stops exporting it). A process has one pool per database
+// role, "main" for the functions' own.
+func SetPool(name string, stats func() PoolStats) {
 	poolsMu.Lock()
 	defer poolsMu.Unlock()
-	if p == nil {
+	if stats == nil {
 		delete(pools, name)
 		return
 	}
-	pools[name] = p
+	pools[name] = stats
 }
 
 var (
@@ -43,7 +53,7 @@ var (
 		"Connections opened.", []string{"pool"}, nil)
 )
 
-// poolCollector reads pgxpool.Stat at scrape time.
+// poolCollector reads the pools' statistics at scrape time.
 type poolCollector struct{}
 
 func (poolCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -55,22 +65,22 @@ func (poolCollector) Describe(ch chan<- *prometheus.Desc) {
 func (poolCollector) Collect(ch chan<- prometheus.Metric) {
 	poolsMu.Lock()
 	defer poolsMu.Unlock()
-	for name, p := range pools {
-		s := p.Stat()
+	for name, stats := range pools {
+		s := stats()
 		gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{name}, labels...)...)
 		}
 		counter := func(d *prometheus.Desc, v float64) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, name)
 		}
-		gauge(poolConns, float64(s.AcquiredConns()), "acquired")
-		gauge(poolConns, float64(s.IdleConns()), "idle")
-		gauge(poolConns, float64(s.ConstructingConns()), "constructing")
-		gauge(poolMax, float64(s.MaxConns()))
-		counter(poolAcquires, float64(s.AcquireCount()))
-		counter(poolEmptyAcquires, float64(s.EmptyAcquireCount()))
-		counter(poolCanceled, float64(s.CanceledAcquireCount()))
-		counter(poolAcquireSeconds, s.AcquireDuration().Seconds())
-		counter(poolNew, float64(s.NewConnsCount()))
+		gauge(poolConns, float64(s.Acquired), "acquired")
+		gauge(poolConns, float64(s.Idle), "idle")
+		gauge(poolConns, float64(s.Constructing), "constructing")
+		gauge(poolMax, float64(s.Max))
+		counter(poolAcquires, float64(s.Acquires))
+		counter(poolEmptyAcquires, float64(s.EmptyAcquires))
+		counter(poolCanceled, float64(s.CanceledAcquires))
+		counter(poolAcquireSeconds, s.AcquireDuration.Seconds())
+		counter(poolNew, float64(s.NewConns))
 	}
 }

@@ -99,7 +99,7 @@ func newProcessor(pool *pgxpool.Pool, objects analyzer.ObjectStore, slowPublish 
 	if err != nil {
 		return nil, err
 	}
-	var sink analyzer.Sink = analyzer.PostgresSink{Pool: pool}
+	var sink analyzer.Sink = postgres.Sink{Pool: pool}
 	if slowPublish > 0 {
 		sink = slowSink{sink, slowPublish}
 	}

@@ -74,7 +74,7 @@ func NewProcessor(pool *pgxpool.Pool) (*analyzer.Processor, error) {
 		return nil, err
 	}
 	return &analyzer.Processor{
-		Analyzer: a, Sink: analyzer.PostgresSink{Pool: pool}, Catalog: postgres.Catalog{Pool: pool},
+		Analyzer: a, Sink: postgres.Sink{Pool: pool}, Catalog: postgres.Catalog{Pool: pool},
 		Objects: objects, Owners: postgres.Accounts{Pool: pool},
 		MaxBytes: maxBytes, TempDir: s.TempDir,
 	}, nil
@@ -152,7 +152,7 @@ func StartWorkers(ctx context.Context, after func(context.Context, analysis.Job,
 	if err != nil {
 		return nil, nil, err
 	}
-	metrics.SetPool("workers", pool)
+	postgres.ExportPoolStats("workers", pool)
 	metrics.SetQueue(func(ctx context.Context) (int, time.Duration, error) { return postgres.QueueDepth(ctx, pool) })
 	// results (issue 16): each analysed object is filed under its Slurm
 	// job, the job's aggregate updated and its Parquet copies written.

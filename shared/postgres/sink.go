@@ -1,4 +1,4 @@
-package analyzer
+package postgres
 
 import (
 	"context"
@@ -11,15 +11,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/benchwrap/backend/shared/analysis"
-	"github.com/benchwrap/backend/shared/postgres"
 )
 
-// PostgresSink publishes into PostgreSQL: the table by binary COPY into
+// Sink implements the analyzer's Sink: it publishes into PostgreSQL: the table by binary COPY into
 // the run's schema, replaced atomically, and the catalog row in the same
 // transaction.
-type PostgresSink struct{ Pool *pgxpool.Pool }
+type Sink struct{ Pool *pgxpool.Pool }
 
-func (s PostgresSink) Publish(ctx context.Context, res *analysis.Result, rows analysis.RowSource, run *analysis.Run) error {
+func (s Sink) Publish(ctx context.Context, res *analysis.Result, rows analysis.RowSource, run *analysis.Run) error {
 	start := time.Now()
 	defer func() { run.WriteSeconds = time.Since(start).Seconds() }()
 	if run.Status != analysis.StatusDone {
@@ -28,12 +27,12 @@ func (s PostgresSink) Publish(ctx context.Context, res *analysis.Result, rows an
 			if err := settle(ctx, tx, run); err != nil {
 				return err
 			}
-			_, err := postgres.InsertRun(ctx, tx, *run)
+			_, err := InsertRun(ctx, tx, *run)
 			return err
 		})
 		return s.classify(ctx, err)
 	}
-	_, _, err := postgres.Tables{Pool: s.Pool}.Replace(ctx, postgres.TableWrite{
+	_, _, err := Tables{Pool: s.Pool}.Replace(ctx, TableWrite{
 		Schema: run.Schema, Name: res.Table, Columns: res.Columns, Rows: rows,
 		InTx: func(ctx context.Context, tx pgx.Tx, ident string, n int64) error {
 			run.Table, run.Rows = ident, n
@@ -42,11 +41,11 @@ func (s PostgresSink) Publish(ctx context.Context, res *analysis.Result, rows an
 			if err := settle(ctx, tx, run); err != nil {
 				return err
 			}
-			id, err := postgres.InsertRun(ctx, tx, *run)
+			id, err := InsertRun(ctx, tx, *run)
 			if err != nil {
 				return err
 			}
-			return postgres.InsertSummaries(ctx, tx, id, *run, run.Summaries)
+			return InsertSummaries(ctx, tx, id, *run, run.Summaries)
 		},
 	})
 	return s.classify(ctx, err)
@@ -60,15 +59,15 @@ func settle(ctx context.Context, tx pgx.Tx, run *analysis.Run) error {
 		return nil
 	}
 	if run.Status == analysis.StatusFailed {
-		return postgres.SettleJobTx(ctx, tx, run.JobID, analysis.JobFailed, run.Reason, run.Error)
+		return SettleJobTx(ctx, tx, run.JobID, analysis.JobFailed, run.Reason, run.Error)
 	}
-	return postgres.SettleJobTx(ctx, tx, run.JobID, analysis.JobAnalysed, run.Reason, "")
+	return SettleJobTx(ctx, tx, run.JobID, analysis.JobAnalysed, run.Reason, "")
 }
 
 // classify marks failures that may pass as transient: the server is down
 // or unreachable (checked with a ping), or it said so itself (classes 08
 // connection, 53 insufficient resources, 57 operator intervention).
-func (s PostgresSink) classify(ctx context.Context, err error) error {
+func (s Sink) classify(ctx context.Context, err error) error {
 	if err == nil || errors.Is(err, analysis.ErrSuperseded) {
 		return err
 	}
@@ -76,14 +75,14 @@ func (s PostgresSink) classify(ctx context.Context, err error) error {
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code[:2] {
 		case "08", "53", "57":
-			return fmt.Errorf("%w: %w", ErrTransient, err)
+			return fmt.Errorf("%w: %w", analysis.ErrTransient, err)
 		}
 		return err
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()
 	if perr := s.Pool.Ping(pctx); perr != nil || ctx.Err() != nil {
-		return fmt.Errorf("%w: %w", ErrTransient, err)
+		return fmt.Errorf("%w: %w", analysis.ErrTransient, err)
 	}
 	return err
 }
