@@ -9,7 +9,6 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/benchwrap/backend/shared/app"
-	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/fnhttp"
 )
@@ -32,18 +31,9 @@ func refresh(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
 	if err != nil {
 		return handler.Response{}, err
 	}
-	rid := r.Query().Get("rid")
-	if !r.Query().Has("rid") {
-		var in struct {
-			Refresh string `json:"refresh"`
-		}
-		if err := r.DecodeJSON(&in); err != nil {
-			return handler.Response{}, apperr.New(apperr.Invalid, "refresh: send it as JSON {\"refresh\": ...} or the query parameter rid.")
-		}
-		rid = in.Refresh
-	}
-	if rid == "" {
-		return handler.Response{}, apperr.New(apperr.Invalid, "refresh: field required.")
+	rid, err := r.RefreshToken()
+	if err != nil {
+		return handler.Response{}, err
 	}
 	tokens, err := svc.Refresh(ctx, rid)
 	if err != nil {
