@@ -101,6 +101,13 @@ func startStackCmd(t *testing.T, cmd *exec.Cmd, env []string, dir string, as *sy
 				t.Fatalf("stack exited before ready: %s", stderr.String())
 			}
 			if strings.HasPrefix(l, "ready: ") {
+				// The stack's log explains a later failure of the test.
+				t.Cleanup(func() {
+					if t.Failed() {
+						log := stderr.String()
+						t.Logf("stack log (last 8 KiB): %s", log[max(0, len(log)-8192):])
+					}
+				})
 				go func() {
 					for range lines {
 					}
@@ -263,6 +270,7 @@ func uploadIsAnalysed(t *testing.T, base, access string) {
 	// A liveness bound, not a speed target: the queue's worker may be
 	// sharing two cores with the rest of the test run.
 	deadline := time.Now().Add(2 * time.Minute)
+	var last []byte
 	for {
 		req, _ := http.NewRequest("GET", base+"/storage/list", nil)
 		req.Header.Set("Authorization", "Bearer "+access)
@@ -272,6 +280,7 @@ func uploadIsAnalysed(t *testing.T, base, access string) {
 		}
 		var l struct {
 			Objects []struct {
+				Key      string `json:"key"`
 				Analysis *struct {
 					Status string   `json:"status"`
 					Table  string   `json:"table"`
@@ -279,10 +288,17 @@ func uploadIsAnalysed(t *testing.T, base, access string) {
 				} `json:"analysis"`
 			} `json:"objects"`
 		}
-		json.NewDecoder(resp.Body).Decode(&l)
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if len(l.Objects) == 1 && l.Objects[0].Analysis != nil && l.Objects[0].Analysis.Status != "queued" && l.Objects[0].Analysis.Status != "running" {
-			a := l.Objects[0].Analysis
+		_ = json.Unmarshal(body, &l)
+		last = body
+		// The listing also holds the job's Parquet results once the
+		// analysis is done (<user>/results/...): look for the upload.
+		for _, o := range l.Objects {
+			if o.Key != "survivor/12345_0_node01.h5" || o.Analysis == nil || o.Analysis.Status == "queued" || o.Analysis.Status == "running" {
+				continue
+			}
+			a := o.Analysis
 			// Corrected mode integrates the trapezoid over the 300 samples.
 			if a.Status != "done" || a.Table != "survivor.job_12345_0_node01" || a.Energy == nil || *a.Energy <= 100000 {
 				t.Fatalf("analysis %+v", a)
@@ -290,7 +306,7 @@ func uploadIsAnalysed(t *testing.T, base, access string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("upload not analysed within two minutes")
+			t.Fatalf("upload not analysed within two minutes; last listing: %s", last)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
