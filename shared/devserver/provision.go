@@ -41,27 +41,34 @@ func ProvisionBucket(ctx context.Context, endpoint, rootUser, rootPassword, buck
 	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],`+
 		`"Resource":["arn:aws:s3:::%s","arn:aws:s3:::%s/*"]}]}`, bucket, bucket)
 	name := "benchwrap-" + bucket
+	// MinIO loads its IAM state in the background after start-up; a
+	// policy or user added before that load ends can vanish from its cache
+	// ("canned policy does not exist"). All three calls are idempotent:
+	// repeat them until the attachment holds.
+	deadline := time.Now().Add(time.Minute)
+	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 3*time.Second) {
+		err := provisionUser(ctx, adm, name, policy, u)
+		if err == nil || !strings.Contains(err.Error(), "does not exist") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+func provisionUser(ctx context.Context, adm *madmin.AdminClient, name, policy string, u BucketUser) error {
 	if err := adm.AddCannedPolicy(ctx, name, []byte(policy)); err != nil {
 		return fmt.Errorf("create policy %s: %w", name, err)
 	}
 	if err := adm.AddUser(ctx, u.AccessKey, u.SecretKey); err != nil {
 		return fmt.Errorf("create bucket user: %w", err)
 	}
-	// A policy just created can be missing from MinIO's IAM cache for a
-	// moment on a busy host ("canned policy does not exist"): retry.
-	for wait := 100 * time.Millisecond; ; wait *= 2 {
-		//nolint:staticcheck // SetPolicy is idempotent, unlike AttachPolicy.
-		err := adm.SetPolicy(ctx, name, u.AccessKey, false)
-		if err == nil {
-			return nil
-		}
-		if !strings.Contains(err.Error(), "does not exist") || wait > 5*time.Second {
-			return fmt.Errorf("attach policy %s: %w", name, err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("attach policy %s: %w", name, err)
-		case <-time.After(wait):
-		}
+	//nolint:staticcheck // SetPolicy is idempotent, unlike AttachPolicy.
+	if err := adm.SetPolicy(ctx, name, u.AccessKey, false); err != nil {
+		return fmt.Errorf("attach policy %s: %w", name, err)
 	}
+	return nil
 }
