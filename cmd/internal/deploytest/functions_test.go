@@ -377,21 +377,11 @@ func (r reply) str(key string) string { s, _ := r.JSON[key].(string); return s }
 // rssKiB reads the resident set size of a process.
 func rssKiB(t testing.TB, pid int) int {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	n, err := testenv.ProcStatusBytes(pid, "VmRSS")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no VmRSS for pid %d", pid)
-	return 0
+	return int(n >> 10)
 }
 
 func checkReservedPaths(t *testing.T, fx *fixture, in *instance) {

@@ -1,10 +1,7 @@
 package localstack
 
 import (
-	"bufio"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -33,7 +30,7 @@ func TestBombIsSkipped(t *testing.T) {
 	if len(bomb) > 2<<20 {
 		t.Fatalf("the bomb is %d bytes, want under 2 MB", len(bomb))
 	}
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // resets VmHWM
+	testenv.ResetPeakRSS()
 	before := vmHWM(t)
 	key := upload(t, s, access, "bomb.h5", bomb)
 	if r := waitRuns(t, key, 1, 60*time.Second)[0]; r.Status != "skipped" || r.SkipClass != "too_large" {
@@ -50,20 +47,12 @@ func TestBombIsSkipped(t *testing.T) {
 
 // vmHWM is this process's peak resident set in bytes (Linux; 0 elsewhere).
 func vmHWM(t *testing.T) int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
 		return 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatalf("VmHWM %q: %v", v, err)
-			}
-			return kb << 10
-		}
+	n, err := testenv.ProcStatusBytes(0, "VmHWM")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return 0
+	return n
 }

@@ -4,7 +4,6 @@
 package enginetest
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
+
+	"github.com/benchwrap/backend/shared/testenv"
 )
 
 var (
@@ -61,22 +62,11 @@ func BigFile(b testing.TB) string {
 // PeakRSS returns the process's peak resident set (VmHWM) in bytes, and
 // ResetPeakRSS starts a new measurement (Linux).
 func PeakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	n, _ := testenv.ProcStatusBytes(0, "VmHWM")
+	return n
 }
 
-func ResetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+func ResetPeakRSS() { testenv.ResetPeakRSS() }
 
 // FirstDiff shows the first differing line of two texts.
 func FirstDiff(got, want string) string {
