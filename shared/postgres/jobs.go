@@ -334,3 +334,12 @@ func QueueDepth(ctx context.Context, q querier) (int, time.Duration, error) {
 	}
 	return n, time.Duration(age * float64(time.Second)), nil
 }
+
+// SetJobTimings records where a job spent its time (JSON: seconds per
+// phase), for operators and the queue benchmark.
+func SetJobTimings(ctx context.Context, q querier, id int64, timings []byte) error {
+	if _, err := q.Exec(ctx, `UPDATE analysis_jobs SET timings = $2 WHERE id = $1`, id, timings); err != nil {
+		return fmt.Errorf("record timings of job %d: %w", id, err)
+	}
+	return nil
+}

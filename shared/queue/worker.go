@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -141,6 +142,8 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 			return river.JobSnooze(time.Duration(300+rand.IntN(400)) * time.Millisecond)
 		}
 	}
+	begun := time.Now()
+	t := Timings{Snoozes: snoozes(rj.Metadata)}
 	job, err := postgres.StartJob(ctx, pool, a.JobID)
 	if err != nil {
 		return err
@@ -155,6 +158,11 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 	if rj.Queue == LaneLarge {
 		sem, lcap = w.large, w.largeCap
 	}
+	t.Wait = begun.Sub(job.CreatedAt).Seconds()
+	if !rj.ScheduledAt.IsZero() && rj.AttemptedAt != nil {
+		t.Pickup = max(0, rj.AttemptedAt.Sub(rj.ScheduledAt).Seconds())
+	}
+	phase := time.Now()
 	if err := w.slots.Acquire(ctx, 1); err != nil {
 		return w.attemptFailed(rj, job, err)
 	}
@@ -165,11 +173,15 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 	}
 	defer sem.Release(need)
 
+	t.Slot = time.Since(phase).Seconds()
+
+	phase = time.Now()
 	proc, err := w.take()
 	defer w.give(proc)
 	if err != nil {
 		return w.attemptFailed(rj, job, err)
 	}
+	t.Engine = time.Since(phase).Seconds()
 	started := time.Now()
 	tctx, cancel := context.WithTimeout(ctx, w.s.JobTimeout.D())
 	defer cancel()
@@ -199,9 +211,45 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 	// After a file is analysed and committed: the one place for what
 	// follows an analysis.
 	if out.Status == analysis.StatusDone && w.cfg.AfterAnalysed != nil {
+		phase = time.Now()
 		w.cfg.AfterAnalysed(ctx, job, out)
+		t.After = time.Since(phase).Seconds()
 	}
+	t.Timings = out.Timings
+	w.recordTimings(job.ID, t)
 	return nil
+}
+
+// Timings are where one job spent its time, in seconds: recorded on its
+// analysis_jobs row (timings) once it is done.
+type Timings struct {
+	// Wait: from the enqueue to the start of the attempt that did the
+	// work (fetch latency, snoozes under the per-user cap, retries).
+	Wait float64 `json:"wait"`
+	// Pickup: from when River could run the attempt to when it took it.
+	Pickup  float64 `json:"pickup"`
+	Snoozes int64   `json:"snoozes"`
+	Slot    float64 `json:"slot"`   // waiting for a slot and the memory budget
+	Engine  float64 `json:"engine"` // the slot's engine, built on its first use
+	analyzer.Timings
+	After float64 `json:"after"` // the after-analysis hook
+}
+
+func (w *worker) recordTimings(id int64, t Timings) {
+	b, _ := json.Marshal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := postgres.SetJobTimings(ctx, w.cfg.Pool, id, b); err != nil {
+		slog.Warn("analysis job timings", "job", id, "error", err)
+	}
+}
+
+func snoozes(metadata []byte) int64 {
+	var m struct {
+		Snoozes int64 `json:"snoozes"`
+	}
+	_ = json.Unmarshal(metadata, &m)
+	return m.Snoozes
 }
 
 // attemptFailed records a transient failure: the job is retried with
