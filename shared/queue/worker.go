@@ -44,15 +44,16 @@ func PoolSize(s Settings) int32 {
 
 // Workers run analyses from the queue.
 type Workers struct {
-	client *river.Client[pgx.Tx]
-	w      *worker
+	client    *river.Client[pgx.Tx]
+	w         *worker
+	reconcile context.CancelFunc
+	reconDone chan struct{}
 }
 
 type worker struct {
 	river.WorkerDefaults[Args]
 	cfg          WorkerConfig
 	s            Settings
-	slots        *semaphore.Weighted // analyses at once (ANALYZE_CONCURRENCY)
 	small, large *semaphore.Weighted // memory budget of each lane
 	smallCap     int64
 	largeCap     int64
@@ -70,7 +71,7 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 	// estimate never makes small files wait.
 	smallCap := min(int64(s.MemoryBudget)/2, int64(small)*s.Need(int64(s.SmallBytes)))
 	w := &worker{cfg: cfg, s: s, smallCap: smallCap, largeCap: int64(s.MemoryBudget) - smallCap,
-		procs: make(chan *analyzer.Processor, s.slots()), slots: semaphore.NewWeighted(int64(s.slots()))}
+		procs: make(chan *analyzer.Processor, s.slots())}
 	w.small, w.large = semaphore.NewWeighted(w.smallCap), semaphore.NewWeighted(w.largeCap)
 	for range s.slots() {
 		w.procs <- nil // built on first use
@@ -90,9 +91,14 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 		RescueStuckJobsAfter: s.Lease.D(),
 		RetryPolicy:          retryPolicy{base: s.RetryBase.D(), max: s.RetryMax.D()},
 		MaxAttempts:          s.MaxAttempts,
-		FetchPollInterval:    500 * time.Millisecond,
-		PollOnly:             s.PollOnly,
-		Logger:               quietLogger(),
+		// A small file takes ~0.1 s: River's default 100 ms between
+		// fetches would be a large part of it. A freed slot fetches the
+		// next job at once; polls are the fallback (and all there is
+		// without LISTEN/NOTIFY).
+		FetchCooldown:     5 * time.Millisecond,
+		FetchPollInterval: fetchPollInterval,
+		PollOnly:          s.PollOnly,
+		Logger:            quietLogger(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue workers: %w", err)
@@ -102,12 +108,41 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 	}
 	slog.Info("analysis workers started", "slots", s.slots(), "small", small, "large", large, "memory_budget", int64(s.MemoryBudget),
 		"user_concurrency", s.UserConcurrency, "max_attempts", s.MaxAttempts)
-	return &Workers{client: client, w: w}, nil
+	ws := &Workers{client: client, w: w, reconDone: make(chan struct{})}
+	var rctx context.Context
+	rctx, ws.reconcile = context.WithCancel(context.WithoutCancel(ctx))
+	go ws.reconcileLoop(rctx, cfg.Pool, s.Reconcile.D())
+	return ws, nil
+}
+
+// reconcileLoop settles, now and then, the jobs River gave up on while
+// their rows could not be written (postgres.ReconcileJobs): a job whose
+// last attempt failed with PostgreSQL down ends failed once it is back.
+func (ws *Workers) reconcileLoop(ctx context.Context, pool *pgxpool.Pool, every time.Duration) {
+	defer close(ws.reconDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := postgres.ReconcileJobs(ctx, pool)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			slog.Warn("analysis jobs: reconcile", "error", err)
+		case n > 0:
+			slog.Warn("analysis jobs: settled as failed after the queue gave up on them", "jobs", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Stop lets running analyses finish until ctx ends, then cancels them
 // (they are retried elsewhere), and releases the engines.
 func (ws *Workers) Stop(ctx context.Context) error {
+	ws.reconcile()
+	<-ws.reconDone
 	err := ws.client.Stop(ctx)
 	if err != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -133,7 +168,9 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 	a := rj.Args
 	pool := w.cfg.Pool
 	if a.Owner != "" {
-		n, err := postgres.RunningForOwner(ctx, pool, Kind, a.Owner, rj.ID)
+		// The cap counts the user's analyses in this job's lane only: a
+		// user's big file never holds back their small ones.
+		n, err := postgres.RunningForOwner(ctx, pool, Kind, rj.Queue, a.Owner, rj.ID)
 		if err != nil {
 			return err
 		}
@@ -151,42 +188,13 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 	if job.Terminal() {
 		return nil // superseded before it started, or settled by an attempt killed after its commit
 	}
-	stopLease := w.renewLease(ctx, rj.ID)
-	defer stopLease()
-
-	sem, lcap := w.small, w.smallCap
-	if rj.Queue == LaneLarge {
-		sem, lcap = w.large, w.largeCap
-	}
 	t.Wait = begun.Sub(job.CreatedAt).Seconds()
-	if !rj.ScheduledAt.IsZero() && rj.AttemptedAt != nil {
+	if rj.AttemptedAt != nil {
 		t.Pickup = max(0, rj.AttemptedAt.Sub(rj.ScheduledAt).Seconds())
 	}
-	phase := time.Now()
-	if err := w.slots.Acquire(ctx, 1); err != nil {
-		return w.attemptFailed(rj, job, err)
-	}
-	defer w.slots.Release(1)
-	need := min(w.s.Need(job.Size), lcap)
-	if err := sem.Acquire(ctx, need); err != nil {
-		return w.attemptFailed(rj, job, err)
-	}
-	defer sem.Release(need)
-
-	t.Slot = time.Since(phase).Seconds()
-
-	phase = time.Now()
-	proc, err := w.take()
-	defer w.give(proc)
-	if err != nil {
-		return w.attemptFailed(rj, job, err)
-	}
-	t.Engine = time.Since(phase).Seconds()
-	started := time.Now()
-	tctx, cancel := context.WithTimeout(ctx, w.s.JobTimeout.D())
-	defer cancel()
-	out, err := proc.Process(tctx, analyzer.Object{Bucket: job.Bucket, Key: job.Key, ETag: job.ETag, Size: job.Size, JobID: job.ID},
-		analyzer.ProcessOptions{RetryFailed: true}) // a job runs again only when its last attempt did not settle it, or an operator retried it
+	stopLease := w.renewLease(ctx, rj.ID)
+	defer stopLease()
+	out, err := w.analyse(ctx, rj, job, &t)
 	if err != nil {
 		return w.attemptFailed(rj, job, err)
 	}
@@ -206,18 +214,51 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 		return err // retried: the next attempt finds the job settled or finishes it
 	}
 	slog.Info("analysis job", "job", job.ID, "object", job.Key, "lane", rj.Queue, "attempt", rj.Attempt, "status", out.Status,
-		"table", out.Table, "reason", out.Reason, "seconds", time.Since(started).Seconds(), "queued_seconds", started.Sub(job.CreatedAt).Seconds())
+		"table", out.Table, "reason", out.Reason, "seconds", t.Lookup+t.Download+t.Transform+t.Publish, "queued_seconds", t.Wait)
 
 	// After a file is analysed and committed: the one place for what
-	// follows an analysis.
+	// follows an analysis. It runs after the job gave back its slot, its
+	// memory and its engine, so the next file's table does not wait for
+	// this one's exports.
 	if out.Status == analysis.StatusDone && w.cfg.AfterAnalysed != nil {
-		phase = time.Now()
+		phase := time.Now()
 		w.cfg.AfterAnalysed(ctx, job, out)
 		t.After = time.Since(phase).Seconds()
 	}
-	t.Timings = out.Timings
 	w.recordTimings(job.ID, t)
 	return nil
+}
+
+// analyse runs the analysis of a started job with its memory estimate
+// reserved and a slot's engine.
+func (w *worker) analyse(ctx context.Context, rj *river.Job[Args], job analysis.Job, t *Timings) (analyzer.Outcome, error) {
+	sem, lcap := w.small, w.smallCap
+	if rj.Queue == LaneLarge {
+		sem, lcap = w.large, w.largeCap
+	}
+	// River runs at most a lane's slots at once (its MaxWorkers): what
+	// is left to wait for is the memory budget.
+	phase := time.Now()
+	need := min(w.s.Need(job.Size), lcap)
+	if err := sem.Acquire(ctx, need); err != nil {
+		return analyzer.Outcome{}, err
+	}
+	defer sem.Release(need)
+	t.Slot = time.Since(phase).Seconds()
+
+	phase = time.Now()
+	proc, err := w.take()
+	defer w.give(proc)
+	if err != nil {
+		return analyzer.Outcome{}, err
+	}
+	t.Engine = time.Since(phase).Seconds()
+	tctx, cancel := context.WithTimeout(ctx, w.s.JobTimeout.D())
+	defer cancel()
+	out, err := proc.Process(tctx, analyzer.Object{Bucket: job.Bucket, Key: job.Key, ETag: job.ETag, Size: job.Size, JobID: job.ID},
+		analyzer.ProcessOptions{RetryFailed: true}) // a job runs again only when its last attempt did not settle it, or an operator retried it
+	t.Timings = out.Timings
+	return out, err
 }
 
 // Timings are where one job spent its time, in seconds: recorded on its
@@ -229,7 +270,7 @@ type Timings struct {
 	// Pickup: from when River could run the attempt to when it took it.
 	Pickup  float64 `json:"pickup"`
 	Snoozes int64   `json:"snoozes"`
-	Slot    float64 `json:"slot"`   // waiting for a slot and the memory budget
+	Slot    float64 `json:"slot"`   // waiting for the memory budget
 	Engine  float64 `json:"engine"` // the slot's engine, built on its first use
 	analyzer.Timings
 	After float64 `json:"after"` // the after-analysis hook
