@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +31,12 @@ type WorkerConfig struct {
 	// own analysis engine, so slots never wait for each other.
 	NewProcessor func() (*analyzer.Processor, error)
 	// AfterAnalysed runs after a file is analysed and its table and
+	// catalog row are committed (status done), once per job, in the
+	// workers' background (in job order, one at a time), so a worker
+	// takes its next job at once. A hook still pending when the workers
+	// stop is dropped: it must be best effort (the results function
+	// files what it missed).
+	//
 	// catalog row are committed (status done), once per job.
 	AfterAnalysed func(ctx context.Context, job analysis.Job, out analyzer.Outcome)
 }
@@ -48,6 +55,8 @@ type Workers struct {
 	w         *worker
 	reconcile context.CancelFunc
 	reconDone chan struct{}
+	hookStop  context.CancelFunc
+	hooksDone chan struct{}
 }
 
 type worker struct {
@@ -57,8 +66,21 @@ type worker struct {
 	small, large *semaphore.Weighted // memory budget of each lane
 	smallCap     int64
 	largeCap     int64
-	procs        chan *analyzer.Processor
+	procs        map[string]chan *analyzer.Processor // each lane's engines
+	hooks        chan hookCall                       // for the background's AfterAnalysed
+	hookMu       sync.Mutex
+	hooksClosed  bool
 }
+
+type hookCall struct {
+	job analysis.Job
+	out analyzer.Outcome
+	t   Timings
+}
+
+// maxPendingHooks bounds the hooks waiting for the background; beyond,
+// a worker runs its hook itself (back pressure).
+const maxPendingHooks = 256
 
 // StartWorkers starts the workers; Stop ends them.
 func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
@@ -71,10 +93,13 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 	// estimate never makes small files wait.
 	smallCap := min(int64(s.MemoryBudget)/2, int64(small)*s.Need(int64(s.SmallBytes)))
 	w := &worker{cfg: cfg, s: s, smallCap: smallCap, largeCap: int64(s.MemoryBudget) - smallCap,
-		procs: make(chan *analyzer.Processor, s.slots())}
+		procs: map[string]chan *analyzer.Processor{LaneSmall: make(chan *analyzer.Processor, small), LaneLarge: make(chan *analyzer.Processor, large)},
+		hooks: make(chan hookCall, maxPendingHooks)}
 	w.small, w.large = semaphore.NewWeighted(w.smallCap), semaphore.NewWeighted(w.largeCap)
-	for range s.slots() {
-		w.procs <- nil // built on first use
+	for lane, n := range map[string]int{LaneSmall: small, LaneLarge: large} {
+		for range n {
+			w.procs[lane] <- nil // built on first use
+		}
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
@@ -108,10 +133,17 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 	}
 	slog.Info("analysis workers started", "slots", s.slots(), "small", small, "large", large, "memory_budget", int64(s.MemoryBudget),
 		"user_concurrency", s.UserConcurrency, "max_attempts", s.MaxAttempts)
-	ws := &Workers{client: client, w: w, reconDone: make(chan struct{})}
-	var rctx context.Context
+	ws := &Workers{client: client, w: w, reconDone: make(chan struct{}), hooksDone: make(chan struct{})}
+	var rctx, hctx context.Context
 	rctx, ws.reconcile = context.WithCancel(context.WithoutCancel(ctx))
 	go ws.reconcileLoop(rctx, cfg.Pool, s.Reconcile.D())
+	hctx, ws.hookStop = context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		defer close(ws.hooksDone)
+		for c := range w.hooks {
+			w.after(hctx, c)
+		}
+	}()
 	return ws, nil
 }
 
@@ -149,10 +181,24 @@ func (ws *Workers) Stop(ctx context.Context) error {
 		err = ws.client.StopAndCancel(cctx)
 		cancel()
 	}
-	close(ws.w.procs)
-	for p := range ws.w.procs {
-		if p != nil {
-			p.Analyzer.Close()
+	// The hooks already queued run until ctx ends.
+	ws.w.hookMu.Lock()
+	ws.w.hooksClosed = true
+	close(ws.w.hooks)
+	ws.w.hookMu.Unlock()
+	select {
+	case <-ws.hooksDone:
+	case <-ctx.Done():
+		ws.hookStop()
+		<-ws.hooksDone
+	}
+	ws.hookStop()
+	for _, procs := range ws.w.procs {
+		close(procs)
+		for p := range procs {
+			if p != nil {
+				p.Analyzer.Close()
+			}
 		}
 	}
 	return err
@@ -217,16 +263,34 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 		"table", out.Table, "reason", out.Reason, "seconds", t.Lookup+t.Download+t.Transform+t.Publish, "queued_seconds", t.Wait)
 
 	// After a file is analysed and committed: the one place for what
-	// follows an analysis. It runs after the job gave back its slot, its
-	// memory and its engine, so the next file's table does not wait for
-	// this one's exports.
-	if out.Status == analysis.StatusDone && w.cfg.AfterAnalysed != nil {
-		phase := time.Now()
-		w.cfg.AfterAnalysed(ctx, job, out)
-		t.After = time.Since(phase).Seconds()
+	// follows an analysis, in the background, so the next file's table
+	// does not wait for this one's exports.
+	c := hookCall{job: job, out: out, t: t}
+	w.hookMu.Lock()
+	queued := false
+	if !w.hooksClosed {
+		select {
+		case w.hooks <- c:
+			queued = true
+		default:
+		}
 	}
-	w.recordTimings(job.ID, t)
+	w.hookMu.Unlock()
+	if !queued {
+		w.after(ctx, c)
+	}
 	return nil
+}
+
+// after runs the after-analysis hook of a done job and records the job's
+// timings.
+func (w *worker) after(ctx context.Context, c hookCall) {
+	if c.out.Status == analysis.StatusDone && w.cfg.AfterAnalysed != nil && ctx.Err() == nil {
+		phase := time.Now()
+		w.cfg.AfterAnalysed(ctx, c.job, c.out)
+		c.t.After = time.Since(phase).Seconds()
+	}
+	w.recordTimings(c.job.ID, c.t)
 }
 
 // analyse runs the analysis of a started job with its memory estimate
@@ -247,8 +311,12 @@ func (w *worker) analyse(ctx context.Context, rj *river.Job[Args], job analysis.
 	t.Slot = time.Since(phase).Seconds()
 
 	phase = time.Now()
-	proc, err := w.take()
-	defer w.give(proc)
+	lane := LaneSmall
+	if rj.Queue == LaneLarge {
+		lane = LaneLarge
+	}
+	proc, err := w.take(lane)
+	defer func() { w.give(lane, proc) }()
 	if err != nil {
 		return analyzer.Outcome{}, err
 	}
@@ -332,16 +400,24 @@ func (w *worker) renewLease(ctx context.Context, riverID int64) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
-func (w *worker) take() (*analyzer.Processor, error) {
-	p := <-w.procs
+// take takes an engine of the lane, built on its first use.
+func (w *worker) take(lane string) (*analyzer.Processor, error) {
+	p := <-w.procs[lane]
 	if p != nil {
 		return p, nil
 	}
-	return w.cfg.NewProcessor()
+	p, err := w.cfg.NewProcessor()
+	if err == nil && lane == LaneSmall {
+		if err = p.Analyzer.SetThreads(w.s.SmallThreads); err != nil {
+			p.Analyzer.Close()
+			p = nil
+		}
+	}
+	return p, err
 }
 
-func (w *worker) give(p *analyzer.Processor) {
-	w.procs <- p
+func (w *worker) give(lane string, p *analyzer.Processor) {
+	w.procs[lane] <- p
 }
 
 // withoutDeadline follows ctx's cancellation (the client stopping) but not
