@@ -127,4 +127,25 @@ func TestRefreshTokens(t *testing.T) {
 	if string(HashRefresh(a)) != string(ha) || strings.Contains(string(ha), a) {
 		t.Error("hash mismatch")
 	}
+	if !WellFormedRefresh(a) || !WellFormedRefresh(b) {
+		t.Errorf("%q or %q not well formed", a, b)
+	}
+}
+
+func TestWellFormedRefresh(t *testing.T) {
+	for tok, want := range map[string]bool{
+		strings.Repeat("A", 43):                 true,
+		"abcXYZ019-_" + strings.Repeat("q", 32): true,
+		"":                                      false,
+		strings.Repeat("A", 42):                 false,
+		strings.Repeat("A", 44):                 false,
+		strings.Repeat("A", 42) + "+":           false, // standard base64, not base64url
+		strings.Repeat("A", 42) + "=":           false,
+		strings.Repeat("A", 42) + " ":           false,
+		strings.Repeat("A", 41) + "é":           false, // 43 bytes, not 43 characters of the alphabet
+	} {
+		if got := WellFormedRefresh(tok); got != want {
+			t.Errorf("WellFormedRefresh(%q) = %v, want %v", tok, got, want)
+		}
+	}
 }

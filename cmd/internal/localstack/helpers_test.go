@@ -84,10 +84,18 @@ func testStack(t testing.TB) *Stack {
 		if stackErr = os.Setenv("TRUSTED_PROXIES", trustedProxy+"/32"); stackErr != nil {
 			return
 		}
+		// Benchmarks get a durable PostgreSQL (fsync and synchronous_commit
+		// on, as deployed): a rotation's figure includes its commit.
+		var pgPort int
+		if benchmarking() {
+			if pgPort, stackErr = devserver.FreePort(); stackErr != nil {
+				return
+			}
+		}
 		// STACK_PGBOUNCER=1 (make test's second, focused pass) runs the
 		// same tests with the functions behind PgBouncer.
 		stack, stackErr = Start(context.Background(), Options{
-			Dir: dir, GatewayAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", FastPostgres: true,
+			Dir: dir, GatewayAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", FastPostgres: !benchmarking(), PGPort: pgPort,
 			PgBouncer: os.Getenv("STACK_PGBOUNCER") == "1",
 			MinIOAddr: fmt.Sprintf("127.0.0.1:%d", port),
 		})
