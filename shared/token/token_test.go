@@ -149,3 +149,28 @@ func TestWellFormedRefresh(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRotationCPU is the CPU a refresh rotation spends on tokens:
+// a new refresh token and its hash, the presented token's hash, and a
+// signed access token (its share of the µs per rotation, beside the
+// database's in cmd/internal/localstack's BenchmarkRefreshHops).
+func BenchmarkRotationCPU(b *testing.B) {
+	k, err := NewKeys(secret, "benchwrap", "benchwrap-api", 10*time.Minute, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	old, _, _ := NewRefresh()
+	b.ReportAllocs()
+	for range b.N {
+		if !WellFormedRefresh(old) {
+			b.Fatal("malformed")
+		}
+		_ = HashRefresh(old)
+		if _, _, err := NewRefresh(); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := k.Access("someone"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
