@@ -36,8 +36,6 @@ type WorkerConfig struct {
 	// takes its next job at once. A hook still pending when the workers
 	// stop is dropped: it must be best effort (the results function
 	// files what it missed).
-	//
-	// catalog row are committed (status done), once per job.
 	AfterAnalysed func(ctx context.Context, job analysis.Job, out analyzer.Outcome)
 }
 
