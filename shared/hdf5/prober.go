@@ -137,8 +137,9 @@ func probe(path string, opt Options) error {
 			return probeOnce(path, opt)
 		}
 	case <-timer.C:
-		p.stop()
+		_ = p.cmd.Process.Kill() // ends the pending read, then Wait may close the pipes
 		<-done
+		p.stop()
 		return &profile.FileError{Class: profile.FileUnreadable, Reason: reasonUnreadable,
 			Err: fmt.Errorf("reading its metadata took longer than %s", probeTimeout)}
 	}
