@@ -261,7 +261,7 @@ func (s *Spec) writeOptions(f File) hdf5.WriteOptions {
 		}
 		// Chunks of 1<<16 rows: the chunk index of 10-row chunks cannot
 		// record a stored size above 64 KiB.
-		return hdf5.WriteOptions{ChunkRows: 1 << 16, InflateName: name, InflateBytes: s.Inflate}
+		return hdf5.WriteOptions{ChunkRows: 1 << 16, Deflate: 9, InflateName: name, InflateBytes: s.Inflate}
 	}
 	cols := 3
 	for _, ds := range f.Root.Datasets() {
