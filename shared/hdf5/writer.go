@@ -305,6 +305,12 @@ func (w *writer) dataset(g *gonum.Group, ds *profile.Dataset, path string) (err 
 		return lastError("create dataset %s", path)
 	}
 	defer C.H5Dclose(did)
+	if chunked {
+		// The bounded deflate filter (shim.c) serves the writer too, should
+		// libhdf5 read a chunk back: this dataset's chunks are the bound.
+		C.bw_set_chunk_cap(C.size_t(2*chunkRows*max(recSize, 1) + 64))
+		defer C.bw_set_chunk_cap(C.size_t(DefaultMaxChunkBytes))
+	}
 	if chunked && w.opt.ExtendRows > uint64(rows) && ds.Name == w.opt.ExtendName {
 		defer func() {
 			ext := make([]C.hsize_t, len(dims))
