@@ -33,6 +33,8 @@ func main() {
 	analyzeBin := flag.String("analyze", "bin/analyze", "the batch analyzer binary")
 	dbURL := flag.String("postgres", os.Getenv(devserver.EnvTestDatabaseURL), "PostgreSQL database (default: the one bin/stack exec provides)")
 	shapeList := flag.String("shapes", "", "instead, the shape matrix: comma-separated shapes (plain, jitter, dups, gaps, xcc, gpu, all-series, merged-4-nodes) or all, in both modes")
+	keepDir := flag.String("dir", "", "generate the file in DIR and keep it; an earlier run's file there (same rows and tasks) is reused")
+	profDir := flag.String("pprof", "", "write bin/analyze's CPU and allocation profiles of each mode to DIR/<mode>-cpu.pprof, DIR/<mode>-heap.pprof")
 	sizes := flag.String("sizes", "20000,200000,2000000", "with -shapes: energy rows per file")
 	flag.Parse()
 	if *shapeList != "" {
@@ -50,30 +52,42 @@ func main() {
 		}
 		return
 	}
-	if err := run(*rows, *tasks, strings.Split(*modes, ","), *analyzeBin, *dbURL); err != nil {
+	profileDir = *profDir
+	if err := run(*rows, *tasks, strings.Split(*modes, ","), *analyzeBin, *dbURL, *keepDir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-analyze:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rows, tasks int, modes []string, analyzeBin, dbURL string) error {
+func run(rows, tasks int, modes []string, analyzeBin, dbURL, keep string) error {
 	if dbURL == "" {
 		return errors.New("no database: run under `bin/stack exec` or give --postgres")
 	}
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "bench-analyze-")
-	if err != nil {
-		return err
+	dir := keep
+	if keep == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "bench-analyze-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	} else {
+		dir = filepath.Join(keep, fmt.Sprintf("rows%d-tasks%d", rows, tasks))
 	}
-	defer os.RemoveAll(dir)
 
 	spec := gen.Default()
 	spec.JobID, spec.Rows, spec.TasksPerNode, spec.Seed = 777, rows, tasks, 42
 	spec.Series = []string{gen.SeriesEnergy, gen.SeriesTask}
 	t0 := time.Now()
-	files, err := gen.Write(dir, spec)
-	if err != nil {
-		return err
+	files, _ := filepath.Glob(filepath.Join(dir, "*.h5"))
+	if len(files) == 0 {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		var err error
+		if files, err = gen.Write(dir, spec); err != nil {
+			return err
+		}
 	}
 	fi, _ := os.Stat(files[0])
 	fmt.Printf("file: %s, %d energy rows, %d task series, %.1f MiB, generated in %.1fs\n",
@@ -92,10 +106,27 @@ func run(rows, tasks int, modes []string, analyzeBin, dbURL string) error {
 	return nil
 }
 
+// profileDir, when set, gets bin/analyze's profiles (-pprof).
+var profileDir string
+
 func measure(ctx context.Context, pool *pgxpool.Pool, analyzeBin, dbURL, file, mode string) error {
 	schema := "bench_" + mode
 	cmd := exec.Command(analyzeBin, "--postgres", dbURL, "--schema", schema, "--mode", mode, file)
 	cmd.Stderr = os.Stderr
+	var prof string
+	if profileDir != "" {
+		var err error
+		if prof, err = os.MkdirTemp(profileDir, mode+"-"); err != nil {
+			return err
+		}
+		defer func() {
+			for _, k := range []string{"cpu", "heap"} {
+				_ = os.Rename(filepath.Join(prof, k+".pprof"), filepath.Join(profileDir, mode+"-"+k+".pprof"))
+			}
+			os.Remove(prof)
+		}()
+		cmd.Env = append(os.Environ(), "ANALYZE_PPROF_DIR="+prof)
+	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%s: %w", analyzeBin, err)
@@ -106,6 +137,7 @@ func measure(ctx context.Context, pool *pgxpool.Pool, analyzeBin, dbURL, file, m
 	}
 	e2e := time.Since(start)
 	peakKiB := <-peak
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 
 	table := analysis.Identifier(analysis.TableName(analysis.Label(file)))
 	cols, data, err := readTable(ctx, pool, schema, table)
@@ -134,11 +166,16 @@ func measure(ctx context.Context, pool *pgxpool.Pool, analyzeBin, dbURL, file, m
 
 	fmt.Printf("mode %s: %d rows x %d columns\n", mode, n, len(cols))
 	fmt.Printf("  end-to-end (HDF5 -> committed PostgreSQL table): %.2fs, %.0f rows/s\n", e2e.Seconds(), float64(n)/e2e.Seconds())
+	fmt.Printf("  CPU time of bin/analyze (user+sys):              %.2fs (on a loaded host, the wall times wait for CPU)\n", cpu.Seconds())
 	fmt.Printf("  bare pgx CopyFrom of the final table:            %.2fs\n", bare.Seconds())
-	fmt.Printf("  ratio end-to-end / bare copy:                    %.2f (target for compat: <= 2)\n", e2e.Seconds()/bare.Seconds())
+	target := 1.5 // issue 13: corrected <= 1.5x, compat <= 1.3x the bare copy
+	if mode == "compat" {
+		target = 1.3
+	}
+	fmt.Printf("  ratio end-to-end / bare copy:                    %.2f (target: <= %.1f)\n", e2e.Seconds()/bare.Seconds(), target)
 	fmt.Printf("  peak RSS of bin/analyze:                         %.0f MiB\n", float64(peakKiB)/1024)
 	fmt.Printf("  final table as 8-byte values:                    %.0f MiB\n", tableBytes/(1<<20))
-	fmt.Printf("  ratio peak RSS / table size:                     %.2f (target for compat: < 2)\n", float64(peakKiB)*1024/tableBytes)
+	fmt.Printf("  ratio peak RSS / table size:                     %.2f (target: <= 2)\n", float64(peakKiB)*1024/tableBytes)
 	return nil
 }
 

@@ -52,6 +52,7 @@ func run(args []string) error {
 	fs.Float64Var(&s.PowerPeak, "power-peak", s.PowerPeak, "peak power (W) for ramp, step and random")
 	fs.StringVar(&s.EnergyGroup, "energy-group", s.EnergyGroup, "name of the node's power dataset (default Energy), as a site's own plugin may write it")
 	fs.Float64Var(&s.MinorPower, "minor-power", s.MinorPower, "add a second, smaller power source of this many W (named Energy when -energy-group renames the main one, else Minor)")
+	fs.Uint64Var(&s.Inflate, "inflate", s.Inflate, "make the first chunk of each energy dataset a deflate stream of this many bytes: a bomb that declares only its rows")
 	fs.Uint64Var(&s.Bomb, "bomb", s.Bomb, "make each energy dataset declare about this many bytes (8 per value) in a file of a few KB: a decompression bomb for the limits")
 	fs.IntVar(&s.TaskFields, "task-fields", s.TaskFields, "task members: 12 (Slurm 23.02+) or 10 (older)")
 	start := fs.String("start", s.Start.Format(time.RFC3339), "job start time (RFC 3339)")

@@ -81,6 +81,10 @@ type Table struct {
 	// the column HiddenPos holds each row's position and ScanRows orders
 	// the rows by it.
 	Ordered bool
+	// Scan, when set, produces the rows in Go, in order (the table is held
+	// by the pipeline, not in DuckDB): ScanRows calls it instead of
+	// querying Name. Values as in ScanRows.
+	Scan func(ctx context.Context, fn func(row []any) error) error
 }
 
 // ResultTable is the DuckDB name of the finished table, a view. The full

@@ -51,6 +51,16 @@ func (run *Run) OpenProfile(p string) (*hdf5.Reader, *profile.File, error) {
 	return r, f, nil
 }
 
+// InflateSkip is the skip of a file whose dataset ds stopped loading
+// with err because a chunk inflates beyond its declared size (a bomb that
+// lies about its size), nil for any other error.
+func InflateSkip(ds *profile.Dataset, err error) error {
+	if !errors.Is(err, hdf5.ErrChunkInflates) {
+		return nil
+	}
+	return Skipf(analysis.SkipTooLarge, "%s: %v", ds.Path(), err)
+}
+
 // DatasetErrorStatus names a dataset failure as the original's status
 // does ("error: <exception class>"): a failed HDF5 read was an OSError in
 // h5py; the reader's own refusals keep their class name.

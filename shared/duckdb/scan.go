@@ -33,6 +33,9 @@ func (e *Engine) ScanRows(ctx context.Context, fn func(row []any) error) error {
 	if t == nil || e.db == nil {
 		return ErrNoTable
 	}
+	if t.Scan != nil {
+		return t.Scan(ctx, fn)
+	}
 	sel := make([]string, len(t.Columns), len(t.Columns)+1)
 	for i, c := range t.Columns {
 		sel[i] = Quote(c.Name)

@@ -16,6 +16,12 @@
 // bugs for corrupt compact/dense links and attributes, compound members are
 // bounds-checked and compact/contiguous storage sizes are checked before
 // H5Dread. Declared sizes are checked against Options before allocating.
+// Reads go by blocks of rows through a bounded deflate filter that
+// replaces libhdf5's (which grows its buffer until the stream ends): a
+// chunk that inflates beyond its declared size stops the read
+// (ErrChunkInflates), and filters that size their output from values in
+// the file (szip, n-bit, scale-offset) are not read. So a read holds its
+// columns, one block and one chunk, whatever the file.
 // libhdf5 1.10.8 can still crash the process (SIGSEGV/abort) on some
 // deliberately corrupted files, in its B-tree, local-heap and metadata
 // decoding: run the reader in a child process where files come from
@@ -23,7 +29,7 @@
 package hdf5
 
 /*
-#cgo pkg-config: hdf5
+#cgo pkg-config: hdf5 zlib
 #include <stdlib.h>
 #include "shim.h"
 */

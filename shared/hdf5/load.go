@@ -7,6 +7,7 @@ package hdf5
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -29,6 +30,7 @@ type plan struct {
 	members []string     // compound: numeric member names, in member order
 	kinds   []memberKind // one per column
 	chunk0  int          // rows per chunk (0 if not chunked)
+	chunkB  uint64       // bytes per chunk (0 if not chunked)
 	err     *profile.DatasetError
 }
 
@@ -36,6 +38,11 @@ type memberKind struct {
 	kind profile.Kind
 	size int
 }
+
+// ErrChunkInflates is in the error of a dataset whose chunk decompresses
+// to more than its declared size: the file lies about its size, and its
+// reading stopped at the declared size.
+var ErrChunkInflates = errors.New("a chunk inflates beyond its declared size")
 
 // blockBytes is about how many bytes of columns one H5Dread fills (rounded
 // to whole chunks). 32 KiB was fastest for Slurm's 10-row chunks with
@@ -261,6 +268,14 @@ func (r *Reader) checkStorage(did C.hid_t, ds *profile.Dataset, p *plan, elemSiz
 	if n := C.H5Pget_external_count(dcpl); n != 0 {
 		return dsErr(profile.DatasetUnsupported, nil, "raw data stored in external files not read")
 	}
+	var bad C.int
+	switch C.bw_filters_ok(dcpl, &bad) {
+	case 1:
+	case 0:
+		return dsErr(profile.DatasetUnsupported, nil, "filter %d not read (only deflate, shuffle and fletcher32 are)", int(bad))
+	default:
+		return dsErr(profile.DatasetUnreadable, lastError("filters of %s", ds.Path()), "cannot read the filter pipeline")
+	}
 	if layout != C.H5D_CHUNKED {
 		// libhdf5 1.10.8 copies elements x element size out of compact
 		// or contiguous storage without checking the stored size (a
@@ -306,6 +321,7 @@ func (r *Reader) checkStorage(did C.hid_t, ds *profile.Dataset, p *plan, elemSiz
 	if uint64(cd[0]) <= math.MaxInt32 {
 		p.chunk0 = int(cd[0])
 	}
+	p.chunkB = total
 	// The chunk index records each chunk's stored size, and libhdf5
 	// allocates that much to read a (filtered) chunk: a corrupt index can
 	// make it allocate gigabytes. Together the chunks cannot be larger than
@@ -524,6 +540,13 @@ func (r *Reader) read(ds *profile.Dataset, p *plan) ([]profile.Column, *profile.
 	if p.cols > 1 {
 		buf = make([]uint64, block*p.cols)
 	}
+	// A chunk may inflate to its declared size (plus deflate's own
+	// overhead, for a pipeline that deflates twice), not more: so the
+	// read holds the columns, one block and a chunk, whatever the file.
+	if p.chunkB > 0 {
+		C.bw_set_chunk_cap(C.size_t(p.chunkB + p.chunkB>>11 + 64))
+		defer C.bw_set_chunk_cap(C.size_t(r.opt.MaxChunkBytes))
+	}
 	for r0 := 0; r0 < p.rows; r0 += block {
 		n := min(block, p.rows-r0)
 		start[0], count[0] = C.hsize_t(r0), C.hsize_t(n)
@@ -545,6 +568,9 @@ func (r *Reader) read(ds *profile.Dataset, p *plan) ([]profile.Column, *profile.
 		if rc < 0 {
 			err := lastError("read rows %d..%d of %s", r0, r0+n-1, ds.Path())
 			C.H5Sclose(mspace)
+			if C.bw_chunk_overflowed() != 0 {
+				return nil, dsErr(profile.DatasetTooLarge, ErrChunkInflates, "reading rows %d..%d (chunks of %d bytes)", r0, r0+n-1, p.chunkB)
+			}
 			return nil, dsErr(profile.DatasetUnreadable, err, "cannot read the data")
 		}
 		C.H5Sclose(mspace)

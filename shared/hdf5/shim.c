@@ -1,5 +1,7 @@
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include "shim.h"
 
 void bw_quiet(void) {
@@ -8,6 +10,100 @@ void bw_quiet(void) {
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
+// The bounded deflate filter. libhdf5 1.10's own deflate decoder doubles
+// its output buffer until the stream ends, whatever the chunk's size: a
+// chunk of a few KB declared as 8 KB can inflate to gigabytes before
+// libhdf5 looks at the result. This one replaces it (same filter id) and
+// inflates into at most bw_chunk_cap bytes, the size the reader expects
+// (set per dataset while holding the package mutex); a stream that
+// would produce more fails the read and sets bw_chunk_over.
+static size_t bw_chunk_cap = (size_t)64 << 20;
+static int bw_chunk_over;
+
+void bw_set_chunk_cap(size_t cap) {
+	bw_chunk_cap = cap;
+	bw_chunk_over = 0;
+}
+
+int bw_chunk_overflowed(void) {
+	return bw_chunk_over;
+}
+
+static size_t bw_deflate(unsigned flags, size_t cd_nelmts, const unsigned cd_values[], size_t nbytes,
+                         size_t *buf_size, void **buf) {
+	if (flags & H5Z_FLAG_REVERSE) {
+		size_t cap = bw_chunk_cap;
+		if (cap == 0 || nbytes > UINT_MAX) {
+			return 0;
+		}
+		unsigned char *out = H5allocate_memory(cap, 0);
+		if (out == NULL) {
+			return 0;
+		}
+		z_stream z;
+		memset(&z, 0, sizeof(z));
+		z.next_in = (Bytef *)*buf;
+		z.avail_in = (uInt)nbytes;
+		z.next_out = out;
+		z.avail_out = (uInt)(cap > UINT_MAX ? UINT_MAX : cap);
+		if (inflateInit(&z) != Z_OK) {
+			H5free_memory(out);
+			return 0;
+		}
+		int st = inflate(&z, Z_FINISH);
+		if ((st == Z_BUF_ERROR || st == Z_OK) && z.avail_out == 0) {
+			// Output full before the stream's end: any further byte
+			// means the chunk is larger than declared.
+			unsigned char probe[1];
+			z.next_out = probe;
+			z.avail_out = 1;
+			st = inflate(&z, Z_FINISH);
+			if (z.avail_out == 0) {
+				bw_chunk_over = 1;
+				st = Z_DATA_ERROR;
+			}
+		}
+		size_t n = z.total_out;
+		inflateEnd(&z);
+		if (st != Z_STREAM_END) {
+			H5free_memory(out);
+			H5Epush2(H5E_DEFAULT, __FILE__, "bw_deflate", __LINE__, H5E_ERR_CLS, H5E_PLINE, H5E_CANTFILTER,
+			         bw_chunk_over ? "chunk inflates beyond its declared size" : "inflate() failed");
+			return 0;
+		}
+		H5free_memory(*buf);
+		*buf = out;
+		*buf_size = cap;
+		return n;
+	}
+	int level = cd_nelmts > 0 ? (int)cd_values[0] : Z_DEFAULT_COMPRESSION;
+	if (level > 9) {
+		level = 9;
+	}
+	uLongf bound = compressBound((uLong)nbytes);
+	unsigned char *out = H5allocate_memory(bound, 0);
+	if (out == NULL) {
+		return 0;
+	}
+	if (compress2(out, &bound, (const Bytef *)*buf, (uLong)nbytes, level) != Z_OK) {
+		H5free_memory(out);
+		return 0;
+	}
+	H5free_memory(*buf);
+	*buf = out;
+	*buf_size = compressBound((uLong)nbytes);
+	return bound;
+}
+
+// H5Zregister refuses to replace a predefined filter; the library's own
+// H5Z_register (exported by Debian's libhdf5 1.10, the one deps.sh
+// installs) replaces the table entry of an id already registered.
+extern herr_t H5Z_register(const H5Z_class2_t *cls);
+
+static const H5Z_class2_t bw_deflate_class = {
+	H5Z_CLASS_T_VERS, H5Z_FILTER_DEFLATE, 1, 1, "deflate (bounded)", NULL, NULL, bw_deflate,
+};
+
 int bw_init(void) {
 	if (H5open() < 0) {
 		return -1;
@@ -15,7 +111,41 @@ int bw_init(void) {
 	bw_quiet();
 	// Never load filter plugins named by a file (HDF5_PLUGIN_PATH).
 	H5PLset_loading_state(0);
+	if (H5Z_register(&bw_deflate_class) < 0) {
+		return -1;
+	}
 	return 0;
+}
+
+// bw_filters_ok reports whether every filter of a dataset's pipeline is one
+// whose output the reader bounds: deflate (replaced above), shuffle and
+// fletcher32 (which keep the size). Others (szip, n-bit, scale-offset)
+// size their output from values stored in the file.
+int bw_filters_ok(hid_t dcpl, int *bad) {
+	int n = H5Pget_nfilters(dcpl);
+	if (n < 0) {
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		unsigned fl;
+		size_t nelm = 0;
+		unsigned conf;
+		H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &fl, &nelm, NULL, 0, NULL, &conf);
+		if (id < 0) {
+			return -1;
+		}
+		if (id != H5Z_FILTER_DEFLATE && id != H5Z_FILTER_SHUFFLE && id != H5Z_FILTER_FLETCHER32) {
+			*bad = (int)id;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+// bw_write_raw_chunk stores bytes as the (already filtered) chunk at
+// offset, for the tests' bombs.
+herr_t bw_write_raw_chunk(hid_t ds, const hsize_t *offset, size_t n, const void *buf) {
+	return H5Dwrite_chunk(ds, H5P_DEFAULT, 0, offset, n, buf);
 }
 
 typedef struct {

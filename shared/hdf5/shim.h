@@ -8,6 +8,13 @@
 #include "hdf5.h"
 
 int bw_init(void);
+
+// Bounded deflate (see shim.c): the largest output of one chunk, and
+// whether the last read met a chunk that inflates beyond it.
+void bw_set_chunk_cap(size_t cap);
+int bw_chunk_overflowed(void);
+int bw_filters_ok(hid_t dcpl, int *bad);
+herr_t bw_write_raw_chunk(hid_t ds, const hsize_t *offset, size_t n, const void *buf);
 void bw_quiet(void);
 
 // bw_errstack copies the current thread's HDF5 error stack into buf as

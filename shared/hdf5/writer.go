@@ -7,6 +7,8 @@ package hdf5
 import "C"
 
 import (
+	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -39,6 +41,14 @@ type WriteOptions struct {
 	// there is), so a file of a few KB declares gigabytes.
 	ExtendName string
 	ExtendRows uint64
+	// InflateName and InflateBytes make the other bomb: the first chunk of
+	// the chunked, deflated datasets named InflateName is replaced by a
+	// deflate stream of InflateBytes zero bytes. The dataset declares
+	// only its rows; the chunk inflates far beyond its declared size. (The
+	// chunk index records stored sizes in as many bytes as the chunk's own
+	// size needs: use large chunks.)
+	InflateName  string
+	InflateBytes uint64
 }
 
 // WriteFile writes the tree under root to a new file at path (replacing
@@ -264,6 +274,11 @@ func (w *writer) dataset(g *gonum.Group, ds *profile.Dataset, path string) (err 
 		return lastError("creation properties for %s", path)
 	}
 	defer dcpl.Close()
+	// No modification times in the object headers: the same content gives
+	// the same bytes (h5gen's seeds).
+	if C.H5Pset_obj_track_times(C.hid_t(dcpl.ID()), C.hbool_t(false)) < 0 {
+		return lastError("creation properties for %s", path)
+	}
 	chunkRows := 0
 	if chunked {
 		chunkRows = w.opt.ChunkRows
@@ -290,6 +305,12 @@ func (w *writer) dataset(g *gonum.Group, ds *profile.Dataset, path string) (err 
 		return lastError("create dataset %s", path)
 	}
 	defer C.H5Dclose(did)
+	if chunked {
+		// The bounded deflate filter (shim.c) serves the writer too, should
+		// libhdf5 read a chunk back: this dataset's chunks are the bound.
+		C.bw_set_chunk_cap(C.size_t(2*chunkRows*max(recSize, 1) + 64))
+		defer C.bw_set_chunk_cap(C.size_t(DefaultMaxChunkBytes))
+	}
 	if chunked && w.opt.ExtendRows > uint64(rows) && ds.Name == w.opt.ExtendName {
 		defer func() {
 			ext := make([]C.hsize_t, len(dims))
@@ -299,6 +320,13 @@ func (w *writer) dataset(g *gonum.Group, ds *profile.Dataset, path string) (err 
 			ext[0] = C.hsize_t(w.opt.ExtendRows)
 			if C.H5Dset_extent(did, &ext[0]) < 0 && err == nil {
 				err = lastError("extend %s", path)
+			}
+		}()
+	}
+	if chunked && w.opt.Deflate >= 0 && w.opt.InflateBytes > 0 && ds.Name == w.opt.InflateName {
+		defer func() {
+			if err == nil {
+				err = writeInflatingChunk(did, len(dims), w.opt.InflateBytes, path)
 			}
 		}()
 	}
@@ -466,6 +494,30 @@ func writeAttr(g *gonum.Group, a *profile.Attr) error {
 	defer attr.Close()
 	if err := attr.Write(&buf[0], dtype); err != nil {
 		return lastError("write attribute %q", a.Name)
+	}
+	return nil
+}
+
+// writeInflatingChunk stores a zlib stream of n zero bytes as the first
+// chunk of a rank-dimensional chunked dataset. Caller holds mu.
+func writeInflatingChunk(did C.hid_t, rank int, n uint64, path string) error {
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	zero := make([]byte, 1<<20)
+	for left := n; left > 0; {
+		k := min(left, uint64(len(zero)))
+		if _, err := zw.Write(zero[:k]); err != nil {
+			return err
+		}
+		left -= k
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	off := make([]C.hsize_t, max(rank, 1))
+	b := z.Bytes()
+	if C.bw_write_raw_chunk(did, &off[0], C.size_t(len(b)), unsafe.Pointer(&b[0])) < 0 {
+		return lastError("write the inflating chunk of %s", path)
 	}
 	return nil
 }

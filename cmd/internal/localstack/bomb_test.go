@@ -1,6 +1,7 @@
 package localstack
 
 import (
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -10,34 +11,44 @@ import (
 )
 
 // TestBombIsSkipped: an upload of a few KB whose energy dataset declares
-// 4 GiB once decompressed is recorded as too_large without being read:
+// 4 GiB once decompressed is recorded as too_large without being read, one
+// whose chunk inflates to 768 MiB beyond what it declares as too_large when
+// the read reaches it:
 // this process, which runs the analyze function, grows its peak RSS by
 // less than 300 MB, and the next upload is analysed normally.
 func TestBombIsSkipped(t *testing.T) {
 	s := testStack(t)
 	user := testenv.Name("bo")[:12]
 	access, _ := register(t, s.GatewayURL, user, "password-123")
-	spec := gen.Default()
-	spec.Series, spec.Bomb = gen.ParseSeries("all"), 4<<30
-	paths, err := gen.Write(t.TempDir(), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bomb, err := os.ReadFile(paths[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(bomb) > 2<<20 {
-		t.Fatalf("the bomb is %d bytes, want under 2 MB", len(bomb))
-	}
-	testenv.ResetPeakRSS()
-	before := vmHWM(t)
-	key := upload(t, s, access, "bomb.h5", bomb)
-	if r := waitRuns(t, key, 1, 60*time.Second)[0]; r.Status != "skipped" || r.SkipClass != "too_large" {
-		t.Fatalf("bomb: %+v", r)
-	}
-	if grew := vmHWM(t) - before; before > 0 && grew > 300<<20 {
-		t.Errorf("peak RSS grew by %d MB on a refused bomb", grew>>20)
+	// Two bombs: one declares 4 GiB; the other declares its rows only and
+	// its first chunk inflates to 768 MiB (stopped while it is read).
+	for i, bombSpec := range []func(*gen.Spec){
+		func(s *gen.Spec) { s.Bomb = 4 << 30 },
+		func(s *gen.Spec) { s.Inflate = 768 << 20 }, // ~0.8 MB: under MAX_UPLOAD_BYTES
+	} {
+		spec := gen.Default()
+		spec.Series = gen.ParseSeries("all")
+		bombSpec(&spec)
+		paths, err := gen.Write(t.TempDir(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bomb, err := os.ReadFile(paths[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bomb) > 2<<20 {
+			t.Fatalf("bomb %d is %d bytes, want under 2 MB", i, len(bomb))
+		}
+		testenv.ResetPeakRSS()
+		before := vmHWM(t)
+		key := upload(t, s, access, fmt.Sprintf("bomb%d.h5", i), bomb)
+		if r := waitRuns(t, key, 1, 60*time.Second)[0]; r.Status != "skipped" || r.SkipClass != "too_large" {
+			t.Fatalf("bomb %d: %+v", i, r)
+		}
+		if grew := vmHWM(t) - before; before > 0 && grew > 300<<20 {
+			t.Errorf("peak RSS grew by %d MB on refused bomb %d", grew>>20, i)
+		}
 	}
 	good := upload(t, s, access, "after.h5", fixture(t, "12352_0_multi_root.h5"))
 	if r := waitRuns(t, good, 1, 60*time.Second)[0]; r.Status != "done" {

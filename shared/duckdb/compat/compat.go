@@ -179,6 +179,9 @@ func (run *compatRun) dataset(r *hdf5.Reader, ds *profile.Dataset) (string, erro
 		return duckdb.DatasetErrorStatus(ds.Err), nil
 	}
 	if err := r.Load(ds); err != nil {
+		if skip := duckdb.InflateSkip(ds, err); skip != nil {
+			return "", skip
+		}
 		if de, ok := profile.AsDatasetError(err); ok {
 			return duckdb.DatasetErrorStatus(de), nil
 		}

@@ -15,16 +15,20 @@ import (
 // once decompressed is skipped as too_large in both modes before any of it
 // is read (the process's peak RSS grows by less than 300 MB), and the
 // engine then analyses an ordinary file normally. A smaller bomb is
-// refused by a smaller MaxBytes.
+// refused by a smaller MaxBytes, and a file whose chunk inflates beyond
+// its declared size is stopped while it is read.
 func TestBombRefused(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
-		name  string
-		bytes uint64
-		opt   duckdb.Options
+		name    string
+		bytes   uint64
+		inflate uint64
+		opt     duckdb.Options
 	}{
-		{"4 GiB, default limits", 4 << 30, duckdb.Options{}},
-		{"256 MiB, MaxBytes 64 MiB", 256 << 20, duckdb.Options{MaxBytes: 64 << 20}},
+		{"4 GiB, default limits", 4 << 30, 0, duckdb.Options{}},
+		{"256 MiB, MaxBytes 64 MiB", 256 << 20, 0, duckdb.Options{MaxBytes: 64 << 20}},
+		// Declares its rows only; its first chunk inflates to 1 GiB.
+		{"chunk inflating to 1 GiB", 0, 1 << 30, duckdb.Options{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -34,7 +38,7 @@ func TestBombRefused(t *testing.T) {
 			}
 			defer e.Close()
 			s := gen.Default()
-			s.Series, s.Bomb = gen.ParseSeries("all"), c.bytes
+			s.Series, s.Bomb, s.Inflate = gen.ParseSeries("all"), c.bytes, c.inflate
 			paths, _ := corrWrite(t, s)
 			good, _ := corrWrite(t, gen.Default())
 			enginetest.ResetPeakRSS()

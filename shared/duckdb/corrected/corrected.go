@@ -484,6 +484,9 @@ func (run *fileRun) dataset(r *hdf5.Reader, s *series, kind string, ds *profile.
 		return nil
 	}
 	if err := r.Load(ds); err != nil {
+		if skip := duckdb.InflateSkip(ds, err); skip != nil {
+			return skip
+		}
 		if de, ok := profile.AsDatasetError(err); ok {
 			run.report(s.top, ds, duckdb.DatasetErrorStatus(de), de.Error(), 0)
 			return nil

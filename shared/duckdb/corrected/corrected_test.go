@@ -60,16 +60,7 @@ func corrTestEngine(t testing.TB) *testEngine {
 // corrStream streams the rows of the last result table in order, text
 // columns included (as Go strings).
 func corrStream(ctx context.Context, e *testEngine, fn func(row []any) error) error {
-	cols := e.Columns()
-	if cols == nil {
-		return duckdb.ErrNoTable
-	}
-	var sel []string
-	for _, c := range cols {
-		sel = append(sel, duckdb.Quote(c.Name))
-	}
-	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + duckdb.ResultTable + " ORDER BY " + duckdb.HiddenPos
-	return e.Query(ctx, q, fn)
+	return e.ScanRows(ctx, fn)
 }
 
 // corrRows is the last result table as rows keyed by column name.

@@ -1,42 +1,38 @@
 package corrected
 
-// The corrected table, built in Go and appended to DuckDB.
+// The corrected table, produced in Go as it is read.
 //
-// Go appends one table through the Appender:
+// The table has one row per sample: the merged energy samples of each
+// (step, node) series, or for a node without energy data the union of its
+// other series' times. elapsed_s is seconds since the job's first sample,
+// epoch_s the same on the epoch; power_w the power the energy comes from,
+// gpu_power_w the summed GPU power, energy_j the energy since the series'
+// first sample (computed in Go, see energy.go); then the node's task,
+// filesystem and network values at that time.
 //
-//	corr_e (pos, sid, el, p, cum[, g], v<j>...): one row per table row, in
-//	  the table's order (pos): the merged energy samples of each (step,
-//	  node) series (sid), or for a node without energy data the union of its
-//	  other series' times. el is seconds since the job's first sample; p the
-//	  power the energy comes from, g the summed GPU power, cum the energy
-//	  since the series' first sample (computed in Go, see
-//	  energy.go), v<j> the node's task, filesystem and network
-//	  values at that time.
-//
-// The aux values are put on the row times in Go (auxCursor), linearly in
-// time and never beyond a series' first and last sample: at each row, every
-// task, filesystem and network series of the node whose range contains the
-// row's time is interpolated there between its two neighbouring samples (a
-// pointer per series that only moves forward), and the node's aggregate is
-// the mean over those series (CPU utilisation) or their sum. Filesystem and
-// network totals then become the amount since the previous row.
+// The rows are not stored anywhere: the series keep their samples, and
+// each scan (Engine.ScanRows: the PostgreSQL COPY, the CSV and DuckDB-file
+// writers) walks them and puts the aux values on the row times
+// (auxCursor), linearly in time and never beyond a series' first and last
+// sample: at each row, every task, filesystem and network series of the
+// node whose range contains the row's time is interpolated there between
+// its two neighbouring samples (a pointer per series that only moves
+// forward), and the node's aggregate is the mean over those series (CPU
+// utilisation) or their sum. Filesystem and network totals then become the
+// amount since the previous row. So the analysis holds the samples (less
+// than the table) and a writer's batch, and the table goes from Go to its
+// writer once, instead of into DuckDB and out again.
 //
 // This was SQL before: a range join of the node's breakpoints with its
 // series and two ASOF joins on (node, series). DuckDB planned those as
 // nested loops on irregular (jittered, duplicated) times, so the time grew
 // with the square of the rows. The pass here touches each row once per
 // series of its node and each aux sample once (Engine.lastWork counts it
-// for the tests). The result view adds the step and node names and the
-// epoch time; ScanRows reads it.
+// for the tests).
 
 import (
-	"fmt"
+	"context"
 	"math"
-	"strings"
-	"unicode/utf8"
-	"unsafe"
-
-	"github.com/duckdb/duckdb-go/v2/mapping"
 
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/duckdb"
@@ -61,7 +57,8 @@ var auxColumns = []auxCol{
 	{auxNetOut, "net_out_mb", "sum", true},
 }
 
-// build appends the series to DuckDB and makes the result view.
+// build checks the table's size, counts its NULLs (one pass over the
+// rows) and makes the run's result a table scanned from the series.
 func (run *fileRun) build() error {
 	var rows int64
 	present := make([]bool, auxCols)
@@ -78,228 +75,121 @@ func (run *fileRun) build() error {
 	if rows > run.Opt.MaxRows {
 		return duckdb.Skipf(analysis.SkipTooLarge, "the table would have %d rows (limit %d)", rows, run.Opt.MaxRows)
 	}
-	// Columns of corr_a: the task columns when there are tasks, the
-	// filesystem and network ones when present.
-	var cols []auxCol
-	for _, c := range auxColumns {
-		if present[c.idx] {
-			cols = append(cols, c)
-		}
-	}
-	if err := run.appendRows(hasGPU, cols); err != nil {
-		return err
-	}
-	src := "corr_e"
-
-	// The result view.
-	var steps, nodes []string
-	for _, s := range run.series {
-		steps = append(steps, sqlString(s.step))
-		nodes = append(nodes, sqlString(s.node))
-	}
+	t := &rowSource{run: run, rows: rows, hasGPU: hasGPU}
 	out := []analysis.Column{{Name: "step", Type: analysis.Text}, {Name: "node", Type: analysis.Text}}
-	sel := []string{
-		"([" + strings.Join(steps, ", ") + "])[sid + 1] AS step",
-		"([" + strings.Join(nodes, ", ") + "])[sid + 1] AS node",
-	}
-	add := func(name, expr string) {
+	for _, name := range []string{"elapsed_s", "epoch_s", "power_w", "gpu_power_w", "energy_j"} {
 		out = append(out, analysis.Column{Name: name, Type: analysis.Float64})
-		sel = append(sel, expr+" AS "+duckdb.Quote(name))
 	}
-	add("elapsed_s", "el")
-	add("epoch_s", duckdb.SQLFloat(run.startEpoch())+" + el")
-	add("power_w", "p")
-	if hasGPU {
-		add("gpu_power_w", "g")
-	} else {
-		add("gpu_power_w", "CAST(NULL AS DOUBLE)")
-	}
-	add("energy_j", "cum")
 	for _, c := range auxColumns {
-		switch {
-		case present[c.idx]:
-			add(c.name, fmt.Sprintf("v%d", c.idx))
-		case c.idx <= auxWrite:
-			// The task columns are always there (NULL without tasks).
-			add(c.name, "CAST(NULL AS DOUBLE)")
+		// The task columns are always there (NULL without tasks), the
+		// filesystem and network ones when present.
+		if present[c.idx] || c.idx <= auxWrite {
+			out = append(out, analysis.Column{Name: c.name, Type: analysis.Float64})
+			t.cols = append(t.cols, c)
+			t.absent = append(t.absent, !present[c.idx])
 		}
-	}
-	sel = append(sel, "pos AS "+duckdb.HiddenPos)
-	if err := run.Exec("CREATE VIEW " + duckdb.ResultTable + " AS SELECT " + strings.Join(sel, ", ") + " FROM " + src); err != nil {
-		return err
 	}
 
 	// NULL counts of the table (no silent nulls).
-	var counts []string
-	for _, c := range out[2:] {
-		counts = append(counts, "count(*) - count("+duckdb.Quote(c.Name)+")")
-	}
-	v, err := run.DB.Row(run.Ctx, "SELECT "+strings.Join(counts, ", ")+" FROM "+duckdb.ResultTable)
+	counts := make([]int64, len(out)-2)
+	var w work
+	err := t.each(run.Ctx, &w, func(_ *series, v []float64) error {
+		for j, x := range v {
+			if math.IsNaN(x) {
+				counts[j]++
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("table nulls: %w", err)
+		return err
 	}
+	run.p.lastWork = w
 	nulls := make(map[string]int64)
 	for i, c := range out[2:] {
-		if n, ok := v[i].(int64); ok {
-			nulls[c.Name] = n
-		}
+		nulls[c.Name] = counts[i]
 	}
 	run.quality.TableNulls = nulls
 	run.sum.Quality.TableNulls = nulls
 
-	run.out = &duckdb.Table{Name: duckdb.ResultTable, Columns: out, Rows: rows}
+	run.out = &duckdb.Table{Columns: out, Rows: rows, Ordered: true, Scan: t.scan}
 	run.Res.Rows, run.Res.Columns = rows, out
 	run.Res.Metrics = run.sum.Metrics()
 	return nil
 }
 
-// sqlString is a SQL string literal of s (valid UTF-8, no NUL).
-func sqlString(s string) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	s = strings.ReplaceAll(s, "\x00", "")
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+// rowSource walks the series' samples as the table's rows.
+type rowSource struct {
+	run    *fileRun
+	rows   int64
+	hasGPU bool
+	cols   []auxCol // the aux columns of the table, in order
+	absent []bool   // per aux column: no series has it (always NULL)
 }
 
-// rowWriter fills an Appender's data chunks row by row: int64 columns
-// first, then float64 columns, where NaN is written as NULL.
-type rowWriter struct {
-	a    *duckdb.Appender
-	ints [][]int64
-	flts [][]float64
-	// Validity masks of the float columns in the current chunk, fetched
-	// at a column's first NULL: the bits are then cleared here, without a
-	// cgo call per NULL.
-	masks []unsafe.Pointer
-	n     int
-}
-
-func (run *fileRun) newWriter(table, defs string, nInt, nFlt int) (*rowWriter, error) {
-	run.AddScratch(table)
-	if err := run.Exec("CREATE OR REPLACE TABLE " + table + " (" + defs + ")"); err != nil {
-		return nil, err
-	}
-	types := make([]mapping.Type, 0, nInt+nFlt)
-	for i := 0; i < nInt; i++ {
-		types = append(types, mapping.TypeBigInt)
-	}
-	for i := 0; i < nFlt; i++ {
-		types = append(types, mapping.TypeDouble)
-	}
-	a, err := run.DB.NewAppender(table, types)
-	if err != nil {
-		return nil, fmt.Errorf("append %s: %w", table, err)
-	}
-	w := &rowWriter{a: a, ints: make([][]int64, nInt), flts: make([][]float64, nFlt), masks: make([]unsafe.Pointer, nFlt)}
-	w.begin()
-	return w, nil
-}
-
-func (w *rowWriter) begin() {
-	for c := range w.ints {
-		w.ints[c] = w.a.Int64s(c)
-	}
-	for c := range w.flts {
-		w.flts[c] = w.a.Float64s(len(w.ints) + c)
-		w.masks[c] = nil
-	}
-	w.n = 0
-}
-
-// setNull marks row i of float column c NULL in the current chunk.
-func (w *rowWriter) setNull(c, i int) {
-	m := w.masks[c]
-	if m == nil {
-		v := w.a.Vector(len(w.ints) + c)
-		mapping.VectorEnsureValidityWritable(v)
-		m = mapping.VectorGetValidity(v)
-		w.masks[c] = m
-	}
-	word := (*uint64)(unsafe.Add(m, (i>>6)*8))
-	*word &^= 1 << (uint(i) & 63)
-}
-
-func (w *rowWriter) row(ints []int64, flts []float64) error {
-	for c, v := range ints {
-		w.ints[c][w.n] = v
-	}
-	for c, v := range flts {
-		if math.IsNaN(v) {
-			w.flts[c][w.n] = 0
-			w.setNull(c, w.n)
-		} else {
-			w.flts[c][w.n] = v
-		}
-	}
-	w.n++
-	if w.n == duckdb.VectorSize {
-		if err := w.a.Flush(w.n); err != nil {
+// each calls fn with every row's values after step and node, in the
+// table's order: elapsed_s, epoch_s, power_w, gpu_power_w, energy_j, then
+// the aux columns; NaN is NULL. fn must not keep v.
+func (t *rowSource) each(ctx context.Context, w *work, fn func(s *series, v []float64) error) error {
+	run := t.run
+	nan := math.NaN()
+	epoch := run.startEpoch()
+	v := make([]float64, 5+len(t.cols))
+	aux := make([]float64, len(t.cols))
+	for _, s := range run.series {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		w.begin()
+		cur := run.auxAt(s, t.cols, w)
+		for i, x := range s.rows {
+			el := run.rel(s, x)
+			v[0], v[1], v[2], v[3], v[4] = el, epoch+el, nan, nan, nan
+			if s.hasEnergy {
+				v[2], v[4] = s.pw[i], s.cum[i]
+				if s.gpu != nil {
+					v[3] = s.gpu[i]
+				}
+			}
+			cur.at(el, aux)
+			for j := range aux {
+				if t.absent[j] {
+					v[5+j] = nan
+				} else {
+					v[5+j] = aux[j]
+				}
+			}
+			if err := fn(s, v); err != nil {
+				return err
+			}
+			if i&0xffff == 0xffff {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	return nil
 }
 
-func (w *rowWriter) close() error {
-	if err := w.a.Flush(w.n); err != nil {
-		w.a.Close()
-		return err
-	}
-	return w.a.Close()
-}
-
-// appendRows writes corr_e: its column g only when some series has GPU
-// fields, a column v<j> per aux column in cols.
-func (run *fileRun) appendRows(hasGPU bool, cols []auxCol) error {
-	defs, nf := "pos BIGINT, sid BIGINT, el DOUBLE, p DOUBLE, cum DOUBLE, g DOUBLE", 4
-	if !hasGPU {
-		defs, nf = "pos BIGINT, sid BIGINT, el DOUBLE, p DOUBLE, cum DOUBLE", 3
-	}
-	for _, c := range cols {
-		defs += fmt.Sprintf(", v%d DOUBLE", c.idx)
-	}
-	w, err := run.newWriter("corr_e", defs, 2, nf+len(cols))
-	if err != nil {
-		return err
-	}
-	nan := math.NaN()
-	ints := make([]int64, 2)
-	flts := make([]float64, nf+len(cols))
-	var pos int64
-	var work work
-	for _, s := range run.series {
-		if err := run.Ctx.Err(); err != nil {
-			w.a.Close()
-			return err
+// scan is the table's duckdb.Table.Scan: the rows boxed as ScanRows
+// gives them (text, float64 or nil).
+func (t *rowSource) scan(ctx context.Context, fn func(row []any) error) error {
+	row := make([]any, 7+len(t.cols))
+	var cur *series
+	var w work
+	return t.each(ctx, &w, func(s *series, v []float64) error {
+		if s != cur {
+			cur, row[0], row[1] = s, s.step, s.node
 		}
-		ints[1] = int64(s.sid)
-		aux := run.auxAt(s, cols, &work)
-		for i, t := range s.rows {
-			ints[0] = pos
-			flts[0] = run.rel(s, t)
-			for j := 1; j < nf; j++ {
-				flts[j] = nan
+		for j, x := range v {
+			if math.IsNaN(x) {
+				row[2+j] = nil
+			} else {
+				row[2+j] = x
 			}
-			if s.hasEnergy {
-				flts[1], flts[2] = s.pw[i], s.cum[i]
-				if s.gpu != nil {
-					flts[3] = s.gpu[i]
-				}
-			}
-			aux.at(flts[0], flts[nf:])
-			if err := w.row(ints, flts); err != nil {
-				w.a.Close()
-				return fmt.Errorf("append corr_e: %w", err)
-			}
-			pos++
 		}
-		// The summary is done: the series' samples are no longer needed.
-		s.el, s.rows, s.pw, s.cum, s.gpu, s.priceT, s.priceP, s.aux = nil, nil, nil, nil, nil, nil, nil, nil
-	}
-	run.p.lastWork = work
-	return w.close()
+		return fn(row)
+	})
 }
 
 // work counts what the aux pass touched, for the linearity test.

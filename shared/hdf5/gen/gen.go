@@ -94,6 +94,11 @@ type Spec struct {
 	// bytes of column data (8 per value) in a file of a few KB: its rows
 	// beyond Rows are never written (see hdf5.WriteOptions.ExtendRows).
 	Bomb uint64
+	// Inflate, when not 0, makes the first chunk of each energy dataset a
+	// deflate stream of this many bytes: the dataset declares only Rows,
+	// its chunk decompresses far beyond its declared size (see
+	// hdf5.WriteOptions.InflateBytes).
+	Inflate uint64
 
 	Start time.Time // start of the job; node-step start times derive from it
 	Seed  uint64
@@ -246,12 +251,17 @@ func Write(dir string, s Spec) ([]string, error) {
 // writeOptions are Slurm's (chunks of 10 rows, deflate level 0), or a
 // bomb's: large chunks, deflate 9, the energy dataset extended.
 func (s *Spec) writeOptions(f File) hdf5.WriteOptions {
-	if s.Bomb == 0 {
-		return hdf5.WriteOptions{}
-	}
 	name := s.EnergyGroup
 	if name == "" {
 		name = "Energy"
+	}
+	if s.Bomb == 0 {
+		if s.Inflate == 0 {
+			return hdf5.WriteOptions{}
+		}
+		// Chunks of 1<<16 rows: the chunk index of 10-row chunks cannot
+		// record a stored size above 64 KiB.
+		return hdf5.WriteOptions{ChunkRows: 1 << 16, Deflate: 9, InflateName: name, InflateBytes: s.Inflate}
 	}
 	cols := 3
 	for _, ds := range f.Root.Datasets() {
@@ -260,7 +270,8 @@ func (s *Spec) writeOptions(f File) hdf5.WriteOptions {
 			break
 		}
 	}
-	return hdf5.WriteOptions{ChunkRows: 1 << 16, Deflate: 9, ExtendName: name, ExtendRows: s.Bomb / uint64(8*cols)}
+	return hdf5.WriteOptions{ChunkRows: 1 << 16, Deflate: 9, ExtendName: name, ExtendRows: s.Bomb / uint64(8*cols),
+		InflateName: name, InflateBytes: s.Inflate}
 }
 
 // Node generates the content of one (step, node). stepIdx is the step's
