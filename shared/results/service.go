@@ -53,7 +53,19 @@ type Store interface {
 	Jobs(ctx context.Context, q JobQuery) ([]Job, error)
 	BenchmarkJobs(ctx context.Context, username, name string) ([]Job, error)
 	ScanTable(ctx context.Context, schema, table string, columns, have []string, fn func(row []any) error) error
-	ScanSeries(ctx context.Context, schema, table string, columns, have []string, fn func(step, node string, t float64, vals []float64) error) error
+	// ScanSeries streams step, node, epoch_s and the named float columns
+	// of a table's rows (those in rng when set) in the table's order.
+	ScanSeries(ctx context.Context, schema, table string, columns, have []string, rng *Range, fn func(step, node string, t float64, vals []float64) error) error
+	// CountSeries counts a table's rows in rng per (step, node).
+	CountSeries(ctx context.Context, schema, table string, have []string, rng Range) (map[[2]string]int, error)
+	// ObjectFile is the latest analysed run of an object.
+	ObjectFile(ctx context.Context, bucket, key string) (File, bool, error)
+	// Levels returns the stored levels (of this version) of runs.
+	Levels(ctx context.Context, runIDs []int64, version int) (map[int64][]byte, error)
+	// BuildLevels returns a run's stored levels of this version, else
+	// stores what build returns, one build of a run at a time.
+	// build reads the table through the Store it is given.
+	BuildLevels(ctx context.Context, runID int64, version int, build func(context.Context, Store) ([]byte, error)) ([]byte, error)
 }
 
 // Metadata reads the benchmark name the client stored with an object
@@ -108,11 +120,14 @@ func Reaggregate(ctx context.Context, st Store, username, job string) error {
 }
 
 // AfterAnalysis is the analyzer's hook, called once an object's run is
-// committed: it files the run under its job, updates the job's aggregate
-// and, when objects can store objects (minio.Store), writes the Parquet
-// copies (ParquetKeys). A failure is only logged: reading a user's
-// results files whatever is left (Service.sync).
+// committed: it stores the run's series levels (first: a job page may be
+// opened as soon as the run is seen), files the run under its job,
+// updates the job's aggregate and, when objects can store objects
+// (minio.Store), writes the Parquet copies (ParquetKeys). A failure is
+// only logged: reading a user's results files whatever is left
+// (Service.sync) and builds missing levels.
 func AfterAnalysis(ctx context.Context, st Store, objects any, bucket, key string) {
+	levelsAfterAnalysis(ctx, st, bucket, key)
 	meta, _ := objects.(Metadata)
 	runs, err := FileRuns(ctx, st, meta, "", bucket, key)
 	if err != nil {
