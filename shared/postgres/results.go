@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/results"
 )
 
@@ -469,18 +470,57 @@ func (s Results) BuildLevels(ctx context.Context, runID int64, version int, buil
 		if out, err = build(ctx, Results{Pool: s.Pool, tx: tx}); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM result_levels WHERE run_id IN (SELECT o.id FROM analysis_runs r
-				JOIN analysis_runs o ON o.bucket = r.bucket AND o.object_key = r.object_key AND o.id < r.id WHERE r.id = $1)`, runID); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO result_levels (run_id, version, levels) VALUES ($1, $2, $3)
-			ON CONFLICT (run_id, version) DO UPDATE SET levels = excluded.levels, created_at = now()`, runID, version, out)
-		return err
+		return storeLevels(ctx, tx, runID, version, out)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build levels of run %d: %w", runID, err)
 	}
 	return out, nil
+}
+
+// recordLevels has a table's series levels (results.LevelRecorder)
+// recorded from its rows as they are copied; store puts them in the
+// publishing transaction under the run's id. Tables without series store
+// nothing.
+func recordLevels(columns []analysis.Column, rows analysis.RowSource) (store func(ctx context.Context, tx pgx.Tx, runID int64) error, src analysis.RowSource) {
+	names := make([]string, len(columns))
+	for i, c := range columns {
+		names[i] = c.Name
+	}
+	rec := results.NewLevelRecorder(names)
+	if rec == nil {
+		return func(context.Context, pgx.Tx, int64) error { return nil }, rows
+	}
+	return func(ctx context.Context, tx pgx.Tx, runID int64) error {
+		if err := storeLevels(ctx, tx, runID, results.LevelsVersion, rec.Levels()); err != nil {
+			return fmt.Errorf("store series levels: %w", err)
+		}
+		return nil
+	}, recordingSource{rows, rec}
+}
+
+// storeLevels stores a run's levels, and removes those of the object's
+// older runs (their table is replaced).
+func storeLevels(ctx context.Context, tx pgx.Tx, runID int64, version int, levels []byte) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM result_levels WHERE run_id IN (SELECT o.id FROM analysis_runs r
+			JOIN analysis_runs o ON o.bucket = r.bucket AND o.object_key = r.object_key AND o.id < r.id WHERE r.id = $1)`, runID); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO result_levels (run_id, version, levels) VALUES ($1, $2, $3)
+		ON CONFLICT (run_id, version) DO UPDATE SET levels = excluded.levels, created_at = now()`, runID, version, levels)
+	return err
+}
+
+type recordingSource struct {
+	analysis.RowSource
+	rec *results.LevelRecorder
+}
+
+func (s recordingSource) ScanRows(ctx context.Context, fn func(row []any) error) error {
+	return s.RowSource.ScanRows(ctx, func(row []any) error {
+		s.rec.Row(row)
+		return fn(row)
+	})
 }
 
 // levelsLock is the advisory lock class of level builds (a run id is the

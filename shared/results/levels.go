@@ -241,3 +241,127 @@ func decodeLevels(b []byte, f File) ([]*series, error) {
 	}
 	return out, nil
 }
+
+// LevelRecorder builds a table's levels from its rows while they are
+// written (postgres.Sink), so they are stored in the transaction that
+// publishes the table: a job is never seen analysed without them. The
+// rows, in the order written, are the table's physical order, which a
+// read of the table gives back: the levels equal those built from it.
+type LevelRecorder struct {
+	step, node, t int
+	fields        []int    // columns of the SeriesFields the table has
+	names         []string // their field names
+	by            map[[2]string]*recorded
+	order         []*recorded
+	last          *recorded
+}
+
+type recorded struct {
+	key  [2]string
+	t    chunked
+	cols []chunked
+}
+
+// chunked is a growing column kept in fixed chunks: no copy as it grows.
+type chunked struct {
+	c [][]float64
+	n int
+}
+
+const chunkLen = 1 << 16
+
+func (c *chunked) add(v float64) {
+	if c.n%chunkLen == 0 {
+		c.c = append(c.c, make([]float64, 0, chunkLen))
+	}
+	c.c[len(c.c)-1] = append(c.c[len(c.c)-1], v)
+	c.n++
+}
+
+// flat returns the column as one slice and lets the chunks go.
+func (c *chunked) flat() []float64 {
+	out := make([]float64, 0, c.n)
+	for i, x := range c.c {
+		out = append(out, x...)
+		c.c[i] = nil
+	}
+	c.c = nil
+	return out
+}
+
+// NewLevelRecorder returns a recorder for a table of these columns, or
+// nil when the table has no series (no epoch_s or step column).
+func NewLevelRecorder(columns []string) *LevelRecorder {
+	r := &LevelRecorder{step: -1, node: -1, t: -1, by: map[[2]string]*recorded{}}
+	at := map[string]int{}
+	for i, c := range columns {
+		at[c] = i
+	}
+	var ok bool
+	if r.step, ok = at["step"]; !ok {
+		return nil
+	}
+	if r.t, ok = at["epoch_s"]; !ok {
+		return nil
+	}
+	if i, ok := at["node"]; ok {
+		r.node = i
+	}
+	for _, n := range seriesFieldNames {
+		if i, ok := at[SeriesFields[n]]; ok {
+			r.fields = append(r.fields, i)
+			r.names = append(r.names, n)
+		}
+	}
+	return r
+}
+
+// Row records one row as written.
+func (r *LevelRecorder) Row(row []any) {
+	if row[r.t] == nil {
+		return
+	}
+	text := func(i int) string {
+		if i < 0 {
+			return ""
+		}
+		s, _ := row[i].(string)
+		return s
+	}
+	k := [2]string{text(r.step), text(r.node)}
+	se := r.last
+	if se == nil || se.key != k {
+		var ok bool
+		if se, ok = r.by[k]; !ok {
+			se = &recorded{key: k, cols: make([]chunked, len(r.fields))}
+			r.by[k] = se
+			r.order = append(r.order, se)
+		}
+		r.last = se
+	}
+	se.t.add(num(row[r.t]))
+	for i, c := range r.fields {
+		se.cols[i].add(num(row[c]))
+	}
+}
+
+// Levels encodes the recorded table's levels.
+func (r *LevelRecorder) Levels() []byte {
+	ses := make([]*series, 0, len(r.order))
+	for _, rec := range r.order {
+		se := &series{key: rec.key, Cols: map[string][]float64{}, count: -1}
+		se.T = rec.t.flat()
+		for i, n := range r.names {
+			if c := rec.cols[i].flat(); hasValue(c) {
+				se.Cols[n] = c
+			}
+		}
+		se.finish(true)
+		if se.LT != nil { // the level is kept, the rows are not
+			se.T, se.Cols = nil, nil
+		}
+		ses = append(ses, se)
+	}
+	r.order, r.by, r.last = nil, nil, nil
+	return encodeLevels(ses)
+}

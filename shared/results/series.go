@@ -457,6 +457,18 @@ func (s *Service) load(ctx context.Context, key string, files []File) (*jobSerie
 	return d, nil
 }
 
+// LoadSeries loads a job's full-resolution series into the cache, as
+// the first zoom into a job does in the background: later requests are
+// answered from memory.
+func (s *Service) LoadSeries(ctx context.Context, username, job string) error {
+	files, err := s.jobFiles(ctx, username, job)
+	if err != nil {
+		return err
+	}
+	_, err = s.load(ctx, username+"\x00"+job+"\x00"+filesVersion(files), files)
+	return err
+}
+
 // loadLater loads the job in the background (once at a time).
 func (s *Service) loadLater(key string, files []File) {
 	go func() {
