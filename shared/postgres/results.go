@@ -158,18 +158,6 @@ func (s Results) SaveJob(ctx context.Context, username string, j results.Job, ve
 	return nil
 }
 
-// columnNames reads the names of a catalog columns document.
-func columnNames(cols []byte) []string {
-	var cj []columnJSON
-	var out []string
-	if len(cols) > 0 && json.Unmarshal(cols, &cj) == nil {
-		for _, c := range cj {
-			out = append(out, c.Name)
-		}
-	}
-	return out
-}
-
 type resultJobDetail struct {
 	Steps []results.Step `json:"steps"`
 	Nodes []results.Node `json:"nodes"`
@@ -406,23 +394,6 @@ func (s Results) CountSeries(ctx context.Context, schema, table string, have []s
 		return nil, fmt.Errorf("count series: %w", err)
 	}
 	return out, nil
-}
-
-// ObjectFile returns the latest run of an object when it has a table.
-func (s Results) ObjectFile(ctx context.Context, bucket, key string) (results.File, bool, error) {
-	var f results.File
-	var cols []byte
-	err := s.Pool.QueryRow(ctx, `SELECT id, object_key, schema_name, coalesce(table_name, ''), columns FROM analysis_runs
-		WHERE bucket = $1 AND object_key = $2 AND status = 'done' ORDER BY id DESC LIMIT 1`, bucket, key).
-		Scan(&f.RunID, &f.Key, &f.Schema, &f.Table, &cols)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return f, false, nil
-	}
-	if err != nil {
-		return f, false, fmt.Errorf("object file: %w", err)
-	}
-	f.Columns = columnNames(cols)
-	return f, true, nil
 }
 
 // Levels returns the stored series levels of runs (migration 031).

@@ -5,16 +5,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
-	"time"
 
 	"github.com/benchwrap/backend/shared/apperr"
 )
 
-// Levels: what a job's first series request needs, computed when its
-// analysis finishes (AfterAnalysis) and stored per run (migration 031), so
-// that request does not read the whole table. Per series of the run's
+// Levels: what a job's first series request needs, recorded while the
+// analysis writes the run's table (LevelRecorder, in postgres.Sink) and
+// stored per run in the same transaction (migration 031), so that request
+// does not read the whole table. Per series of the run's
 // table: its rows' count and its M4 level at levelBuckets over every field
 // (the rows an in-memory answer would use for a request over many rows),
 // or all its rows when it has no more than levelMinRows. A request
@@ -29,11 +28,11 @@ type Range struct{ From, To float64 }
 // level. Stored levels of another version are rebuilt.
 const LevelsVersion = levelBuckets
 
-// BuildLevels makes sure a run's table has its levels stored: it reads
+// buildLevels makes sure a run's table has its levels stored: it reads
 // the table and stores its levels unless they are there (the store
 // serialises builds of one run, so a reader waits for a build under way
 // instead of repeating it). It returns the encoded levels.
-func BuildLevels(ctx context.Context, st Store, f File) ([]byte, error) {
+func buildLevels(ctx context.Context, st Store, f File) ([]byte, error) {
 	return st.BuildLevels(ctx, f.RunID, LevelsVersion, func(ctx context.Context, st Store) ([]byte, error) {
 		ses, err := readSeries(ctx, st, f, nil)
 		if err != nil {
@@ -43,25 +42,8 @@ func BuildLevels(ctx context.Context, st Store, f File) ([]byte, error) {
 	})
 }
 
-// levelsAfterAnalysis stores the levels of an object's run that has just
-// been analysed.
-func levelsAfterAnalysis(ctx context.Context, st Store, bucket, key string) {
-	start := time.Now()
-	f, ok, err := st.ObjectFile(ctx, bucket, key)
-	if err == nil && ok && seriesTable(f) {
-		var b []byte
-		if b, err = BuildLevels(ctx, st, f); err == nil {
-			slog.InfoContext(ctx, "results: series levels stored", "key", key, "run", f.RunID, "bytes", len(b), "seconds", time.Since(start).Seconds())
-		}
-	}
-	if err != nil {
-		slog.WarnContext(ctx, "results: series levels", "key", key, "error", err)
-	}
-}
-
 // levels returns the job's series as its stored levels hold them, building
-// the levels of runs without (analysed before levels existed, or whose
-// hook has not stored them yet).
+// the levels of runs without (analysed before levels existed).
 func (s *Service) levels(ctx context.Context, key string, files []File) (*jobSeries, error) {
 	key += "\x00levels"
 	if d := s.Cache.get(key); d != nil {
@@ -85,7 +67,7 @@ func (s *Service) levels(ctx context.Context, key string, files []File) (*jobSer
 		}
 		b, ok := stored[f.RunID]
 		if !ok {
-			if b, err = BuildLevels(ctx, s.Store, f); err != nil {
+			if b, err = buildLevels(ctx, s.Store, f); err != nil {
 				return nil, apperr.Wrap(apperr.Unavailable, "Results temporarily unavailable.", err)
 			}
 		}

@@ -249,9 +249,9 @@ func (s *Service) Series(ctx context.Context, q SeriesQuery) (SeriesReply, error
 		return rep, nil
 	}
 	// A zoom: count, and when needed read, the range's rows of the series
-	// the levels cannot answer; meanwhile the whole job is loaded for the
-	// next requests.
-	s.loadLater(key, files)
+	// the levels cannot answer; then the whole job is loaded for the next
+	// requests (after this one's reads, which it would slow down).
+	defer s.loadLater(key, files)
 	if err := s.readRange(ctx, files, missing, *rep.From, *rep.To, q.Points, BucketsFor(q.Points, len(q.Fields))); err != nil {
 		return SeriesReply{}, err
 	}

@@ -58,8 +58,6 @@ type Store interface {
 	ScanSeries(ctx context.Context, schema, table string, columns, have []string, rng *Range, fn func(step, node string, t float64, vals []float64) error) error
 	// CountSeries counts a table's rows in rng per (step, node).
 	CountSeries(ctx context.Context, schema, table string, have []string, rng Range) (map[[2]string]int, error)
-	// ObjectFile is the latest analysed run of an object.
-	ObjectFile(ctx context.Context, bucket, key string) (File, bool, error)
 	// Levels returns the stored levels (of this version) of runs.
 	Levels(ctx context.Context, runIDs []int64, version int) (map[int64][]byte, error)
 	// BuildLevels returns a run's stored levels of this version, else
@@ -120,14 +118,12 @@ func Reaggregate(ctx context.Context, st Store, username, job string) error {
 }
 
 // AfterAnalysis is the analyzer's hook, called once an object's run is
-// committed: it stores the run's series levels (first: a job page may be
-// opened as soon as the run is seen), files the run under its job,
-// updates the job's aggregate and, when objects can store objects
-// (minio.Store), writes the Parquet copies (ParquetKeys). A failure is
-// only logged: reading a user's results files whatever is left
-// (Service.sync) and builds missing levels.
+// committed: it files the run under its job, updates the job's aggregate
+// and, when objects can store objects (minio.Store), writes the Parquet
+// copies (ParquetKeys). A failure is only logged: reading a user's
+// results files whatever is left (Service.sync). (The run's series
+// levels are already stored: the sink records them, LevelRecorder.)
 func AfterAnalysis(ctx context.Context, st Store, objects any, bucket, key string) {
-	levelsAfterAnalysis(ctx, st, bucket, key)
 	meta, _ := objects.(Metadata)
 	runs, err := FileRuns(ctx, st, meta, "", bucket, key)
 	if err != nil {
