@@ -371,8 +371,12 @@ func inOrder(ctx context.Context, pool *pgxpool.Pool, fn func(tx pgx.Tx) error) 
 }
 
 func scanInOrder(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `SET LOCAL synchronize_seqscans = off; SET LOCAL max_parallel_workers_per_gather = 0`)
-	return err
+	for _, set := range []string{`SET LOCAL synchronize_seqscans = off`, `SET LOCAL max_parallel_workers_per_gather = 0`} {
+		if _, err := tx.Exec(ctx, set); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CountSeries counts an analysed table's rows with a time in rng, per
