@@ -70,6 +70,7 @@ type series struct {
 
 // jobSeries is a job's series.
 type jobSeries struct {
+	partial bool // some series hold their level only
 	series  []*series
 	skipped []string // files without a time axis (compat tables, skips)
 	bytes   int64
@@ -235,6 +236,11 @@ func (s *Service) Series(ctx context.Context, q SeriesQuery) (SeriesReply, error
 		if data, err = s.levels(ctx, key, files); err != nil {
 			return SeriesReply{}, err
 		}
+		if data.partial {
+			// Zooms need the rows: the job is loaded in the background,
+			// off this request's path.
+			s.loadLater(key, files)
+		}
 	}
 	rep, missing := answer(q, data)
 	if len(missing) == 0 {
@@ -248,10 +254,8 @@ func (s *Service) Series(ctx context.Context, q SeriesQuery) (SeriesReply, error
 		rep, _ = answer(q, data)
 		return rep, nil
 	}
-	// A zoom: count, and when needed read, the range's rows of the series
-	// the levels cannot answer; then the whole job is loaded for the next
-	// requests (after this one's reads, which it would slow down).
-	defer s.loadLater(key, files)
+	// A zoom before the job is loaded: count, and when needed read, the
+	// range's rows of the series the levels cannot answer.
 	if err := s.readRange(ctx, files, missing, *rep.From, *rep.To, q.Points, BucketsFor(q.Points, len(q.Fields))); err != nil {
 		return SeriesReply{}, err
 	}
