@@ -77,7 +77,6 @@ func (s *Service) levels(ctx context.Context, key string, files []File) (*jobSer
 		}
 		for _, se := range ses {
 			d.bytes += se.size()
-			d.partial = d.partial || se.T == nil
 		}
 		d.series = append(d.series, ses...)
 	}

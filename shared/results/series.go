@@ -70,7 +70,6 @@ type series struct {
 
 // jobSeries is a job's series.
 type jobSeries struct {
-	partial bool // some series hold their level only
 	series  []*series
 	skipped []string // files without a time axis (compat tables, skips)
 	bytes   int64
@@ -236,11 +235,6 @@ func (s *Service) Series(ctx context.Context, q SeriesQuery) (SeriesReply, error
 		if data, err = s.levels(ctx, key, files); err != nil {
 			return SeriesReply{}, err
 		}
-		if data.partial {
-			// Zooms need the rows: the job is loaded in the background,
-			// off this request's path.
-			s.loadLater(key, files)
-		}
 	}
 	rep, missing := answer(q, data)
 	if len(missing) == 0 {
@@ -254,8 +248,11 @@ func (s *Service) Series(ctx context.Context, q SeriesQuery) (SeriesReply, error
 		rep, _ = answer(q, data)
 		return rep, nil
 	}
-	// A zoom before the job is loaded: count, and when needed read, the
-	// range's rows of the series the levels cannot answer.
+	// A zoom: count, and when needed read, the range's rows of the series
+	// the levels cannot answer; then the whole job is loaded in the
+	// background for the next zooms (after this one's reads, which it
+	// would slow down).
+	defer s.loadLater(key, files)
 	if err := s.readRange(ctx, files, missing, *rep.From, *rep.To, q.Points, BucketsFor(q.Points, len(q.Fields))); err != nil {
 		return SeriesReply{}, err
 	}
