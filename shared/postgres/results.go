@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"time"
@@ -467,8 +468,13 @@ func recordLevels(columns []analysis.Column, rows analysis.RowSource) (store fun
 		return func(context.Context, pgx.Tx, int64) error { return nil }, rows
 	}
 	return func(ctx context.Context, tx pgx.Tx, runID int64) error {
-		if err := storeLevels(ctx, tx, runID, results.LevelsVersion, rec.Levels()); err != nil {
-			return fmt.Errorf("store series levels: %w", err)
+		// In a savepoint: levels that cannot be stored are built by the
+		// run's first series request instead; the analysis stands.
+		err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+			return storeLevels(ctx, sp, runID, results.LevelsVersion, rec.Levels())
+		})
+		if err != nil {
+			slog.WarnContext(ctx, "series levels not stored", "run", runID, "error", err)
 		}
 		return nil
 	}, recordingSource{rows, rec}

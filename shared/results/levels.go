@@ -230,6 +230,7 @@ func decodeLevels(b []byte, f File) ([]*series, error) {
 // rows, in the order written, are the table's physical order, which a
 // read of the table gives back: the levels equal those built from it.
 type LevelRecorder struct {
+	width         int // values per row
 	step, node, t int
 	fields        []int    // columns of the SeriesFields the table has
 	names         []string // their field names
@@ -274,7 +275,7 @@ func (c *chunked) flat() []float64 {
 // NewLevelRecorder returns a recorder for a table of these columns, or
 // nil when the table has no series (no epoch_s or step column).
 func NewLevelRecorder(columns []string) *LevelRecorder {
-	r := &LevelRecorder{step: -1, node: -1, t: -1, by: map[[2]string]*recorded{}}
+	r := &LevelRecorder{width: len(columns), step: -1, node: -1, t: -1, by: map[[2]string]*recorded{}}
 	at := map[string]int{}
 	for i, c := range columns {
 		at[c] = i
@@ -300,7 +301,7 @@ func NewLevelRecorder(columns []string) *LevelRecorder {
 
 // Row records one row as written.
 func (r *LevelRecorder) Row(row []any) {
-	if row[r.t] == nil {
+	if len(row) != r.width || row[r.t] == nil { // the writer refuses a row of another width
 		return
 	}
 	text := func(i int) string {
