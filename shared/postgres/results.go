@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"time"
@@ -13,13 +14,17 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/results"
 )
 
 // Results is the results store (package results) in PostgreSQL: files
 // filed under jobs (result_files), job aggregates (result_jobs), and the
 // analysed tables for series and exports.
-type Results struct{ Pool *pgxpool.Pool }
+type Results struct {
+	Pool *pgxpool.Pool
+	tx   pgx.Tx // set while BuildLevels builds: its reads go through the locking transaction
+}
 
 var _ results.Store = Results{}
 
@@ -287,8 +292,11 @@ func (s Results) BenchmarkJobs(ctx context.Context, username, name string) ([]re
 
 // ScanSeries streams the series columns of an analysed table: step, node,
 // epoch_s and the named float columns (NaN for NULL or a column the table
-// lacks), decoded without boxing each value. vals is reused.
-func (s Results) ScanSeries(ctx context.Context, schema, table string, columns, have []string, fn func(step, node string, t float64, vals []float64) error) error {
+// lacks), decoded without boxing each value; only the rows in rng when it
+// is set. vals is reused. Rows come in the table's physical order, whole
+// or in a range (no parallel or synchronised scan), so rows of equal time
+// keep one order whatever reads them.
+func (s Results) ScanSeries(ctx context.Context, schema, table string, columns, have []string, rng *results.Range, fn func(step, node string, t float64, vals []float64) error) error {
 	present := map[string]bool{}
 	for _, c := range have {
 		present[c] = true
@@ -301,38 +309,204 @@ func (s Results) ScanSeries(ctx context.Context, schema, table string, columns, 
 			sel = append(sel, "NULL::float8")
 		}
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM `+pgx.Identifier{schema, table}.Sanitize())
+	q := `SELECT ` + strings.Join(sel, ", ") + ` FROM ` + pgx.Identifier{schema, table}.Sanitize()
+	var args []any
+	if rng != nil {
+		q += ` WHERE epoch_s >= $1 AND epoch_s <= $2`
+		args = append(args, rng.From, rng.To)
+	}
+	scan := func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var step, node pgtype.Text
+		var t pgtype.Float8
+		fl := make([]pgtype.Float8, len(columns))
+		dst := []any{&step, &node, &t}
+		for i := range fl {
+			dst = append(dst, &fl[i])
+		}
+		vals := make([]float64, len(columns))
+		for rows.Next() {
+			if err := rows.Scan(dst...); err != nil {
+				return err
+			}
+			if !t.Valid {
+				continue
+			}
+			for i, f := range fl {
+				vals[i] = math.NaN()
+				if f.Valid {
+					vals[i] = f.Float64
+				}
+			}
+			if err := fn(step.String, node.String, t.Float64, vals); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	var err error
+	if s.tx != nil {
+		err = scan(s.tx)
+	} else {
+		err = inOrder(ctx, s.Pool, scan)
+	}
 	if err != nil {
 		return fmt.Errorf("scan series: %w", err)
 	}
-	defer rows.Close()
-	var step, node pgtype.Text
-	var t pgtype.Float8
-	fl := make([]pgtype.Float8, len(columns))
-	dst := []any{&step, &node, &t}
-	for i := range fl {
-		dst = append(dst, &fl[i])
-	}
-	vals := make([]float64, len(columns))
-	for rows.Next() {
-		if err := rows.Scan(dst...); err != nil {
-			return fmt.Errorf("scan series: %w", err)
+	return nil
+}
+
+// inOrder runs fn in a read-only transaction whose scans read a table in
+// its physical order.
+func inOrder(ctx context.Context, pool *pgxpool.Pool, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := scanInOrder(ctx, tx); err != nil {
+			return err
 		}
-		if !t.Valid {
-			continue
-		}
-		for i, f := range fl {
-			vals[i] = math.NaN()
-			if f.Valid {
-				vals[i] = f.Float64
-			}
-		}
-		if err := fn(step.String, node.String, t.Float64, vals); err != nil {
+		return fn(tx)
+	})
+}
+
+func scanInOrder(ctx context.Context, tx pgx.Tx) error {
+	for _, set := range []string{`SET LOCAL synchronize_seqscans = off`, `SET LOCAL max_parallel_workers_per_gather = 0`} {
+		if _, err := tx.Exec(ctx, set); err != nil {
 			return err
 		}
 	}
-	return rows.Err()
+	return nil
 }
+
+// CountSeries counts an analysed table's rows with a time in rng, per
+// (step, node).
+func (s Results) CountSeries(ctx context.Context, schema, table string, have []string, rng results.Range) (map[[2]string]int, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT coalesce(step, ''), coalesce(node, ''), count(*) FROM `+pgx.Identifier{schema, table}.Sanitize()+
+		` WHERE epoch_s >= $1 AND epoch_s <= $2 GROUP BY 1, 2`, rng.From, rng.To)
+	if err != nil {
+		return nil, fmt.Errorf("count series: %w", err)
+	}
+	out := map[[2]string]int{}
+	var step, node string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&step, &node, &n}, func() error {
+		out[[2]string{step, node}] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count series: %w", err)
+	}
+	return out, nil
+}
+
+// Levels returns the stored series levels of runs (migration 031).
+func (s Results) Levels(ctx context.Context, runIDs []int64, version int) (map[int64][]byte, error) {
+	out := map[int64][]byte{}
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT run_id, levels FROM result_levels WHERE run_id = ANY($1) AND version = $2`, runIDs, version)
+	if err != nil {
+		return nil, fmt.Errorf("levels: %w", err)
+	}
+	var id int64
+	var b []byte
+	_, err = pgx.ForEachRow(rows, []any{&id, &b}, func() error {
+		out[id] = b
+		b = nil
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("levels: %w", err)
+	}
+	return out, nil
+}
+
+// BuildLevels returns a run's stored levels, else stores what build
+// returns. A transaction-scoped advisory lock on the run serialises
+// builders: one waiting for another finds its levels. build reads through
+// the store it is given, in that transaction (one connection). Older
+// runs' levels of the same object (their tables replaced) are removed
+// with it.
+func (s Results) BuildLevels(ctx context.Context, runID int64, version int, build func(context.Context, results.Store) ([]byte, error)) ([]byte, error) {
+	var out []byte
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, levelsLock, int32(runID)); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, `SELECT levels FROM result_levels WHERE run_id = $1 AND version = $2`, runID, version).Scan(&out)
+		if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if err := scanInOrder(ctx, tx); err != nil {
+			return err
+		}
+		if out, err = build(ctx, Results{Pool: s.Pool, tx: tx}); err != nil {
+			return err
+		}
+		return storeLevels(ctx, tx, runID, version, out)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build levels of run %d: %w", runID, err)
+	}
+	return out, nil
+}
+
+// recordLevels has a table's series levels (results.LevelRecorder)
+// recorded from its rows as they are copied; store puts them in the
+// publishing transaction under the run's id. Tables without series store
+// nothing.
+func recordLevels(columns []analysis.Column, rows analysis.RowSource) (store func(ctx context.Context, tx pgx.Tx, runID int64) error, src analysis.RowSource) {
+	names := make([]string, len(columns))
+	for i, c := range columns {
+		names[i] = c.Name
+	}
+	rec := results.NewLevelRecorder(names)
+	if rec == nil {
+		return func(context.Context, pgx.Tx, int64) error { return nil }, rows
+	}
+	return func(ctx context.Context, tx pgx.Tx, runID int64) error {
+		// In a savepoint: levels that cannot be stored are built by the
+		// run's first series request instead; the analysis stands.
+		err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+			return storeLevels(ctx, sp, runID, results.LevelsVersion, rec.Levels())
+		})
+		if err != nil {
+			slog.WarnContext(ctx, "series levels not stored", "run", runID, "error", err)
+		}
+		return nil
+	}, recordingSource{rows, rec}
+}
+
+// storeLevels stores a run's levels, and removes those of the object's
+// older runs (their table is replaced).
+func storeLevels(ctx context.Context, tx pgx.Tx, runID int64, version int, levels []byte) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM result_levels WHERE run_id IN (SELECT o.id FROM analysis_runs r
+			JOIN analysis_runs o ON o.bucket = r.bucket AND o.object_key = r.object_key AND o.id < r.id WHERE r.id = $1)`, runID); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO result_levels (run_id, version, levels) VALUES ($1, $2, $3)
+		ON CONFLICT (run_id, version) DO UPDATE SET levels = excluded.levels, created_at = now()`, runID, version, levels)
+	return err
+}
+
+type recordingSource struct {
+	analysis.RowSource
+	rec *results.LevelRecorder
+}
+
+func (s recordingSource) ScanRows(ctx context.Context, fn func(row []any) error) error {
+	return s.RowSource.ScanRows(ctx, func(row []any) error {
+		s.rec.Row(row)
+		return fn(row)
+	})
+}
+
+// levelsLock is the advisory lock class of level builds (a run id is the
+// second key).
+const levelsLock = int32(0x6c766c73)
 
 // ScanTable streams the named columns of an analysed table (columns the
 // table lacks come as NULL). fn gets each row's values; the slice is

@@ -32,6 +32,7 @@ func (s Sink) Publish(ctx context.Context, res *analysis.Result, rows analysis.R
 		})
 		return s.classify(ctx, err)
 	}
+	levels, rows := recordLevels(res.Columns, rows) // results' series levels, stored with the table
 	_, _, err := Tables{Pool: s.Pool}.Replace(ctx, TableWrite{
 		Schema: run.Schema, Name: res.Table, Columns: res.Columns, Rows: rows,
 		InTx: func(ctx context.Context, tx pgx.Tx, ident string, n int64) error {
@@ -43,6 +44,9 @@ func (s Sink) Publish(ctx context.Context, res *analysis.Result, rows analysis.R
 			}
 			id, err := InsertRun(ctx, tx, *run)
 			if err != nil {
+				return err
+			}
+			if err := levels(ctx, tx, id); err != nil {
 				return err
 			}
 			return InsertSummaries(ctx, tx, id, *run, run.Summaries)

@@ -4,11 +4,13 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/benchwrap/backend/shared/apperr"
 )
@@ -27,28 +29,47 @@ var SeriesFields = map[string]string{
 	"price": "Price_EUR_per_MWh",
 }
 
-// DefaultSeriesFields are loaded with any request, so the usual requests
-// share one cached read.
-var DefaultSeriesFields = []string{"power", "energy", "cpu"}
+// seriesFieldNames are SeriesFields' names, sorted: every load reads all
+// of them, so a series' level does not depend on what was asked first.
+var seriesFieldNames = func() []string {
+	out := make([]string, 0, len(SeriesFields))
+	for f := range SeriesFields {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}()
 
-// levelBuckets is the resolution of the precomputed M4 level of each
-// series: requests over many more rows than this read the level's rows
-// only, so their cost does not grow with the job.
-const levelBuckets = 4096
+// levelBuckets is the resolution of the M4 level of each series: requests
+// over many more rows than this read the level's rows only, so their cost
+// does not grow with the job. Series of at most levelMinRows rows have no
+// level (they are small enough to read whole).
+const (
+	levelBuckets = 4096
+	levelMinRows = 16 * levelBuckets
+)
 
-// series is one (step, node) of a job at full resolution.
+// series is one (step, node) of a job: its full-resolution rows when
+// loaded (T, Cols), and its M4 level when it has one (the level's rows
+// gathered: LIdx their row numbers, LT and LCols their values). A series
+// read from stored levels has no T: N says how many rows it has.
 type series struct {
 	key              [2]string   // step and node as the table has them
 	cols             [][]float64 // while loading
 	Step, Node, File string
-	T                []float64            // epoch seconds, sorted
-	Cols             map[string][]float64 // by field name; NaN for NULL
-	level            []int32              // M4 rows of every loaded field at levelBuckets
+	N                int
+	T                []float64            // epoch seconds, sorted; nil when not loaded
+	Cols             map[string][]float64 // by field name; NaN for NULL; a field without any value is absent
+	LIdx             []int32
+	LT               []float64
+	LCols            map[string][]float64
+	// count is the full-resolution rows in the request's range when
+	// counted without loading them; -1 when not counted.
+	count int
 }
 
-// jobSeries is a job's loaded series.
+// jobSeries is a job's series.
 type jobSeries struct {
-	fields  map[string]bool
 	series  []*series
 	skipped []string // files without a time axis (compat tables, skips)
 	bytes   int64
@@ -192,7 +213,11 @@ func ParseFields(s string) ([]string, error) {
 	return out, nil
 }
 
-// Series answers a series request from the cache, loading the job once.
+// Series answers a series request. A job's full-resolution series are
+// kept in memory once loaded; until then (the first open of a job) the
+// request is answered from the levels stored when the analysis finished
+// (levels.go), which give the same rows, and a range the levels cannot
+// answer reads only its rows from the table.
 func (s *Service) Series(ctx context.Context, q SeriesQuery) (SeriesReply, error) {
 	files, err := s.jobFiles(ctx, q.Username, q.Job)
 	if err != nil {
@@ -204,10 +229,43 @@ func (s *Service) Series(ctx context.Context, q SeriesQuery) (SeriesReply, error
 	if q.From != nil && q.To != nil && !(*q.From < *q.To) {
 		return SeriesReply{}, apperr.New(apperr.BadRequest, "from must be before to.")
 	}
-	data, err := s.load(ctx, q, files)
-	if err != nil {
+	key := q.Username + "\x00" + q.Job + "\x00" + filesVersion(files)
+	data := s.Cache.get(key)
+	if data == nil {
+		if data, err = s.levels(ctx, key, files); err != nil {
+			return SeriesReply{}, err
+		}
+	}
+	rep, missing := answer(q, data)
+	if len(missing) == 0 {
+		return rep, nil
+	}
+	if q.From == nil && q.To == nil {
+		// The whole job at more detail than its levels hold: load it.
+		if data, err = s.load(ctx, key, files); err != nil {
+			return SeriesReply{}, err
+		}
+		rep, _ = answer(q, data)
+		return rep, nil
+	}
+	// A zoom: count, and when needed read, the range's rows of the series
+	// the levels cannot answer; then the whole job is loaded in the
+	// background for the next zooms (after this one's reads, which it
+	// would slow down).
+	defer s.loadLater(key, files)
+	if err := s.readRange(ctx, files, missing, *rep.From, *rep.To, q.Points, BucketsFor(q.Points, len(q.Fields))); err != nil {
 		return SeriesReply{}, err
 	}
+	rep, missing = answer(q, data.with(missing))
+	if len(missing) > 0 {
+		return SeriesReply{}, apperr.Wrap(apperr.Internal, "Results temporarily unavailable.", fmt.Errorf("series: %d series unanswered after reading their range", len(missing)))
+	}
+	return rep, nil
+}
+
+// answer builds the reply from data. The series it cannot answer without
+// rows it does not hold are returned (as copies to fill) instead.
+func answer(q SeriesQuery, data *jobSeries) (SeriesReply, map[*series]*series) {
 	rep := SeriesReply{Job: q.Job, Fields: q.Fields, Points: q.Points, Method: "m4", Series: []SeriesOut{}, Skipped: data.skipped}
 	if rep.Skipped == nil {
 		rep.Skipped = []string{}
@@ -216,11 +274,12 @@ func (s *Service) Series(ctx context.Context, q SeriesQuery) (SeriesReply, error
 	var from, to float64 = math.Inf(1), math.Inf(-1)
 	var chosen []*series
 	for _, se := range data.series {
-		if (q.Node != "" && se.Node != q.Node) || (q.Step != "" && se.Step != q.Step) || len(se.T) == 0 {
+		if (q.Node != "" && se.Node != q.Node) || (q.Step != "" && se.Step != q.Step) || se.N == 0 {
 			continue
 		}
 		chosen = append(chosen, se)
-		from, to = math.Min(from, se.T[0]), math.Max(to, se.T[len(se.T)-1])
+		t0, t1 := se.extent()
+		from, to = math.Min(from, t0), math.Max(to, t1)
 	}
 	if q.From != nil {
 		from = *q.From
@@ -231,48 +290,132 @@ func (s *Service) Series(ctx context.Context, q SeriesQuery) (SeriesReply, error
 	if len(chosen) > 0 {
 		rep.From, rep.To = &from, &to
 	}
+	var missing map[*series]*series
+	buckets := BucketsFor(q.Points, len(q.Fields))
 	for _, se := range chosen {
-		cols := make([][]float64, len(q.Fields))
-		for i, f := range q.Fields {
-			cols[i] = se.Cols[f]
-		}
-		lo := sort.SearchFloat64s(se.T, from)
-		hi := sort.Search(len(se.T), func(i int) bool { return se.T[i] > to })
-		out := SeriesOut{Step: se.Step, Node: se.Node, File: se.File, Rows: max(0, hi-lo), Columns: map[string]Column{}}
-		var rows []int32
-		buckets := BucketsFor(q.Points, len(q.Fields))
-		switch {
-		case hi-lo <= q.Points:
-			for i := lo; i < hi; i++ {
-				rows = append(rows, int32(i))
+		out, ok := se.downsample(q.Fields, from, to, q.Points, buckets)
+		if !ok {
+			if missing == nil {
+				missing = map[*series]*series{}
 			}
-		case hi-lo > 16*levelBuckets:
-			// Many rows: the precomputed level's rows in range are
-			// enough when they outnumber the buckets well.
-			a := sort.Search(len(se.level), func(i int) bool { return int(se.level[i]) >= lo })
-			b := sort.Search(len(se.level), func(i int) bool { return int(se.level[i]) >= hi })
-			if b-a >= 4*buckets {
-				rows = M4(se.T, cols, from, to, buckets, 0, 0, se.level[a:b])
-				break
-			}
-			fallthrough
-		default:
-			rows = M4(se.T, cols, from, to, buckets, lo, hi, nil)
-		}
-		out.T = make(Column, len(rows))
-		for i, r := range rows {
-			out.T[i] = se.T[r]
-		}
-		for i, f := range q.Fields {
-			c := make(Column, len(rows))
-			for k, r := range rows {
-				c[k] = cols[i][r]
-			}
-			out.Columns[f] = c
+			c := *se
+			missing[se] = &c
+			continue
 		}
 		rep.Series = append(rep.Series, out)
 	}
-	return rep, nil
+	return rep, missing
+}
+
+// extent is the series' first and last time (a level holds both).
+func (se *series) extent() (float64, float64) {
+	if len(se.T) > 0 {
+		return se.T[0], se.T[len(se.T)-1]
+	}
+	return se.LT[0], se.LT[len(se.LT)-1]
+}
+
+// downsample picks the series' rows in [from, to] for a reply: all of them
+// when they fit in points; the M4 of the level's rows when the range holds
+// many rows and enough of the level's; else the M4 of the rows. ok is
+// false when that needs rows the series does not hold.
+func (se *series) downsample(fields []string, from, to float64, points, buckets int) (SeriesOut, bool) {
+	out := SeriesOut{Step: se.Step, Node: se.Node, File: se.File, Columns: map[string]Column{}}
+	var lo, hi, n int
+	switch t0, t1 := se.extent(); {
+	case se.T != nil:
+		lo = sort.SearchFloat64s(se.T, from)
+		hi = sort.Search(len(se.T), func(i int) bool { return se.T[i] > to })
+		n = max(0, hi-lo)
+	case se.count >= 0:
+		n = se.count
+	case from <= t0 && to >= t1:
+		n = se.N
+	default:
+		return out, false
+	}
+	out.Rows = n
+	pick := func(t []float64, cols map[string][]float64, rows []int32) {
+		out.T = make(Column, len(rows))
+		for i, r := range rows {
+			out.T[i] = t[r]
+		}
+		for _, f := range fields {
+			c := make(Column, len(rows))
+			if col, ok := cols[f]; ok {
+				for k, r := range rows {
+					c[k] = col[r]
+				}
+			} else {
+				for k := range c {
+					c[k] = math.NaN()
+				}
+			}
+			out.Columns[f] = c
+		}
+	}
+	columns := func(cols map[string][]float64, length int) [][]float64 {
+		out := make([][]float64, len(fields))
+		for i, f := range fields {
+			if out[i] = cols[f]; out[i] == nil {
+				out[i] = nanColumn(length)
+			}
+		}
+		return out
+	}
+	if n > points && n > levelMinRows && len(se.LT) > 0 {
+		// Many rows: the level's rows in range are enough when they
+		// outnumber the buckets well.
+		a := sort.SearchFloat64s(se.LT, from)
+		b := sort.Search(len(se.LT), func(i int) bool { return se.LT[i] > to })
+		if b-a >= 4*buckets {
+			pick(se.LT, se.LCols, M4(se.LT, columns(se.LCols, len(se.LT)), from, to, buckets, a, b, nil))
+			return out, true
+		}
+	}
+	if se.T == nil {
+		return out, false
+	}
+	var rows []int32
+	if n <= points {
+		for i := lo; i < hi; i++ {
+			rows = append(rows, int32(i))
+		}
+	} else {
+		rows = M4(se.T, columns(se.Cols, len(se.T)), from, to, buckets, lo, hi, nil)
+	}
+	pick(se.T, se.Cols, rows)
+	return out, true
+}
+
+// nanColumns are shared columns of NaN for fields a series lacks.
+var nanColumns sync.Map
+
+func nanColumn(n int) []float64 {
+	if c, ok := nanColumns.Load(n); ok {
+		return c.([]float64)
+	}
+	c := make([]float64, n)
+	for i := range c {
+		c[i] = math.NaN()
+	}
+	if n <= 1<<16 {
+		nanColumns.Store(n, c)
+	}
+	return c
+}
+
+// with returns data with some series replaced.
+func (d *jobSeries) with(repl map[*series]*series) *jobSeries {
+	c := *d
+	c.series = make([]*series, len(d.series))
+	for i, se := range d.series {
+		if r, ok := repl[se]; ok {
+			se = r
+		}
+		c.series[i] = se
+	}
+	return &c
 }
 
 // filesVersion identifies the state of a job's files: their latest runs.
@@ -285,119 +428,193 @@ func filesVersion(files []File) string {
 	return b.String()
 }
 
-func (s *Service) load(ctx context.Context, q SeriesQuery, files []File) (*jobSeries, error) {
-	key := q.Username + "\x00" + q.Job + "\x00" + filesVersion(files)
-	covers := func(d *jobSeries) bool {
-		if d == nil {
-			return false
-		}
-		for _, f := range q.Fields {
-			if !d.fields[f] {
-				return false
-			}
-		}
-		return true
-	}
-	if d := s.Cache.get(key); covers(d) {
+// load returns the job's full-resolution series, reading the job once.
+func (s *Service) load(ctx context.Context, key string, files []File) (*jobSeries, error) {
+	if d := s.Cache.get(key); d != nil {
 		return d, nil
 	}
 	unlock := s.Cache.lock(key)
 	defer unlock()
-	old := s.Cache.get(key)
-	if covers(old) {
-		return old, nil
+	if d := s.Cache.get(key); d != nil {
+		return d, nil
 	}
-	want := map[string]bool{}
-	for _, f := range DefaultSeriesFields {
-		want[f] = true
-	}
-	for _, f := range q.Fields {
-		want[f] = true
-	}
-	if old != nil {
-		for f := range old.fields {
-			want[f] = true
+	d := &jobSeries{}
+	for _, f := range files {
+		if !seriesTable(f) {
+			d.skipped = append(d.skipped, f.Key)
+			continue
 		}
+		ses, err := readSeries(ctx, s.Store, f, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, se := range ses {
+			d.bytes += se.size()
+		}
+		d.series = append(d.series, ses...)
 	}
-	d, err := s.read(ctx, files, want)
-	if err != nil {
-		return nil, err
-	}
+	sortSeries(d.series)
 	s.Cache.put(key, d)
 	return d, nil
 }
 
-// read loads the series of a job's analysed tables.
-func (s *Service) read(ctx context.Context, files []File, fields map[string]bool) (*jobSeries, error) {
-	names := make([]string, 0, len(fields))
-	for f := range fields {
-		names = append(names, f)
+// LoadSeries loads a job's full-resolution series into the cache, as
+// the first zoom into a job does in the background: later requests are
+// answered from memory.
+func (s *Service) LoadSeries(ctx context.Context, username, job string) error {
+	files, err := s.jobFiles(ctx, username, job)
+	if err != nil {
+		return err
 	}
-	sort.Strings(names)
-	cols := make([]string, len(names))
-	for i, f := range names {
-		cols[i] = SeriesFields[f]
-	}
-	d := &jobSeries{fields: fields}
-	for _, f := range files {
-		if f.Table == "" || !contains(f.Columns, "epoch_s") || !contains(f.Columns, "step") {
-			d.skipped = append(d.skipped, f.Key)
-			continue
+	_, err = s.load(ctx, username+"\x00"+job+"\x00"+filesVersion(files), files)
+	return err
+}
+
+// loadLater loads the job in the background (once at a time).
+func (s *Service) loadLater(key string, files []File) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if _, err := s.load(ctx, key, files); err != nil {
+			slog.Warn("results: loading series", "error", err)
 		}
-		by := map[[2]string]*series{}
-		var order []*series
-		var last *series
-		err := s.Store.ScanSeries(ctx, f.Schema, f.Table, cols, f.Columns, func(step, node string, t float64, vals []float64) error {
-			// Rows come grouped by series: the last one is usually it.
-			se := last
-			if se == nil || se.key != [2]string{step, node} {
-				k := [2]string{step, node}
-				var ok bool
-				if se, ok = by[k]; !ok {
-					se = &series{key: k, Step: step, Node: node, File: f.Key, Cols: map[string][]float64{}}
-					if f.Name.Form == FormNodeStep {
-						se.Step = f.Name.Step
-					}
-					se.cols = make([][]float64, len(names))
-					by[k] = se
-					order = append(order, se)
-				}
-				last = se
-			}
-			se.T = append(se.T, t)
-			for i, v := range vals {
-				se.cols[i] = append(se.cols[i], v)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, apperr.Wrap(apperr.Unavailable, "Results temporarily unavailable.", err)
-		}
-		for _, se := range order {
-			for i, n := range names {
-				se.Cols[n] = se.cols[i]
-			}
-			se.cols = nil
-		}
-		for _, se := range order {
-			se.finish(names)
-			d.bytes += int64(len(se.T)*(1+len(names)))*8 + int64(len(se.level))*4
-		}
-		d.series = append(d.series, order...)
-	}
-	sort.SliceStable(d.series, func(a, b int) bool {
-		x, y := d.series[a], d.series[b]
+	}()
+}
+
+// seriesTable reports whether a file's table has series (a time axis).
+func seriesTable(f File) bool {
+	return f.Table != "" && contains(f.Columns, "epoch_s") && contains(f.Columns, "step")
+}
+
+func sortSeries(ss []*series) {
+	sort.SliceStable(ss, func(a, b int) bool {
+		x, y := ss[a], ss[b]
 		if x.Step != y.Step {
 			return stepLess(x.Step, y.Step)
 		}
 		return x.Node < y.Node
 	})
-	return d, nil
+}
+
+func (se *series) size() int64 {
+	return int64(len(se.T)*(1+len(se.Cols))+len(se.LT)*(1+len(se.LCols)))*8 + int64(len(se.LIdx))*4
+}
+
+// readSeries reads the series of one analysed table, whole or the rows in a
+// range (then without levels).
+func readSeries(ctx context.Context, st Store, f File, rng *Range) ([]*series, error) {
+	cols := make([]string, len(seriesFieldNames))
+	for i, n := range seriesFieldNames {
+		cols[i] = SeriesFields[n]
+	}
+	by := map[[2]string]*series{}
+	var order []*series
+	var last *series
+	err := st.ScanSeries(ctx, f.Schema, f.Table, cols, f.Columns, rng, func(step, node string, t float64, vals []float64) error {
+		// Rows come grouped by series: the last one is usually it.
+		se := last
+		if se == nil || se.key != [2]string{step, node} {
+			k := [2]string{step, node}
+			var ok bool
+			if se, ok = by[k]; !ok {
+				se = f.newSeries(step, node)
+				se.cols = make([][]float64, len(cols))
+				by[k] = se
+				order = append(order, se)
+			}
+			last = se
+		}
+		se.T = append(se.T, t)
+		for i, v := range vals {
+			se.cols[i] = append(se.cols[i], v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, apperr.Wrap(apperr.Unavailable, "Results temporarily unavailable.", err)
+	}
+	for _, se := range order {
+		for i, n := range seriesFieldNames {
+			if hasValue(se.cols[i]) {
+				se.Cols[n] = se.cols[i]
+			}
+		}
+		se.cols = nil
+		se.finish(rng == nil)
+	}
+	return order, nil
+}
+
+// newSeries is a series of the file's table; a node-step file's step is
+// the one of its name.
+func (f File) newSeries(step, node string) *series {
+	se := &series{key: [2]string{step, node}, Step: step, Node: node, File: f.Key, Cols: map[string][]float64{}, count: -1}
+	if f.Name.Form == FormNodeStep {
+		se.Step = f.Name.Step
+	}
+	return se
+}
+
+// readRange fills the copies in missing with their rows in [from, to]:
+// the count only when the level then answers, else the rows.
+func (s *Service) readRange(ctx context.Context, files []File, missing map[*series]*series, from, to float64, points, buckets int) error {
+	rng := &Range{From: from, To: to}
+	for _, f := range files {
+		var mine []*series
+		for _, c := range missing {
+			if c.File == f.Key {
+				mine = append(mine, c)
+			}
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		counts, err := s.Store.CountSeries(ctx, f.Schema, f.Table, f.Columns, *rng)
+		if err != nil {
+			return apperr.Wrap(apperr.Unavailable, "Results temporarily unavailable.", err)
+		}
+		var rows bool
+		for _, c := range mine {
+			c.count = counts[c.key]
+			// The level answers when the range holds enough of it.
+			a := sort.SearchFloat64s(c.LT, from)
+			b := sort.Search(len(c.LT), func(i int) bool { return c.LT[i] > to })
+			rows = rows || !(c.count > points && c.count > levelMinRows && b-a >= 4*buckets)
+		}
+		if !rows {
+			continue
+		}
+		ses, err := readSeries(ctx, s.Store, f, rng)
+		if err != nil {
+			return err
+		}
+		for _, c := range mine {
+			c.count = -1
+			c.T, c.Cols = []float64{}, map[string][]float64{}
+			for _, se := range ses {
+				if se.key == c.key {
+					c.T, c.Cols = se.T, se.Cols
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func hasValue(c []float64) bool {
+	for _, v := range c {
+		if !math.IsNaN(v) {
+			return true
+		}
+	}
+	return false
 }
 
 // finish sorts a series by time (tables are written in order; this is a
-// guard) and precomputes its M4 level.
-func (se *series) finish(names []string) {
+// guard) and, for a whole series of many rows, computes its M4 level over
+// every field.
+func (se *series) finish(level bool) {
+	se.N = len(se.T)
 	if !sort.Float64sAreSorted(se.T) {
 		idx := make([]int, len(se.T))
 		for i := range idx {
@@ -416,12 +633,31 @@ func (se *series) finish(names []string) {
 			se.Cols[n] = permute(c)
 		}
 	}
-	if len(se.T) > 16*levelBuckets {
-		cols := make([][]float64, len(names))
-		for i, n := range names {
-			cols[i] = se.Cols[n]
+	if !level || se.N <= levelMinRows {
+		return
+	}
+	names := make([]string, 0, len(se.Cols))
+	for _, n := range seriesFieldNames {
+		if se.Cols[n] != nil {
+			names = append(names, n)
 		}
-		se.level = M4(se.T, cols, se.T[0], se.T[len(se.T)-1], levelBuckets, 0, len(se.T), nil)
+	}
+	cols := make([][]float64, len(names))
+	for i, n := range names {
+		cols[i] = se.Cols[n]
+	}
+	se.LIdx = M4(se.T, cols, se.T[0], se.T[se.N-1], levelBuckets, 0, se.N, nil)
+	se.LT = make([]float64, len(se.LIdx))
+	for i, r := range se.LIdx {
+		se.LT[i] = se.T[r]
+	}
+	se.LCols = map[string][]float64{}
+	for _, n := range names {
+		c := make([]float64, len(se.LIdx))
+		for i, r := range se.LIdx {
+			c[i] = se.Cols[n][r]
+		}
+		se.LCols[n] = c
 	}
 }
 

@@ -53,7 +53,17 @@ type Store interface {
 	Jobs(ctx context.Context, q JobQuery) ([]Job, error)
 	BenchmarkJobs(ctx context.Context, username, name string) ([]Job, error)
 	ScanTable(ctx context.Context, schema, table string, columns, have []string, fn func(row []any) error) error
-	ScanSeries(ctx context.Context, schema, table string, columns, have []string, fn func(step, node string, t float64, vals []float64) error) error
+	// ScanSeries streams step, node, epoch_s and the named float columns
+	// of a table's rows (those in rng when set) in the table's order.
+	ScanSeries(ctx context.Context, schema, table string, columns, have []string, rng *Range, fn func(step, node string, t float64, vals []float64) error) error
+	// CountSeries counts a table's rows in rng per (step, node).
+	CountSeries(ctx context.Context, schema, table string, have []string, rng Range) (map[[2]string]int, error)
+	// Levels returns the stored levels (of this version) of runs.
+	Levels(ctx context.Context, runIDs []int64, version int) (map[int64][]byte, error)
+	// BuildLevels returns a run's stored levels of this version, else
+	// stores what build returns, one build of a run at a time.
+	// build reads the table through the Store it is given.
+	BuildLevels(ctx context.Context, runID int64, version int, build func(context.Context, Store) ([]byte, error)) ([]byte, error)
 }
 
 // Metadata reads the benchmark name the client stored with an object
@@ -111,7 +121,8 @@ func Reaggregate(ctx context.Context, st Store, username, job string) error {
 // committed: it files the run under its job, updates the job's aggregate
 // and, when objects can store objects (minio.Store), writes the Parquet
 // copies (ParquetKeys). A failure is only logged: reading a user's
-// results files whatever is left (Service.sync).
+// results files whatever is left (Service.sync). (The run's series
+// levels are already stored: the sink records them, LevelRecorder.)
 func AfterAnalysis(ctx context.Context, st Store, objects any, bucket, key string) {
 	meta, _ := objects.(Metadata)
 	runs, err := FileRuns(ctx, st, meta, "", bucket, key)

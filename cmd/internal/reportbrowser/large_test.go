@@ -5,7 +5,6 @@ package reportbrowser
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -33,11 +32,8 @@ func TestReportLargeJob(t *testing.T) {
 	b := newBrowser(t, s.GatewayURL)
 	cli := register(t, s.GatewayURL, "large", "large-pass-1")
 	start := time.Now()
+	// The bucket's webhook queues it; the stack's workers analyse it.
 	cli.upload(t, file, "big_777_0_node01.h5", "big")
-	// The bucket's webhook analyses it too, but a delivery that outlasts
-	// MinIO's webhook timeout is cancelled and retried: on a busy machine
-	// the batch analyzer (same pipeline and catalog) gets it done.
-	analyzeBatch(t, s.DatabaseURL, "large/")
 	cli.waitJobs(t, []string{"777"}, 5*time.Minute)
 	t.Logf("%d-row profile uploaded and analysed in %.1f s", rows, time.Since(start).Seconds())
 
@@ -78,23 +74,6 @@ func TestReportLargeJob(t *testing.T) {
 	b.eval(t, `performance.now() - window.__t0`, &ms)
 	t.Logf("RESULT zoom into half the job: redrawn in %.0f ms", ms)
 	shot(t, b, "job-large")
-}
-
-// analyzeBatch runs the batch analyzer (cmd/analyze) on the bucket
-// objects under prefix, with the stack's settings (the environment
-// localstack.Start set) and database.
-func analyzeBatch(t *testing.T, databaseURL, prefix string) {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "analyze")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/benchwrap/backend/cmd/analyze").CombinedOutput(); err != nil {
-		t.Fatalf("build cmd/analyze: %v\n%s", err, out)
-	}
-	t0 := time.Now()
-	out, err := exec.Command(bin, "--postgres", databaseURL, "--minio-prefix", prefix, "--rescan").CombinedOutput()
-	if err != nil {
-		t.Fatalf("analyze: %v\n%s", err, out)
-	}
-	t.Logf("batch analysis of %s in %.1f s", prefix, time.Since(t0).Seconds())
 }
 
 // largeProfile writes (once) a node-step profile of one node and step

@@ -1,0 +1,350 @@
+package results
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/benchwrap/backend/shared/apperr"
+)
+
+// Levels: what a job's first series request needs, recorded while the
+// analysis writes the run's table (LevelRecorder, in postgres.Sink) and
+// stored per run in the same transaction (migration 031), so that request
+// does not read the whole table. Per series of the run's
+// table: its rows' count and its M4 level at levelBuckets over every field
+// (the rows an in-memory answer would use for a request over many rows),
+// or all its rows when it has no more than levelMinRows. A request
+// answered from them gives exactly the rows the loaded series would give.
+// Levels are keyed by run: a re-analysed object has a new run and so new
+// levels, and a job's files name their latest runs only.
+
+// Range is a time range of a series request, epoch seconds, inclusive.
+type Range struct{ From, To float64 }
+
+// LevelsVersion is the level stored by this code: the buckets of its M4
+// level. Stored levels of another version are rebuilt.
+const LevelsVersion = levelBuckets
+
+// buildLevels makes sure a run's table has its levels stored: it reads
+// the table and stores its levels unless they are there (the store
+// serialises builds of one run, so a reader waits for a build under way
+// instead of repeating it). It returns the encoded levels.
+func buildLevels(ctx context.Context, st Store, f File) ([]byte, error) {
+	return st.BuildLevels(ctx, f.RunID, LevelsVersion, func(ctx context.Context, st Store) ([]byte, error) {
+		ses, err := readSeries(ctx, st, f, nil)
+		if err != nil {
+			return nil, err
+		}
+		return encodeLevels(ses), nil
+	})
+}
+
+// levels returns the job's series as its stored levels hold them, building
+// the levels of runs without (analysed before levels existed).
+func (s *Service) levels(ctx context.Context, key string, files []File) (*jobSeries, error) {
+	key += "\x00levels"
+	if d := s.Cache.get(key); d != nil {
+		return d, nil
+	}
+	var ids []int64
+	for _, f := range files {
+		if seriesTable(f) {
+			ids = append(ids, f.RunID)
+		}
+	}
+	stored, err := s.Store.Levels(ctx, ids, LevelsVersion)
+	if err != nil {
+		return nil, apperr.Wrap(apperr.Unavailable, "Results temporarily unavailable.", err)
+	}
+	d := &jobSeries{}
+	for _, f := range files {
+		if !seriesTable(f) {
+			d.skipped = append(d.skipped, f.Key)
+			continue
+		}
+		b, ok := stored[f.RunID]
+		if !ok {
+			if b, err = buildLevels(ctx, s.Store, f); err != nil {
+				return nil, apperr.Wrap(apperr.Unavailable, "Results temporarily unavailable.", err)
+			}
+		}
+		ses, err := decodeLevels(b, f)
+		if err != nil {
+			return nil, apperr.Wrap(apperr.Internal, "Results temporarily unavailable.", fmt.Errorf("run %d: %w", f.RunID, err))
+		}
+		for _, se := range ses {
+			d.bytes += se.size()
+		}
+		d.series = append(d.series, ses...)
+	}
+	sortSeries(d.series)
+	s.Cache.put(key, d)
+	return d, nil
+}
+
+// The encoding, little-endian: "BWL1", then the series count and, per
+// series: step, node, rows, whether it is whole (all rows) or a level,
+// the stored rows' count m, the fields with values and their names, for a
+// level m row numbers (uint32), then m times and per field m values
+// (float64 bits).
+const levelsMagic = "BWL1"
+
+func encodeLevels(ses []*series) []byte {
+	b := []byte(levelsMagic)
+	b = binary.AppendUvarint(b, uint64(len(ses)))
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	floats := func(x []float64) {
+		for _, v := range x {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+		}
+	}
+	for _, se := range ses {
+		str(se.key[0])
+		str(se.key[1])
+		b = binary.AppendUvarint(b, uint64(se.N))
+		t, cols := se.LT, se.LCols
+		whole := se.LT == nil
+		if whole {
+			t, cols = se.T, se.Cols
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+		b = binary.AppendUvarint(b, uint64(len(t)))
+		var names []string
+		for _, n := range seriesFieldNames {
+			if cols[n] != nil {
+				names = append(names, n)
+			}
+		}
+		b = binary.AppendUvarint(b, uint64(len(names)))
+		for _, n := range names {
+			str(n)
+		}
+		if !whole {
+			for _, r := range se.LIdx {
+				b = binary.LittleEndian.AppendUint32(b, uint32(r))
+			}
+		}
+		floats(t)
+		for _, n := range names {
+			floats(cols[n])
+		}
+	}
+	return b
+}
+
+var errLevels = errors.New("levels: malformed")
+
+// decodeLevels reads a run's levels as series of the file f.
+func decodeLevels(b []byte, f File) ([]*series, error) {
+	if len(b) < len(levelsMagic) || string(b[:len(levelsMagic)]) != levelsMagic {
+		return nil, errLevels
+	}
+	b = b[len(levelsMagic):]
+	bad := false
+	uv := func() int {
+		v, n := binary.Uvarint(b)
+		if n <= 0 || v > math.MaxInt32 {
+			bad = true
+			return 0
+		}
+		b = b[n:]
+		return int(v)
+	}
+	take := func(n int) []byte {
+		if bad || n < 0 || n > len(b) {
+			bad = true
+			return nil
+		}
+		x := b[:n]
+		b = b[n:]
+		return x
+	}
+	str := func() string { return string(take(uv())) }
+	floats := func(m int) []float64 {
+		x := take(8 * m)
+		if x == nil {
+			return nil
+		}
+		out := make([]float64, m)
+		for i := range out {
+			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(x[8*i:]))
+		}
+		return out
+	}
+	count := uv()
+	var out []*series
+	for range count {
+		step, node := str(), str()
+		se := f.newSeries(step, node)
+		se.N = uv()
+		whole := take(1)
+		m := uv()
+		names := make([]string, uv())
+		for i := range names {
+			names[i] = str()
+		}
+		if bad || len(whole) != 1 {
+			return nil, errLevels
+		}
+		cols := map[string][]float64{}
+		if whole[0] == 0 {
+			x := take(4 * m)
+			se.LIdx = make([]int32, m)
+			for i := range se.LIdx {
+				if x != nil {
+					se.LIdx[i] = int32(binary.LittleEndian.Uint32(x[4*i:]))
+				}
+			}
+		}
+		t := floats(m)
+		for _, n := range names {
+			cols[n] = floats(m)
+		}
+		if bad {
+			return nil, errLevels
+		}
+		if whole[0] == 1 {
+			se.T, se.Cols = t, cols
+		} else {
+			se.LT, se.LCols = t, cols
+		}
+		out = append(out, se)
+	}
+	if bad || len(b) != 0 {
+		return nil, errLevels
+	}
+	return out, nil
+}
+
+// LevelRecorder builds a table's levels from its rows while they are
+// written (postgres.Sink), so they are stored in the transaction that
+// publishes the table: a job is never seen analysed without them. The
+// rows, in the order written, are the table's physical order, which a
+// read of the table gives back: the levels equal those built from it.
+type LevelRecorder struct {
+	width         int // values per row
+	step, node, t int
+	fields        []int    // columns of the SeriesFields the table has
+	names         []string // their field names
+	by            map[[2]string]*recorded
+	order         []*recorded
+	last          *recorded
+}
+
+type recorded struct {
+	key  [2]string
+	t    chunked
+	cols []chunked
+}
+
+// chunked is a growing column kept in fixed chunks: no copy as it grows.
+type chunked struct {
+	c [][]float64
+	n int
+}
+
+const chunkLen = 1 << 16
+
+func (c *chunked) add(v float64) {
+	if c.n%chunkLen == 0 {
+		c.c = append(c.c, make([]float64, 0, chunkLen))
+	}
+	c.c[len(c.c)-1] = append(c.c[len(c.c)-1], v)
+	c.n++
+}
+
+// flat returns the column as one slice and lets the chunks go.
+func (c *chunked) flat() []float64 {
+	out := make([]float64, 0, c.n)
+	for i, x := range c.c {
+		out = append(out, x...)
+		c.c[i] = nil
+	}
+	c.c = nil
+	return out
+}
+
+// NewLevelRecorder returns a recorder for a table of these columns, or
+// nil when the table has no series (no epoch_s or step column).
+func NewLevelRecorder(columns []string) *LevelRecorder {
+	r := &LevelRecorder{width: len(columns), step: -1, node: -1, t: -1, by: map[[2]string]*recorded{}}
+	at := map[string]int{}
+	for i, c := range columns {
+		at[c] = i
+	}
+	var ok bool
+	if r.step, ok = at["step"]; !ok {
+		return nil
+	}
+	if r.t, ok = at["epoch_s"]; !ok {
+		return nil
+	}
+	if i, ok := at["node"]; ok {
+		r.node = i
+	}
+	for _, n := range seriesFieldNames {
+		if i, ok := at[SeriesFields[n]]; ok {
+			r.fields = append(r.fields, i)
+			r.names = append(r.names, n)
+		}
+	}
+	return r
+}
+
+// Row records one row as written.
+func (r *LevelRecorder) Row(row []any) {
+	if len(row) != r.width || row[r.t] == nil { // the writer refuses a row of another width
+		return
+	}
+	text := func(i int) string {
+		if i < 0 {
+			return ""
+		}
+		s, _ := row[i].(string)
+		return s
+	}
+	k := [2]string{text(r.step), text(r.node)}
+	se := r.last
+	if se == nil || se.key != k {
+		var ok bool
+		if se, ok = r.by[k]; !ok {
+			se = &recorded{key: k, cols: make([]chunked, len(r.fields))}
+			r.by[k] = se
+			r.order = append(r.order, se)
+		}
+		r.last = se
+	}
+	se.t.add(num(row[r.t]))
+	for i, c := range r.fields {
+		se.cols[i].add(num(row[c]))
+	}
+}
+
+// Levels encodes the recorded table's levels.
+func (r *LevelRecorder) Levels() []byte {
+	ses := make([]*series, 0, len(r.order))
+	for _, rec := range r.order {
+		se := &series{key: rec.key, Cols: map[string][]float64{}, count: -1}
+		se.T = rec.t.flat()
+		for i, n := range r.names {
+			if c := rec.cols[i].flat(); hasValue(c) {
+				se.Cols[n] = c
+			}
+		}
+		se.finish(true)
+		if se.LT != nil { // the level is kept, the rows are not
+			se.T, se.Cols = nil, nil
+		}
+		ses = append(ses, se)
+	}
+	r.order, r.by, r.last = nil, nil, nil
+	return encodeLevels(ses)
+}
