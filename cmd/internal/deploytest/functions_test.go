@@ -24,7 +24,7 @@ import (
 
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/metrics"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // workDir holds what the tests of this package share (the binaries); it

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/benchwrap/backend/shared/hdf5/gen"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 var benchClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}

@@ -28,9 +28,9 @@ import (
 
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/config"
-	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/storage"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/devserver"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // stackLimits are the test stack's limits: small, so the attacks reach

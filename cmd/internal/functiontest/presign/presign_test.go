@@ -1,12 +1,14 @@
 //go:build integration
 
-package function
+package presign_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/benchwrap/backend/shared/testenv"
+	function "github.com/benchwrap/backend/functions/presign"
+	"github.com/benchwrap/backend/shared/fnhttp/fnhttptest"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -16,7 +18,7 @@ func TestPresign(t *testing.T) {
 	access, _ := testenv.Register(t, "presigner", "password-123")
 	auth := []string{"Authorization", "Bearer " + access}
 
-	up := testenv.Call(t, Handle, "POST", "object_name=dir/run+1.h5&benchmark_name=hpl", "", auth...)
+	up := fnhttptest.Call(t, function.Handle, "POST", "object_name=dir/run+1.h5&benchmark_name=hpl", "", auth...)
 	if up.Status != 200 || up.JSON["key"] != "presigner/dir_run_1.h5" || up.JSON["expires_in"] != "600" {
 		t.Fatalf("upload: %d %s", up.Status, up.Raw)
 	}
@@ -26,11 +28,11 @@ func TestPresign(t *testing.T) {
 	if h := up.JSON["headers"].(map[string]any); h["x-amz-meta-benchmark-name"] != "hpl" {
 		t.Errorf("headers %v", h)
 	}
-	plain := testenv.Call(t, Handle, "POST", "object_name=a.h5", "", auth...)
+	plain := fnhttptest.Call(t, function.Handle, "POST", "object_name=a.h5", "", auth...)
 	if h, ok := plain.JSON["headers"].(map[string]any); !ok || len(h) != 0 {
 		t.Errorf("headers must be an empty object, got %s", plain.Raw)
 	}
-	down := testenv.Call(t, Handle, "GET", "object_name=missing.h5", "", auth...)
+	down := fnhttptest.Call(t, function.Handle, "GET", "object_name=missing.h5", "", auth...)
 	if down.Status != 200 || down.JSON["key"] != "presigner/missing.h5" {
 		t.Fatalf("download: %d %s", down.Status, down.Raw)
 	}
@@ -47,7 +49,7 @@ func TestPresign(t *testing.T) {
 		{"GET", "object_name=", auth, 400, "Invalid object name."},
 		{"PUT", "object_name=x", auth, 405, "Method Not Allowed"},
 	} {
-		r := testenv.Call(t, Handle, c.method, c.query, "", c.header...)
+		r := fnhttptest.Call(t, function.Handle, c.method, c.query, "", c.header...)
 		if r.Status != c.status || (c.detail != "" && r.Detail() != c.detail) {
 			t.Errorf("%s ?%s: %d %s", c.method, c.query, r.Status, r.Raw)
 		}

@@ -1,12 +1,14 @@
 //go:build integration
 
-package function
+package register_test
 
 import (
 	"os"
 	"testing"
 
-	"github.com/benchwrap/backend/shared/testenv"
+	function "github.com/benchwrap/backend/functions/register"
+	"github.com/benchwrap/backend/shared/fnhttp/fnhttptest"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -20,23 +22,23 @@ func TestRegister(t *testing.T) {
 	secret := os.Getenv("JWT_SECRET")
 	for _, bad := range []string{"", "too-short"} {
 		os.Setenv("JWT_SECRET", bad)
-		if r := testenv.Call(t, Handle, "POST", "", body); r.Status != 500 || r.Detail() != "Server misconfigured." {
+		if r := fnhttptest.Call(t, function.Handle, "POST", "", body); r.Status != 500 || r.Detail() != "Server misconfigured." {
 			t.Fatalf("JWT_SECRET=%q: %d %s", bad, r.Status, r.Raw)
 		}
 	}
 	os.Setenv("JWT_SECRET", secret)
 
-	r := testenv.Call(t, Handle, "POST", "", body, "Content-Type", "application/json")
+	r := fnhttptest.Call(t, function.Handle, "POST", "", body, "Content-Type", "application/json")
 	if r.Status != 201 || r.JSON["access"] == "" || r.JSON["refresh"] == "" {
 		t.Fatalf("register: %d %s", r.Status, r.Raw)
 	}
-	if r := testenv.Call(t, Handle, "POST", "", body); r.Status != 409 || r.Detail() != "Username already registered." {
+	if r := fnhttptest.Call(t, function.Handle, "POST", "", body); r.Status != 409 || r.Detail() != "Username already registered." {
 		t.Fatalf("duplicate: %d %s", r.Status, r.Raw)
 	}
-	if r := testenv.Call(t, Handle, "POST", "", `{"username":"x","password":"password-123"}`); r.Status != 422 {
+	if r := fnhttptest.Call(t, function.Handle, "POST", "", `{"username":"x","password":"password-123"}`); r.Status != 422 {
 		t.Fatalf("short username: %d %s", r.Status, r.Raw)
 	}
-	if r := testenv.Call(t, Handle, "GET", "", ""); r.Status != 405 || r.Header.Get("Allow") != "POST" {
+	if r := fnhttptest.Call(t, function.Handle, "GET", "", ""); r.Status != 405 || r.Header.Get("Allow") != "POST" {
 		t.Fatalf("GET: %d %v", r.Status, r.Header)
 	}
 }

@@ -1,4 +1,8 @@
-package testenv
+// Package fnhttptest calls a function's Handle directly, as the OpenFaaS
+// template does, and checks the answers every function shares (405s,
+// 401s). It needs no servers and nothing beyond the shared module, so the
+// functions' own unit tests (run in their image builds) can use it.
+package fnhttptest
 
 import (
 	"context"
@@ -9,9 +13,6 @@ import (
 	"testing"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
-
-	"github.com/benchwrap/backend/shared/account"
-	"github.com/benchwrap/backend/shared/app"
 )
 
 // Reply is a function's answer, decoded.
@@ -25,9 +26,12 @@ type Reply struct {
 // Detail is the {"detail"} message of an error answer.
 func (r Reply) Detail() string { s, _ := r.JSON["detail"].(string); return s }
 
+// Handle is a function's entry point.
+type Handle = func(handler.Request) (handler.Response, error)
+
 // Call invokes a function's Handle directly, as the OpenFaaS template
 // does. header holds name, value pairs.
-func Call(tb testing.TB, handle func(handler.Request) (handler.Response, error), method, query, body string, header ...string) Reply {
+func Call(tb testing.TB, handle Handle, method, query, body string, header ...string) Reply {
 	tb.Helper()
 	req := handler.Request{Method: method, QueryString: query, Body: []byte(body), Header: http.Header{}}
 	req.WithContext(context.Background())
@@ -47,25 +51,6 @@ func Call(tb testing.TB, handle func(handler.Request) (handler.Response, error),
 	}
 	return r
 }
-
-// Register creates a user through the functions' own account service and
-// returns its tokens, for tests of functions that need a logged-in user.
-func Register(tb testing.TB, username, password string) (access, refresh string) {
-	tb.Helper()
-	ctx := context.Background()
-	svc, err := app.Accounts(ctx)
-	if err != nil {
-		tb.Fatalf("account service: %v", err)
-	}
-	t, err := svc.Register(ctx, account.Credentials{Username: username, Password: password})
-	if err != nil {
-		tb.Fatalf("register %s: %v", username, err)
-	}
-	return t.Access, t.Refresh
-}
-
-// Handle is a function's entry point.
-type Handle = func(handler.Request) (handler.Response, error)
 
 // ExpectOnly checks that every method but the allowed ones gets the
 // original's 405 with an Allow header.

@@ -1,6 +1,6 @@
 //go:build integration
 
-package function
+package results_test
 
 import (
 	"bytes"
@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
 
+	function "github.com/benchwrap/backend/functions/results"
 	"github.com/benchwrap/backend/shared/analyzer"
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/app/pipeline"
@@ -35,7 +36,7 @@ import (
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/results"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -77,7 +78,7 @@ func setup(t *testing.T) *fixture {
 		fix.userA, fix.tokA = "alice"+testenv.Name("")[:6], ""
 		fix.tokA, _ = testenv.Register(t, fix.userA, "password-123")
 		fix.tokB, _ = testenv.Register(t, "bob"+testenv.Name("")[:6], "password-123")
-		fix.srv = httptest.NewServer(fnhttp.Handler(Handle, 0))
+		fix.srv = httptest.NewServer(fnhttp.Handler(function.Handle, 0))
 		fix.api = testenv.NewAPIValidator(t)
 		ctx := context.Background()
 		var err error

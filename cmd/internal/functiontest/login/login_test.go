@@ -1,12 +1,14 @@
 //go:build integration
 
-package function
+package login_test
 
 import (
 	"net/url"
 	"testing"
 
-	"github.com/benchwrap/backend/shared/testenv"
+	function "github.com/benchwrap/backend/functions/login"
+	"github.com/benchwrap/backend/shared/fnhttp/fnhttptest"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -30,7 +32,7 @@ func TestLogin(t *testing.T) {
 		{"no credentials", "", "", "", 422},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := testenv.Call(t, Handle, "POST", c.query, c.body, "Content-Type", c.contentType)
+			r := fnhttptest.Call(t, function.Handle, "POST", c.query, c.body, "Content-Type", c.contentType)
 			if r.Status != c.status {
 				t.Fatalf("%d %s", r.Status, r.Raw)
 			}
@@ -50,11 +52,11 @@ func TestLogin(t *testing.T) {
 func TestLockoutAnswers429WithRetryAfter(t *testing.T) {
 	testenv.FunctionEnv(t)
 	for i := 0; i < 10; i++ {
-		if r := testenv.Call(t, Handle, "POST", "u=locked-user&p=wrong-pass", ""); r.Status != 401 {
+		if r := fnhttptest.Call(t, function.Handle, "POST", "u=locked-user&p=wrong-pass", ""); r.Status != 401 {
 			t.Fatalf("attempt %d: %d", i, r.Status)
 		}
 	}
-	r := testenv.Call(t, Handle, "POST", "u=locked-user&p=wrong-pass", "")
+	r := fnhttptest.Call(t, function.Handle, "POST", "u=locked-user&p=wrong-pass", "")
 	if r.Status != 429 || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("11th attempt: %d %v %s", r.Status, r.Header, r.Raw)
 	}

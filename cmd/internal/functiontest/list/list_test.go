@@ -1,6 +1,6 @@
 //go:build integration
 
-package function
+package list_test
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"github.com/benchwrap/backend/shared/testenv"
+	function "github.com/benchwrap/backend/functions/list"
+	"github.com/benchwrap/backend/shared/fnhttp/fnhttptest"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -24,7 +26,7 @@ func TestList(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	l := testenv.Call(t, Handle, "GET", "", "", auth...)
+	l := fnhttptest.Call(t, function.Handle, "GET", "", "", auth...)
 	objs := l.JSON["objects"].([]any)
 	if l.Status != 200 || len(objs) != 3 || l.JSON["next"] != nil {
 		t.Fatalf("list: %d %s", l.Status, l.Raw)
@@ -35,20 +37,20 @@ func TestList(t *testing.T) {
 			t.Errorf("entry %v", o)
 		}
 	}
-	p := testenv.Call(t, Handle, "GET", "limit=2", "", auth...)
+	p := fnhttptest.Call(t, function.Handle, "GET", "limit=2", "", auth...)
 	if len(p.JSON["objects"].([]any)) != 2 || p.JSON["next"] != "lister/b.out" {
 		t.Fatalf("page 1: %s", p.Raw)
 	}
-	p = testenv.Call(t, Handle, "GET", "limit=2&after=lister/b.out", "", auth...)
+	p = fnhttptest.Call(t, function.Handle, "GET", "limit=2&after=lister/b.out", "", auth...)
 	if len(p.JSON["objects"].([]any)) != 1 || p.JSON["next"] != nil {
 		t.Fatalf("page 2: %s", p.Raw)
 	}
 	for _, q := range []string{"limit=0", "limit=abc", "limit=5000", "after=other/x.h5"} {
-		if r := testenv.Call(t, Handle, "GET", q, "", auth...); r.Status != 400 {
+		if r := fnhttptest.Call(t, function.Handle, "GET", q, "", auth...); r.Status != 400 {
 			t.Errorf("%s: %d %s", q, r.Status, r.Raw)
 		}
 	}
-	if r := testenv.Call(t, Handle, "GET", "", ""); r.Status != 401 {
+	if r := fnhttptest.Call(t, function.Handle, "GET", "", ""); r.Status != 401 {
 		t.Errorf("no auth: %d", r.Status)
 	}
 }

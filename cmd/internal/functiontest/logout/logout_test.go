@@ -1,13 +1,15 @@
 //go:build integration
 
-package function
+package logout_test
 
 import (
 	"context"
 	"testing"
 
+	function "github.com/benchwrap/backend/functions/logout"
 	"github.com/benchwrap/backend/shared/app"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/shared/fnhttp/fnhttptest"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -23,19 +25,19 @@ func TestLogout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := testenv.Call(t, Handle, "POST", "", `{"refresh":"`+next.Refresh+`"}`); r.Status != 200 {
+	if r := fnhttptest.Call(t, function.Handle, "POST", "", `{"refresh":"`+next.Refresh+`"}`); r.Status != 200 {
 		t.Fatalf("logout: %d %s", r.Status, r.Raw)
 	}
 	if _, err := svc.Refresh(context.Background(), next.Refresh); err == nil {
 		t.Fatal("the refresh token works after logout")
 	}
-	if r := testenv.Call(t, Handle, "POST", "rid="+rt, ""); r.Status != 200 {
+	if r := fnhttptest.Call(t, function.Handle, "POST", "rid="+rt, ""); r.Status != 200 {
 		t.Fatalf("second logout (legacy rid): %d %s", r.Status, r.Raw)
 	}
-	if r := testenv.Call(t, Handle, "POST", "rid=never-issued", ""); r.Status != 401 || r.Detail() != "Invalid refresh token." {
+	if r := fnhttptest.Call(t, function.Handle, "POST", "rid=never-issued", ""); r.Status != 401 || r.Detail() != "Invalid refresh token." {
 		t.Fatalf("unknown token: %d %s", r.Status, r.Raw)
 	}
-	if r := testenv.Call(t, Handle, "POST", "", ""); r.Status != 422 {
+	if r := fnhttptest.Call(t, function.Handle, "POST", "", ""); r.Status != 422 {
 		t.Fatalf("missing token: %d %s", r.Status, r.Raw)
 	}
 }

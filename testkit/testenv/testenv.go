@@ -20,8 +20,8 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/postgres"
+	"github.com/benchwrap/backend/testkit/devserver"
 )
 
 var (
