@@ -9,6 +9,6 @@ import (
 // Tests that need no servers; the Dockerfile runs these. The rest are in
 // cmd/internal/functiontest/list (build tag integration, run by make test).
 func TestAuthComesFirst(t *testing.T) {
-	fnhttptest.ExpectAuthFirst(t, Handle, "GET", "")
-	fnhttptest.ExpectOnly(t, Handle, "GET")
+	fnhttptest.ExpectAuthFirst(t, fnhttptest.New(t, New), "GET", "")
+	fnhttptest.ExpectOnly(t, fnhttptest.New(t, New), "GET")
 }

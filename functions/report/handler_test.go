@@ -39,7 +39,7 @@ func TestPageAndAssets(t *testing.T) {
 	if first.Header.Get("ETag") == "" || again.StatusCode != 304 || len(again.Body) != 0 {
 		t.Errorf("revalidation: %q -> %d", first.Header.Get("ETag"), again.StatusCode)
 	}
-	fnhttptest.ExpectOnly(t, Handle, "GET")
+	fnhttptest.ExpectOnly(t, fnhttptest.New(t, New), "GET")
 }
 
 // The CSP forbids inline code: the page must not contain any.
@@ -63,7 +63,7 @@ func TestNoInlineCode(t *testing.T) {
 	}
 }
 
-// get calls Handle as the OpenFaaS template does (the page is not JSON,
+// get calls the function's Handle as the OpenFaaS template does (the page is not JSON,
 // so fnhttptest.Call does not fit).
 func get(t *testing.T, query string, header ...string) handler.Response {
 	t.Helper()
@@ -72,7 +72,7 @@ func get(t *testing.T, query string, header ...string) handler.Response {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := Handle(req)
+	resp, err := fnhttptest.New(t, New)(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,12 +8,13 @@ import (
 	"github.com/benchwrap/backend/shared/app"
 )
 
-// Register creates a user through the functions' own account service and
-// returns its tokens, for tests of functions that need a logged-in user.
-func Register(tb testing.TB, username, password string) (access, refresh string) {
+// Register creates a user through the account service of the functions'
+// app a and returns its tokens, for tests of functions that need a
+// logged-in user.
+func Register(tb testing.TB, a *app.App, username, password string) (access, refresh string) {
 	tb.Helper()
 	ctx := context.Background()
-	svc, err := app.Accounts(ctx)
+	svc, err := a.Accounts(ctx)
 	if err != nil {
 		tb.Fatalf("account service: %v", err)
 	}

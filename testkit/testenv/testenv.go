@@ -236,8 +236,8 @@ func (s MinIOServer) String() string { return fmt.Sprintf("minio(%s)", s.Endpoin
 // FunctionEnv points the functions' configuration (package app) at test
 // servers: a fresh database, a fresh bucket with its own user, a JWT
 // secret, and an empty secrets directory so only the environment counts.
-// The settings are process-wide (app builds each service once), so call
-// it once per test binary, before the first request.
+// The variables are process-wide: call it once per test binary, before
+// building the app (app.New, fnhttptest.App) the tests use.
 func FunctionEnv(tb testing.TB) Bucket {
 	tb.Helper()
 	b := NewBucket(tb)

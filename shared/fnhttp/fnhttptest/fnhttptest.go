@@ -13,6 +13,9 @@ import (
 	"testing"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/benchwrap/backend/shared/app"
+	"github.com/benchwrap/backend/shared/fnhttp"
 )
 
 // Reply is a function's answer, decoded.
@@ -85,4 +88,36 @@ func ExpectAuthFirst(tb testing.TB, handle Handle, method, query string) {
 			tb.Errorf("%q: %d %s", c.header, r.Status, r.Raw)
 		}
 	}
+}
+
+// Constructor is a function's New.
+type Constructor = func(*app.App) (fnhttp.Function, error)
+
+// App builds an application from the environment, as a function's main
+// does; its pool (if a test opens one) is closed when the test ends.
+func App(tb testing.TB) *app.App {
+	tb.Helper()
+	a, err := app.New()
+	if err != nil {
+		tb.Fatalf("app: %v", err)
+	}
+	tb.Cleanup(a.Close)
+	return a
+}
+
+// Function builds a function on a.
+func Function(tb testing.TB, a *app.App, newFunction Constructor) fnhttp.Function {
+	tb.Helper()
+	f, err := newFunction(a)
+	if err != nil {
+		tb.Fatalf("new function: %v", err)
+	}
+	return f
+}
+
+// New builds a function on an application of its own, from the
+// environment, and returns its Handle.
+func New(tb testing.TB, newFunction Constructor) Handle {
+	tb.Helper()
+	return Function(tb, App(tb), newFunction).Handle
 }

@@ -15,7 +15,9 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestLogin(t *testing.T) {
 	testenv.FunctionEnv(t)
-	testenv.Register(t, "loginuser", "password-123")
+	a := fnhttptest.App(t)
+	handle := fnhttptest.Function(t, a, function.New).Handle
+	testenv.Register(t, a, "loginuser", "password-123")
 	legacy := url.Values{"u": {"loginuser"}, "p": {"password-123"}}.Encode()
 	for _, c := range []struct {
 		name, query, body, contentType string
@@ -32,7 +34,7 @@ func TestLogin(t *testing.T) {
 		{"no credentials", "", "", "", 422},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := fnhttptest.Call(t, function.Handle, "POST", c.query, c.body, "Content-Type", c.contentType)
+			r := fnhttptest.Call(t, handle, "POST", c.query, c.body, "Content-Type", c.contentType)
 			if r.Status != c.status {
 				t.Fatalf("%d %s", r.Status, r.Raw)
 			}
@@ -51,12 +53,14 @@ func TestLogin(t *testing.T) {
 
 func TestLockoutAnswers429WithRetryAfter(t *testing.T) {
 	testenv.FunctionEnv(t)
+	a := fnhttptest.App(t)
+	handle := fnhttptest.Function(t, a, function.New).Handle
 	for i := 0; i < 10; i++ {
-		if r := fnhttptest.Call(t, function.Handle, "POST", "u=locked-user&p=wrong-pass", ""); r.Status != 401 {
+		if r := fnhttptest.Call(t, handle, "POST", "u=locked-user&p=wrong-pass", ""); r.Status != 401 {
 			t.Fatalf("attempt %d: %d", i, r.Status)
 		}
 	}
-	r := fnhttptest.Call(t, function.Handle, "POST", "u=locked-user&p=wrong-pass", "")
+	r := fnhttptest.Call(t, handle, "POST", "u=locked-user&p=wrong-pass", "")
 	if r.Status != 429 || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("11th attempt: %d %v %s", r.Status, r.Header, r.Raw)
 	}

@@ -15,10 +15,12 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestPresign(t *testing.T) {
 	b := testenv.FunctionEnv(t)
-	access, _ := testenv.Register(t, "presigner", "password-123")
+	a := fnhttptest.App(t)
+	handle := fnhttptest.Function(t, a, function.New).Handle
+	access, _ := testenv.Register(t, a, "presigner", "password-123")
 	auth := []string{"Authorization", "Bearer " + access}
 
-	up := fnhttptest.Call(t, function.Handle, "POST", "object_name=dir/run+1.h5&benchmark_name=hpl", "", auth...)
+	up := fnhttptest.Call(t, handle, "POST", "object_name=dir/run+1.h5&benchmark_name=hpl", "", auth...)
 	if up.Status != 200 || up.JSON["key"] != "presigner/dir_run_1.h5" || up.JSON["expires_in"] != "600" {
 		t.Fatalf("upload: %d %s", up.Status, up.Raw)
 	}
@@ -28,11 +30,11 @@ func TestPresign(t *testing.T) {
 	if h := up.JSON["headers"].(map[string]any); h["x-amz-meta-benchmark-name"] != "hpl" {
 		t.Errorf("headers %v", h)
 	}
-	plain := fnhttptest.Call(t, function.Handle, "POST", "object_name=a.h5", "", auth...)
+	plain := fnhttptest.Call(t, handle, "POST", "object_name=a.h5", "", auth...)
 	if h, ok := plain.JSON["headers"].(map[string]any); !ok || len(h) != 0 {
 		t.Errorf("headers must be an empty object, got %s", plain.Raw)
 	}
-	down := fnhttptest.Call(t, function.Handle, "GET", "object_name=missing.h5", "", auth...)
+	down := fnhttptest.Call(t, handle, "GET", "object_name=missing.h5", "", auth...)
 	if down.Status != 200 || down.JSON["key"] != "presigner/missing.h5" {
 		t.Fatalf("download: %d %s", down.Status, down.Raw)
 	}
@@ -49,7 +51,7 @@ func TestPresign(t *testing.T) {
 		{"GET", "object_name=", auth, 400, "Invalid object name."},
 		{"PUT", "object_name=x", auth, 405, "Method Not Allowed"},
 	} {
-		r := fnhttptest.Call(t, function.Handle, c.method, c.query, "", c.header...)
+		r := fnhttptest.Call(t, handle, c.method, c.query, "", c.header...)
 		if r.Status != c.status || (c.detail != "" && r.Detail() != c.detail) {
 			t.Errorf("%s ?%s: %d %s", c.method, c.query, r.Status, r.Raw)
 		}

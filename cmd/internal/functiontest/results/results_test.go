@@ -33,6 +33,7 @@ import (
 	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/fnhttp"
+	"github.com/benchwrap/backend/shared/fnhttp/fnhttptest"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/results"
@@ -46,6 +47,8 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // merged file of another job, uploaded and analysed in corrected mode.
 type fixture struct {
 	bucket     testenv.Bucket
+	app        *app.App
+	pipeline   *pipeline.Pipeline
 	srv        *httptest.Server
 	api        *testenv.APIValidator
 	pool       *pgxpool.Pool
@@ -75,14 +78,22 @@ func setup(t *testing.T) *fixture {
 		fix.bucket = testenv.FunctionEnv(t)
 		t.Setenv("ANALYZE_MODE", "corrected")
 		os.Setenv("ANALYZE_MODE", "corrected")
+		// The package's app and pipeline live as long as the fixture:
+		// closed when the process ends.
+		var err error
+		if fix.app, err = app.New(); err != nil {
+			t.Fatal(err)
+		}
+		if fix.pipeline, err = pipeline.New(fix.app); err != nil {
+			t.Fatal(err)
+		}
 		fix.userA, fix.tokA = "alice"+testenv.Name("")[:6], ""
-		fix.tokA, _ = testenv.Register(t, fix.userA, "password-123")
-		fix.tokB, _ = testenv.Register(t, "bob"+testenv.Name("")[:6], "password-123")
-		fix.srv = httptest.NewServer(fnhttp.Handler(function.Handle, 0))
+		fix.tokA, _ = testenv.Register(t, fix.app, fix.userA, "password-123")
+		fix.tokB, _ = testenv.Register(t, fix.app, "bob"+testenv.Name("")[:6], "password-123")
+		fix.srv = httptest.NewServer(fnhttp.Handler(fnhttptest.Function(t, fix.app, function.New).Handle, 0))
 		fix.api = testenv.NewAPIValidator(t)
 		ctx := context.Background()
-		var err error
-		if fix.pool, err = app.Postgres(ctx); err != nil {
+		if fix.pool, err = fix.app.Postgres(ctx); err != nil {
 			t.Fatal(err)
 		}
 		dir := t.TempDir()
@@ -126,7 +137,7 @@ func uploadAs(t *testing.T, user, path, name, benchmark string, hook bool) strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	procOnce.Do(func() { proc, procErr = pipeline.NewProcessor(fix.pool) })
+	procOnce.Do(func() { proc, procErr = fix.pipeline.NewProcessor(fix.pool) })
 	if procErr != nil {
 		t.Fatal(procErr)
 	}
@@ -637,7 +648,7 @@ func TestRegressionFlag(t *testing.T) {
 func TestReadFilesWhatTheHookMissed(t *testing.T) {
 	f := setup(t)
 	user := "carol" + testenv.Name("")[:6]
-	tok, _ := testenv.Register(t, user, "password-123")
+	tok, _ := testenv.Register(t, fix.app, user, "password-123")
 	real := testenv.FixtureDir() // the genuine Slurm files are copied beside the others
 	uploadAs(t, user, filepath.Join(real, "9646276_batch_c0107.h5"), "9646276_batch_c0107.h5", "lulesh", false)
 	var page struct {
