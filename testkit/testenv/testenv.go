@@ -213,17 +213,18 @@ func NewBucket(tb testing.TB) Bucket {
 // user must not be able to do).
 func (s MinIOServer) Root(tb testing.TB) *minio.Client {
 	tb.Helper()
-	c, err := minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s.RootUser, s.RootPassword, ""), Region: "us-east-1"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return c
+	return s.client(tb, s.RootUser, s.RootPassword)
 }
 
 // Client returns a client with the bucket user's credentials.
 func (b Bucket) Client(tb testing.TB) *minio.Client {
 	tb.Helper()
-	c, err := minio.New(b.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(b.AccessKey, b.SecretKey, ""), Region: "us-east-1"})
+	return b.client(tb, b.AccessKey, b.SecretKey)
+}
+
+func (s MinIOServer) client(tb testing.TB, accessKey, secretKey string) *minio.Client {
+	tb.Helper()
+	c, err := minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(accessKey, secretKey, ""), Region: "us-east-1"})
 	if err != nil {
 		tb.Fatal(err)
 	}
