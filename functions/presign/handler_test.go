@@ -7,7 +7,7 @@ import (
 )
 
 // Tests that need no servers; the Dockerfile runs these. The rest are in
-// cmd/internal/functiontest/presign (build tag integration, run by make test).
+// cmd/internal/functiontest/storage_test.go (build tag integration, run by make test).
 func TestAuthComesFirst(t *testing.T) {
 	fnhttptest.ExpectAuthFirst(t, fnhttptest.New(t, New), "POST", "object_name=x.h5")
 	fnhttptest.ExpectAuthFirst(t, fnhttptest.New(t, New), "GET", "object_name=x.h5")

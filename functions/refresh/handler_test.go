@@ -7,5 +7,5 @@ import (
 )
 
 // Tests that need no servers; the Dockerfile runs these. The rest are in
-// cmd/internal/functiontest/refresh (build tag integration, run by make test).
+// cmd/internal/functiontest/auth_test.go (build tag integration, run by make test).
 func TestOnlyPOST(t *testing.T) { fnhttptest.ExpectOnly(t, fnhttptest.New(t, New), "POST") }

@@ -1,6 +1,6 @@
 //go:build integration
 
-package results_test
+package functiontest_test
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
 
-	function "github.com/benchwrap/backend/functions/results"
+	resultsfn "github.com/benchwrap/backend/functions/results"
 	"github.com/benchwrap/backend/shared/analyzer"
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/app/pipeline"
@@ -39,8 +39,6 @@ import (
 	"github.com/benchwrap/backend/shared/results"
 	"github.com/benchwrap/backend/testkit/testenv"
 )
-
-func TestMain(m *testing.M) { testenv.Main(m) }
 
 // fixture is the package's stack: test servers, two users, and one job
 // of node-step files (two steps, two nodes, client-style names) plus one
@@ -90,7 +88,7 @@ func setup(t *testing.T) *fixture {
 		fix.userA, fix.tokA = "alice"+testenv.Name("")[:6], ""
 		fix.tokA, _ = testenv.Register(t, fix.app, fix.userA, "password-123")
 		fix.tokB, _ = testenv.Register(t, fix.app, "bob"+testenv.Name("")[:6], "password-123")
-		fix.srv = httptest.NewServer(fnhttp.Handler(fnhttptest.Function(t, fix.app, function.New).Handle, 0))
+		fix.srv = httptest.NewServer(fnhttp.Handler(fnhttptest.Function(t, fix.app, resultsfn.New).Handle, 0))
 		fix.api = testenv.NewAPIValidator(t)
 		ctx := context.Background()
 		if fix.pool, err = fix.app.Postgres(ctx); err != nil {
