@@ -95,6 +95,13 @@ func (o *Lazy[T]) Get(build func() (T, error)) (T, error) {
 	return v, nil
 }
 
+// Built returns the value if it has been built, without building it.
+func (o *Lazy[T]) Built() (T, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.v, o.ok
+}
+
 // App is one process's wiring: the settings, read once by New, and the
 // services built from them and the secrets. Each service is built on first
 // use and shared from then on (one database pool per App); a failure (a
@@ -108,12 +115,12 @@ type App struct {
 	clients  clientaddr.Resolver
 	results  results.Config
 
-	pool     Lazy[*pgxpool.Pool]
-	keys     Lazy[*token.Keys]
-	accounts Lazy[*account.Service]
-	objects  Lazy[*minio.Store]
-	store    Lazy[*storage.Service]
-	resultsS Lazy[*results.Service]
+	pool       Lazy[*pgxpool.Pool]
+	keys       Lazy[*token.Keys]
+	accounts   Lazy[*account.Service]
+	objects    Lazy[*minio.Store]
+	store      Lazy[*storage.Service]
+	resultsSvc Lazy[*results.Service]
 }
 
 // New reads the settings from the environment. It touches no secret and
@@ -143,15 +150,9 @@ func New() (*App, error) {
 
 // Close closes the database pool, if one was opened.
 func (a *App) Close() {
-	if p, ok := a.opened(); ok {
+	if p, ok := a.pool.Built(); ok {
 		p.Close()
 	}
-}
-
-func (a *App) opened() (*pgxpool.Pool, bool) {
-	a.pool.mu.Lock()
-	defer a.pool.mu.Unlock()
-	return a.pool.v, a.pool.ok
 }
 
 // Postgres returns the process's database pool, migrated (by the
@@ -262,7 +263,7 @@ func (a *App) Storage() (*storage.Service, error) {
 
 // Results returns the results service.
 func (a *App) Results(ctx context.Context) (*results.Service, error) {
-	return a.resultsS.Get(func() (*results.Service, error) {
+	return a.resultsSvc.Get(func() (*results.Service, error) {
 		p, err := a.Postgres(ctx)
 		if err != nil {
 			return nil, err
