@@ -76,9 +76,6 @@ func New(a *app.App) (*Pipeline, error) {
 	return p, nil
 }
 
-// Settings are the analyze settings the pipeline was built with.
-func (p *Pipeline) Settings() AnalyzeSettings { return p.settings }
-
 // NewProcessor builds an object processor with its own analysis engine
 // (one per worker slot) on the given pool.
 func (p *Pipeline) NewProcessor(pool *pgxpool.Pool) (*analyzer.Processor, error) {

@@ -1,7 +1,8 @@
-// Package fnhttptest calls a function's Handle directly, as the OpenFaaS
-// template does, and checks the answers every function shares (405s,
-// 401s). It needs no servers and nothing beyond the shared module, so the
-// functions' own unit tests (run in their image builds) can use it.
+// Package fnhttptest builds a function on an app of the test's own and
+// calls its Handle directly, as the OpenFaaS template does, and checks the
+// answers every function shares (405s, 401s). It needs no servers and
+// nothing beyond the shared module, so the functions' own unit tests (run
+// in their image builds) can use it.
 package fnhttptest
 
 import (
