@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export GOPROXY ?= https://proxy.golang.org
 GO ?= go
-MODULES := ./shared/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh logout presign list analyze report results))
+MODULES := ./shared/... ./testkit/... ./cmd/... ./loadgen/... $(addsuffix /...,$(addprefix ./functions/,register login refresh logout presign list analyze report results))
 TEST_FLAGS ?= -p 2 -timeout 20m -tags integration
 
 .PHONY: deps build test test-go test-security lint run bench bench-loadtest bench-functions bench-analyze bench-analyze-shapes bench-report bench-queue bench-results deploy-check clean test-pgbouncer
@@ -35,7 +35,7 @@ test-security: build
 	bin/stack exec -- $(GO) test $(TEST_FLAGS) -run Security $(MODULES)
 
 lint:
-	@out=$$(gofmt -l shared cmd loadgen functions template 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l shared testkit cmd loadgen functions template 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet -tags integration $(MODULES)
 
 run: build

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/benchwrap/backend/shared/postgres"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // TestCorrectedByDefault: without --mode, the corrected analysis runs;

@@ -123,12 +123,20 @@ func parse(args []string, stderr io.Writer) (options, []string, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// The process's wiring, as the functions': settings now, the pool
+	// and the object store on first use.
+	a, err := app.New()
+	if err != nil {
+		fmt.Fprintln(stderr, "analyze: settings:", err)
+		return 2
+	}
+	defer a.Close()
 	if len(args) > 0 {
 		switch args[0] {
 		case "worker":
-			return runWorker(ctx, args[1:], stderr)
+			return runWorker(ctx, a, args[1:], stderr)
 		case "queue":
-			return runQueue(ctx, args[1:], stdout, stderr)
+			return runQueue(ctx, a, args[1:], stdout, stderr)
 		}
 	}
 	o, paths, err := parse(args, stderr)
@@ -144,7 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "analyze:", err)
 		return 2
 	}
-	b, err := newBatch(ctx, o, stdout, stderr)
+	b, err := newBatch(ctx, a, o, stdout, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "analyze:", err)
 		return 1
@@ -212,6 +220,7 @@ func discover(paths []string, skipBatch bool) ([]string, error) {
 
 // batch holds what every file of a run shares.
 type batch struct {
+	app      *app.App
 	o        options
 	stdout   io.Writer
 	stderr   io.Writer
@@ -223,8 +232,8 @@ type batch struct {
 	failed   int
 }
 
-func newBatch(ctx context.Context, o options, stdout, stderr io.Writer) (*batch, error) {
-	b := &batch{o: o, stdout: stdout, stderr: stderr}
+func newBatch(ctx context.Context, a *app.App, o options, stdout, stderr io.Writer) (*batch, error) {
+	b := &batch{app: a, o: o, stdout: stdout, stderr: stderr}
 	if f, ok := stderr.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			b.tty = true
@@ -381,7 +390,7 @@ func (b *batch) progressDone() {
 // once per ETag with --rescan); otherwise each is downloaded and analysed
 // like a local file.
 func (b *batch) objects(ctx context.Context, prefix string) {
-	store, err := app.Objects()
+	store, err := b.app.Objects()
 	if err != nil {
 		b.fail("minio:"+prefix, time.Now(), err)
 		return

@@ -13,9 +13,10 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/postgres"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -227,7 +228,16 @@ func TestRescanFindsMissedObjects(t *testing.T) {
 	if got := rescan(); got != "rescanner/a.h5=queued rescanner/bad.h5=queued" {
 		t.Fatalf("first rescan: %s", got)
 	}
-	ws, wpool, err := pipeline.StartWorkers(ctx, nil)
+	a, err := app.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	p, err := pipeline.New(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, wpool, err := p.StartWorkers(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

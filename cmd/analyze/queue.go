@@ -27,12 +27,17 @@ docs/analysis-queue.md.
 
 // runWorker serves the queue until ctx ends, then lets running analyses
 // finish for up to 25 s (they are retried elsewhere otherwise).
-func runWorker(ctx context.Context, args []string, stderr io.Writer) int {
+func runWorker(ctx context.Context, a *app.App, args []string, stderr io.Writer) int {
 	if len(args) > 0 {
 		fmt.Fprint(stderr, workerUsage)
 		return 2
 	}
-	ws, pool, err := pipeline.StartWorkers(ctx, nil)
+	p, err := pipeline.New(a)
+	if err != nil {
+		fmt.Fprintln(stderr, "analyze worker: settings:", err)
+		return 2
+	}
+	ws, pool, err := p.StartWorkers(ctx, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "analyze worker:", err)
 		return 1
@@ -56,8 +61,8 @@ running jobs and the latest failures (list: the latest jobs, optionally of
 one status); retry queues a failed job again.
 `
 
-func runQueue(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	pool, err := app.Postgres(ctx) // migrated, as the functions' pool is
+func runQueue(ctx context.Context, a *app.App, args []string, stdout, stderr io.Writer) int {
+	pool, err := a.Postgres(ctx) // migrated, as the functions' pool is
 	if err != nil {
 		fmt.Fprintln(stderr, "analyze queue:", err)
 		return 1

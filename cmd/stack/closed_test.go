@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/benchwrap/backend/shared/devserver"
+	"github.com/benchwrap/backend/testkit/devserver"
 )
 
 // TestStackFromClosedDirectory runs `bin/stack` as `make run` does, from a

@@ -19,9 +19,9 @@ import (
 	"github.com/benchwrap/backend/cmd/internal/localstack"
 	"github.com/benchwrap/backend/shared/account"
 	"github.com/benchwrap/backend/shared/config"
-	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/logging"
 	"github.com/benchwrap/backend/shared/postgres"
+	"github.com/benchwrap/backend/testkit/devserver"
 )
 
 const usage = `usage:

@@ -11,6 +11,7 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/config"
@@ -19,19 +20,33 @@ import (
 	"github.com/benchwrap/backend/shared/queue"
 )
 
-// Policy: MinIO's token is checked before the notification is read, and
-// a notification is at most fnhttp.MaxWebhookBody bytes.
-var Policy = fnhttp.Policy{
-	Methods: []string{http.MethodPost},
-	MaxBody: fnhttp.MaxWebhookBody,
-	Auth:    func(h http.Header) error { return pipeline.CheckWebhook(h.Get("Authorization")) },
-	Secrets: []string{config.SecretDatabaseURL, config.SecretMinIOSecret, config.SecretWebhookToken},
+// New builds the function on the process's app and its analysis
+// pipeline settings. It serves POST with a bucket-notification body (at
+// most fnhttp.MaxWebhookBody bytes), authenticated by the webhook token
+// MinIO sends as "Authorization: Bearer <token>", which is checked before
+// the notification is read.
+func New(a *app.App) (fnhttp.Function, error) {
+	p, err := pipeline.New(a)
+	if err != nil {
+		return fnhttp.Function{}, err
+	}
+	h := api{intake: p.Intake}
+	return fnhttp.Function{
+		Handle: fnhttp.Handle("analyze", fnhttp.Routes{http.MethodPost: h.analyze}),
+		Policy: fnhttp.Policy{
+			Methods: []string{http.MethodPost},
+			MaxBody: fnhttp.MaxWebhookBody,
+			Auth:    func(hdr http.Header) error { return pipeline.CheckWebhook(hdr.Get("Authorization")) },
+			Secrets: []string{config.SecretDatabaseURL, config.SecretMinIOSecret, config.SecretWebhookToken},
+		},
+		Ready: a.Ping,
+	}, nil
 }
 
-// Handle serves POST with a bucket-notification body, authenticated by the
-// webhook token MinIO sends as "Authorization: Bearer <token>".
-func Handle(req handler.Request) (handler.Response, error) {
-	return fnhttp.Serve("analyze", req, fnhttp.Routes{http.MethodPost: analyze})
+// api holds what the function needs: the webhook's intake (built on
+// first use).
+type api struct {
+	intake func(context.Context) (*queue.Intake, error)
 }
 
 // Answer is the original's shape (accepted: the records queued) plus what
@@ -46,7 +61,7 @@ type Answer struct {
 // record) is answered 200 with the skip recorded, so MinIO's queue moves
 // on; only a transient failure (database or object store down) is 503, so
 // MinIO delivers the event again, and the enqueue is idempotent.
-func analyze(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
+func (h api) analyze(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
 	if err := pipeline.CheckWebhook(r.HeaderValue("Authorization")); err != nil {
 		return handler.Response{}, err
 	}
@@ -66,7 +81,7 @@ func analyze(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
 	if len(events) == 0 && len(bad) == 0 {
 		return fnhttp.JSON(http.StatusOK, ans), nil
 	}
-	in, err := pipeline.Intake(ctx)
+	in, err := h.intake(ctx)
 	if err != nil {
 		return handler.Response{}, err
 	}

@@ -4,11 +4,11 @@ import (
 	"os"
 	"testing"
 
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/shared/fnhttp/fnhttptest"
 )
 
 // Tests that need no servers; the Dockerfile runs these. The rest are in
-// handler_integration_test.go and the end-to-end tests of the local stack.
+// the end-to-end tests of the local stack.
 func TestWebhookAuthAndShape(t *testing.T) {
 	if os.Getenv("WEBHOOK_TOKEN") == "" {
 		t.Setenv("WEBHOOK_TOKEN", "unit-test-webhook-token-of-32-bytes-or-more")
@@ -26,7 +26,7 @@ func TestWebhookAuthAndShape(t *testing.T) {
 		{"no Records", "Bearer " + token, `{"EventName":"x"}`, 400},
 		{"nothing to analyse", "Bearer " + token, `{"Records":[{"eventName":"s3:ObjectRemoved:Delete","s3":{"bucket":{"name":"b"},"object":{"key":"alice%2Fx.h5"}}}]}`, 200},
 	} {
-		r := testenv.Call(t, Handle, "POST", "", c.body, "Authorization", c.auth)
+		r := fnhttptest.Call(t, fnhttptest.New(t, New), "POST", "", c.body, "Authorization", c.auth)
 		if r.Status != c.status {
 			t.Errorf("%s: %d %s", c.name, r.Status, r.Raw)
 		}
@@ -34,7 +34,7 @@ func TestWebhookAuthAndShape(t *testing.T) {
 			t.Errorf("%s: %s", c.name, r.Raw)
 		}
 	}
-	if r := testenv.Call(t, Handle, "GET", "", ""); r.Status != 405 {
+	if r := fnhttptest.Call(t, fnhttptest.New(t, New), "GET", "", ""); r.Status != 405 {
 		t.Fatalf("GET: %d %s", r.Status, r.Raw)
 	}
 }

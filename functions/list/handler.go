@@ -16,25 +16,36 @@ import (
 	"github.com/benchwrap/backend/shared/storage"
 )
 
-// Policy: the caller's token is checked before the (unused) body is read.
-var Policy = fnhttp.Policy{
-	Methods: []string{http.MethodGet},
-	MaxBody: fnhttp.MaxJSONBody,
-	Auth:    app.CheckBearer,
-	Secrets: []string{config.SecretJWT, config.SecretMinIOSecret, config.SecretDatabaseURL},
+// New builds the function on the process's app. It serves GET
+// ?limit=&after=, authenticated by a Bearer access token, which is checked
+// before the (unused) body is read.
+func New(a *app.App) (fnhttp.Function, error) {
+	h := api{authenticate: a.Authenticate, storage: a.Storage}
+	return fnhttp.Function{
+		Handle: fnhttp.Handle("list", fnhttp.Routes{http.MethodGet: h.list}),
+		Policy: fnhttp.Policy{
+			Methods: []string{http.MethodGet},
+			MaxBody: fnhttp.MaxJSONBody,
+			Auth:    a.CheckBearer,
+			Secrets: []string{config.SecretJWT, config.SecretMinIOSecret, config.SecretDatabaseURL},
+		},
+		Ready: a.Ping,
+	}, nil
 }
 
-// Handle serves GET ?limit=&after=, authenticated by a Bearer access token.
-func Handle(req handler.Request) (handler.Response, error) {
-	return fnhttp.Serve("list", req, fnhttp.Routes{http.MethodGet: list})
+// api holds what the function needs: the caller's authentication and
+// the storage service (built on first use).
+type api struct {
+	authenticate func(header string) (string, error)
+	storage      func() (*storage.Service, error)
 }
 
-func list(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
-	user, err := app.Authenticate(r.HeaderValue("Authorization"))
+func (h api) list(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
+	user, err := h.authenticate(r.HeaderValue("Authorization"))
 	if err != nil {
 		return handler.Response{}, err
 	}
-	svc, err := app.Storage()
+	svc, err := h.storage()
 	if err != nil {
 		return handler.Response{}, err
 	}

@@ -15,22 +15,33 @@ import (
 	"github.com/benchwrap/backend/shared/fnhttp"
 )
 
-// Policy: POST with a small JSON or form body.
-var Policy = fnhttp.Policy{
-	Methods: []string{http.MethodPost},
-	MaxBody: fnhttp.MaxJSONBody,
-	Secrets: []string{config.SecretJWT, config.SecretDatabaseURL},
+// New builds the function on the process's app. It serves POST with
+// credentials as a JSON body {"username", "password"}, as form fields of
+// the same names, or (legacy, what today's client sends to
+// /auth/password) as the query parameters u and p; POST only, with a
+// small body.
+func New(a *app.App) (fnhttp.Function, error) {
+	h := api{accounts: a.Accounts, clientAddress: a.ClientAddress}
+	return fnhttp.Function{
+		Handle: fnhttp.Handle("login", fnhttp.Routes{http.MethodPost: h.login}),
+		Policy: fnhttp.Policy{
+			Methods: []string{http.MethodPost},
+			MaxBody: fnhttp.MaxJSONBody,
+			Secrets: []string{config.SecretJWT, config.SecretDatabaseURL},
+		},
+		Ready: a.Ping,
+	}, nil
 }
 
-// Handle serves POST with credentials as a JSON body {"username",
-// "password"}, as form fields of the same names, or (legacy, what
-// today's client sends to /auth/password) as the query parameters u and p.
-func Handle(req handler.Request) (handler.Response, error) {
-	return fnhttp.Serve("login", req, fnhttp.Routes{http.MethodPost: login})
+// api holds what a login needs: the account service (built on first
+// use) and the client-address rules.
+type api struct {
+	accounts      func(context.Context) (*account.Service, error)
+	clientAddress func(peer string, xff []string) string
 }
 
-func login(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
-	svc, err := app.Accounts(ctx)
+func (h api) login(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
+	svc, err := h.accounts(ctx)
 	if err != nil {
 		return handler.Response{}, err
 	}
@@ -40,10 +51,7 @@ func login(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
 	}
 	// Failed logins are counted per client address; X-Forwarded-For is
 	// only believed from TRUSTED_PROXIES.
-	client, err := app.ClientAddress(r.Peer(), r.Header.Values("X-Forwarded-For"))
-	if err != nil {
-		return handler.Response{}, err
-	}
+	client := h.clientAddress(r.Peer(), r.Header.Values("X-Forwarded-For"))
 	tokens, err := svc.Login(ctx, in, client)
 	if err != nil {
 		return handler.Response{}, err

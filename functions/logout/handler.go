@@ -9,25 +9,35 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"github.com/benchwrap/backend/shared/account"
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/fnhttp"
 )
 
-// Policy: POST with a small JSON or form body, as refresh.
-var Policy = fnhttp.Policy{Methods: []string{http.MethodPost}, MaxBody: fnhttp.MaxJSONBody, Secrets: []string{config.SecretJWT, config.SecretDatabaseURL}}
-
-// Handle serves POST with the token as a JSON body {"refresh"} or as the
-// query parameter rid, like refresh. It answers 200 {"status": "logged
+// New builds the function on the process's app. It serves POST with the
+// token as a JSON body {"refresh"} or as the query parameter rid, like
+// refresh (POST only, a small body). It answers 200 {"status": "logged
 // out"}, also when the family was already revoked; 401 for a token never
 // issued. Access tokens are not revoked: they live at most 15
 // minutes (token.MaxAccessTTL).
-func Handle(req handler.Request) (handler.Response, error) {
-	return fnhttp.Serve("logout", req, fnhttp.Routes{http.MethodPost: logout})
+func New(a *app.App) (fnhttp.Function, error) {
+	h := api{accounts: a.Accounts}
+	return fnhttp.Function{
+		Handle: fnhttp.Handle("logout", fnhttp.Routes{http.MethodPost: h.logout}),
+		Policy: fnhttp.Policy{Methods: []string{http.MethodPost}, MaxBody: fnhttp.MaxJSONBody, Secrets: []string{config.SecretJWT, config.SecretDatabaseURL}},
+		Ready:  a.Ping,
+	}, nil
 }
 
-func logout(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
-	svc, err := app.Accounts(ctx)
+// api holds what the function needs: the account service (built on
+// first use).
+type api struct {
+	accounts func(context.Context) (*account.Service, error)
+}
+
+func (h api) logout(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
+	svc, err := h.accounts(ctx)
 	if err != nil {
 		return handler.Response{}, err
 	}

@@ -16,44 +16,58 @@ import (
 	"github.com/benchwrap/backend/shared/storage"
 )
 
-// Policy: the caller's token is checked before the (unused) body is read.
-var Policy = fnhttp.Policy{
-	Methods: []string{http.MethodGet, http.MethodPost},
-	MaxBody: fnhttp.MaxJSONBody,
-	Auth:    app.CheckBearer,
-	Secrets: []string{config.SecretJWT, config.SecretMinIOSecret},
+// New builds the function on the process's app. It serves POST
+// ?object_name=&benchmark_name=&size= (upload; size, optional, is signed
+// into the URL) and GET ?object_name= (download), authenticated by a
+// Bearer access token, which is checked before the (unused) body is read.
+func New(a *app.App) (fnhttp.Function, error) {
+	h := api{authenticate: a.Authenticate, storage: a.Storage}
+	return fnhttp.Function{
+		Handle: fnhttp.Handle("presign", fnhttp.Routes{
+			http.MethodPost: h.upload,
+			http.MethodGet:  h.download,
+		}),
+		Policy: fnhttp.Policy{
+			Methods: []string{http.MethodGet, http.MethodPost},
+			MaxBody: fnhttp.MaxJSONBody,
+			Auth:    a.CheckBearer,
+			Secrets: []string{config.SecretJWT, config.SecretMinIOSecret},
+		},
+		Ready: a.Ping,
+	}, nil
 }
 
-// Handle serves POST ?object_name=&benchmark_name=&size= (upload; size,
-// optional, is signed into the URL) and GET
-// ?object_name= (download), authenticated by a Bearer access token.
-func Handle(req handler.Request) (handler.Response, error) {
-	return fnhttp.Serve("presign", req, fnhttp.Routes{
-		http.MethodPost: func(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
-			return presign(ctx, r, func(s *storage.Service, user, name string) (storage.Presigned, error) {
-				size, err := declaredSize(r)
-				if err != nil {
-					return storage.Presigned{}, err
-				}
-				return s.PresignUpload(ctx, user, name, storage.UploadOptions{Benchmark: r.Query().Get("benchmark_name"), Size: size})
-			})
-		},
-		http.MethodGet: func(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
-			return presign(ctx, r, func(s *storage.Service, user, name string) (storage.Presigned, error) {
-				return s.PresignDownload(ctx, user, name)
-			})
-		},
+// api holds what the function needs: the caller's authentication and
+// the storage service (built on first use).
+type api struct {
+	authenticate func(header string) (string, error)
+	storage      func() (*storage.Service, error)
+}
+
+func (h api) upload(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
+	return h.presign(ctx, r, func(s *storage.Service, user, name string) (storage.Presigned, error) {
+		size, err := declaredSize(r)
+		if err != nil {
+			return storage.Presigned{}, err
+		}
+		return s.PresignUpload(ctx, user, name, storage.UploadOptions{Benchmark: r.Query().Get("benchmark_name"), Size: size})
 	})
 }
 
-func presign(ctx context.Context, r *fnhttp.Request, sign func(*storage.Service, string, string) (storage.Presigned, error)) (handler.Response, error) {
+func (h api) download(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
+	return h.presign(ctx, r, func(s *storage.Service, user, name string) (storage.Presigned, error) {
+		return s.PresignDownload(ctx, user, name)
+	})
+}
+
+func (h api) presign(ctx context.Context, r *fnhttp.Request, sign func(*storage.Service, string, string) (storage.Presigned, error)) (handler.Response, error) {
 	// Auth first: without a token the answer is 401 even when object_name
 	// is missing, as in the original.
-	user, err := app.Authenticate(r.HeaderValue("Authorization"))
+	user, err := h.authenticate(r.HeaderValue("Authorization"))
 	if err != nil {
 		return handler.Response{}, err
 	}
-	svc, err := app.Storage()
+	svc, err := h.storage()
 	if err != nil {
 		return handler.Response{}, err
 	}

@@ -14,20 +14,29 @@ import (
 	"github.com/benchwrap/backend/shared/fnhttp"
 )
 
-// Policy: POST with a small JSON or form body.
-var Policy = fnhttp.Policy{
-	Methods: []string{http.MethodPost},
-	MaxBody: fnhttp.MaxJSONBody,
-	Secrets: []string{config.SecretJWT, config.SecretDatabaseURL},
+// New builds the function on the process's app. It serves POST with a
+// small JSON body {"username", "password"}.
+func New(a *app.App) (fnhttp.Function, error) {
+	h := api{accounts: a.Accounts}
+	return fnhttp.Function{
+		Handle: fnhttp.Handle("register", fnhttp.Routes{http.MethodPost: h.register}),
+		Policy: fnhttp.Policy{
+			Methods: []string{http.MethodPost},
+			MaxBody: fnhttp.MaxJSONBody,
+			Secrets: []string{config.SecretJWT, config.SecretDatabaseURL},
+		},
+		Ready: a.Ping,
+	}, nil
 }
 
-// Handle serves POST with a JSON body {"username", "password"}.
-func Handle(req handler.Request) (handler.Response, error) {
-	return fnhttp.Serve("register", req, fnhttp.Routes{http.MethodPost: register})
+// api holds what the function needs: the account service (built on
+// first use).
+type api struct {
+	accounts func(context.Context) (*account.Service, error)
 }
 
-func register(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
-	svc, err := app.Accounts(ctx)
+func (h api) register(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
+	svc, err := h.accounts(ctx)
 	if err != nil {
 		return handler.Response{}, err
 	}

@@ -9,17 +9,20 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/report"
 )
 
-// Policy: a public page without secrets; GET only, no body.
-var Policy = fnhttp.Policy{Methods: []string{http.MethodGet}, MaxBody: fnhttp.MaxJSONBody}
-
-// Handle serves GET (the page) and GET ?asset=<name> (its scripts, styles
-// and the vendored chart library).
-func Handle(req handler.Request) (handler.Response, error) {
-	return fnhttp.Serve("report", req, fnhttp.Routes{http.MethodGet: serve})
+// New builds the function: it needs nothing of the app (a public page
+// without secrets or servers; always ready). It serves GET (the page) and
+// GET ?asset=<name> (its scripts, styles and the vendored chart library);
+// GET only, no body.
+func New(*app.App) (fnhttp.Function, error) {
+	return fnhttp.Function{
+		Handle: fnhttp.Handle("report", fnhttp.Routes{http.MethodGet: serve}),
+		Policy: fnhttp.Policy{Methods: []string{http.MethodGet}, MaxBody: fnhttp.MaxJSONBody},
+	}, nil
 }
 
 func serve(_ context.Context, r *fnhttp.Request) (handler.Response, error) {

@@ -8,8 +8,8 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"github.com/benchwrap/backend/shared/fnhttp/fnhttptest"
 	"github.com/benchwrap/backend/shared/report"
-	"github.com/benchwrap/backend/shared/testenv"
 )
 
 func TestPageAndAssets(t *testing.T) {
@@ -39,7 +39,7 @@ func TestPageAndAssets(t *testing.T) {
 	if first.Header.Get("ETag") == "" || again.StatusCode != 304 || len(again.Body) != 0 {
 		t.Errorf("revalidation: %q -> %d", first.Header.Get("ETag"), again.StatusCode)
 	}
-	testenv.ExpectOnly(t, Handle, "GET")
+	fnhttptest.ExpectOnly(t, fnhttptest.New(t, New), "GET")
 }
 
 // The CSP forbids inline code: the page must not contain any.
@@ -63,8 +63,8 @@ func TestNoInlineCode(t *testing.T) {
 	}
 }
 
-// get calls Handle as the OpenFaaS template does (the page is not JSON,
-// so testenv.Call does not fit).
+// get calls the function's Handle as the OpenFaaS template does (the page is not JSON,
+// so fnhttptest.Call does not fit).
 func get(t *testing.T, query string, header ...string) handler.Response {
 	t.Helper()
 	req := handler.Request{Method: "GET", QueryString: query, Header: http.Header{}}
@@ -72,7 +72,7 @@ func get(t *testing.T, query string, header ...string) handler.Response {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := Handle(req)
+	resp, err := fnhttptest.New(t, New)(req)
 	if err != nil {
 		t.Fatal(err)
 	}

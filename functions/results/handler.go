@@ -22,18 +22,28 @@ import (
 	"github.com/benchwrap/backend/shared/routes"
 )
 
-// Policy: GET only, no body. The handler checks the token itself, because
-// /openapi.json is public.
-var Policy = fnhttp.Policy{
-	Methods: []string{http.MethodGet},
-	MaxBody: fnhttp.MaxJSONBody,
-	Secrets: []string{config.SecretJWT, config.SecretMinIOSecret, config.SecretDatabaseURL},
+// New builds the function on the process's app. It serves GET on the
+// paths below /results (see docs/results.md), authenticated by a Bearer
+// access token, and GET /openapi.json; GET only, no body. The handler
+// checks the token itself, because /openapi.json is public.
+func New(a *app.App) (fnhttp.Function, error) {
+	h := api{authenticate: a.Authenticate, results: a.Results}
+	return fnhttp.Function{
+		Handle: fnhttp.Handle("results", fnhttp.Routes{http.MethodGet: h.serve}),
+		Policy: fnhttp.Policy{
+			Methods: []string{http.MethodGet},
+			MaxBody: fnhttp.MaxJSONBody,
+			Secrets: []string{config.SecretJWT, config.SecretMinIOSecret, config.SecretDatabaseURL},
+		},
+		Ready: a.Ping,
+	}, nil
 }
 
-// Handle serves GET on the paths below /results (see docs/results.md),
-// authenticated by a Bearer access token, and GET /openapi.json.
-func Handle(req handler.Request) (handler.Response, error) {
-	return fnhttp.Serve("results", req, fnhttp.Routes{http.MethodGet: serve})
+// api holds what the function needs: the caller's authentication and
+// the results service (built on first use).
+type api struct {
+	authenticate func(header string) (string, error)
+	results      func(context.Context) (*results.Service, error)
 }
 
 // subPath is the path below the function: the local gateway passes the
@@ -50,18 +60,18 @@ func subPath(p string) string {
 
 var notFound = apperr.New(apperr.NotFound, "Not Found")
 
-func serve(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
+func (h api) serve(ctx context.Context, r *fnhttp.Request) (handler.Response, error) {
 	path := subPath(r.Path())
 	if path == "/openapi.json" {
 		resp := handler.Response{StatusCode: http.StatusOK, Body: routes.OpenAPI, Header: http.Header{}}
 		resp.Header.Set("Content-Type", "application/json")
 		return resp, nil
 	}
-	user, err := app.Authenticate(r.HeaderValue("Authorization"))
+	user, err := h.authenticate(r.HeaderValue("Authorization"))
 	if err != nil {
 		return handler.Response{}, err
 	}
-	svc, err := app.Results(ctx)
+	svc, err := h.results(ctx)
 	if err != nil {
 		return handler.Response{}, err
 	}

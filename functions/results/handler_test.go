@@ -3,14 +3,14 @@ package function
 import (
 	"testing"
 
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/shared/fnhttp/fnhttptest"
 )
 
 // Tests that need no servers; the Dockerfile runs these. The rest are in
-// handler_integration_test.go (build tag integration, run by make test).
+// cmd/internal/functiontest/results_test.go (build tag integration, run by make test).
 func TestAuthComesFirst(t *testing.T) {
-	testenv.ExpectAuthFirst(t, Handle, "GET", "")
-	testenv.ExpectOnly(t, Handle, "GET")
+	fnhttptest.ExpectAuthFirst(t, fnhttptest.New(t, New), "GET", "")
+	fnhttptest.ExpectOnly(t, fnhttptest.New(t, New), "GET")
 }
 
 func TestSubPath(t *testing.T) {

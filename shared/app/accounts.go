@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/benchwrap/backend/shared/account"
-	"github.com/benchwrap/backend/shared/clientaddr"
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/postgres"
 )
@@ -30,35 +29,8 @@ type AccountSettings struct {
 	HashMaxWait     config.Duration `envconfig:"HASH_MAX_WAIT" default:"5s"`
 }
 
-var clients Once[clientaddr.Resolver]
-
-// ClientAddress returns the address of the client of a request with TCP
-// peer peer and X-Forwarded-For values xff, believing the header only
-// from TRUSTED_PROXIES.
-func ClientAddress(peer string, xff []string) (string, error) {
-	r, err := clients.Get(func() (clientaddr.Resolver, error) {
-		var s AccountSettings
-		if err := config.Load(&s); err != nil {
-			return clientaddr.Resolver{}, misconfigured(err)
-		}
-		r, err := clientaddr.Parse(s.TrustedProxies)
-		if err != nil {
-			return clientaddr.Resolver{}, misconfigured(fmt.Errorf("TRUSTED_PROXIES: %w", err))
-		}
-		return r, nil
-	})
-	if err != nil {
-		return "", err
-	}
-	return r.Client(peer, xff), nil
-}
-
 // accountConfig builds the account rules from the settings.
-func accountConfig(s Settings) (account.Config, error) {
-	var a AccountSettings
-	if err := config.Load(&a); err != nil {
-		return account.Config{}, err
-	}
+func accountConfig(s Settings, a AccountSettings) (account.Config, error) {
 	if a.HashMaxWait.D() <= 0 || a.HashConcurrency < 0 || a.HashMemoryMiB < 0 || a.AddressMaxFailures <= 0 {
 		return account.Config{}, fmt.Errorf("HASH_MAX_WAIT and LOGIN_ADDRESS_MAX_FAILURES must be positive, HASH_CONCURRENCY and HASH_MEMORY_MIB not negative")
 	}

@@ -1,8 +1,8 @@
-// Package app wires the shared library for the functions: it builds each
-// service once per process from the environment and the mounted secrets,
-// sharing one database pool. When a service cannot be built (a secret
-// missing, the database down) the request fails with a clear status and
-// the next request tries again.
+// Package app wires the shared library for one process: an App holds the
+// settings, read once from the environment, and builds each service from
+// them and the mounted secrets on first use, sharing one database pool.
+// When a service cannot be built (a secret missing, the database down)
+// the request fails with a clear status and the next request tries again.
 package app
 
 import (
@@ -20,9 +20,11 @@ import (
 	"github.com/benchwrap/backend/shared/account"
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/apperr"
+	"github.com/benchwrap/backend/shared/clientaddr"
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/minio"
 	"github.com/benchwrap/backend/shared/postgres"
+	"github.com/benchwrap/backend/shared/results"
 	"github.com/benchwrap/backend/shared/storage"
 	"github.com/benchwrap/backend/shared/token"
 )
@@ -69,16 +71,16 @@ func unavailable(err error) error {
 	return apperr.Wrap(apperr.Unavailable, "Service temporarily unavailable.", err)
 }
 
-// Once builds a value on first success; failures are retried on the next
+// Lazy builds a value on first success; failures are retried on the next
 // call, so fixing a secret or starting the database needs no restart.
-type Once[T any] struct {
+type Lazy[T any] struct {
 	mu sync.Mutex
 	v  T
 	ok bool
 }
 
 // Get returns the value, building it if needed.
-func (o *Once[T]) Get(build func() (T, error)) (T, error) {
+func (o *Lazy[T]) Get(build func() (T, error)) (T, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.ok {
@@ -93,18 +95,70 @@ func (o *Once[T]) Get(build func() (T, error)) (T, error) {
 	return v, nil
 }
 
-var (
-	pool     Once[*pgxpool.Pool]
-	keys     Once[*token.Keys]
-	accounts Once[*account.Service]
-	objects  Once[*minio.Store]
-	store    Once[*storage.Service]
-)
+// Built returns the value if it has been built, without building it.
+func (o *Lazy[T]) Built() (T, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.v, o.ok
+}
+
+// App is one process's wiring: the settings, read once by New, and the
+// services built from them and the secrets. Each service is built on first
+// use and shared from then on (one database pool per App); a failure (a
+// secret missing, the database down) is the request's clear error, and the
+// next use tries again. Entry points (the function templates' main, the
+// local stack, the CLIs) build one App and pass it down; tests build
+// their own.
+type App struct {
+	Settings Settings
+	account  account.Config
+	clients  clientaddr.Resolver
+	results  results.Config
+
+	pool       Lazy[*pgxpool.Pool]
+	keys       Lazy[*token.Keys]
+	accounts   Lazy[*account.Service]
+	objects    Lazy[*minio.Store]
+	store      Lazy[*storage.Service]
+	resultsSvc Lazy[*results.Service]
+}
+
+// New reads the settings from the environment. It touches no secret and
+// no server: a missing secret or a database that is down is reported
+// when a request needs it.
+func New() (*App, error) {
+	s, err := LoadSettings()
+	if err != nil {
+		return nil, err
+	}
+	var as AccountSettings
+	if err := config.Load(&as); err != nil {
+		return nil, err
+	}
+	a := &App{Settings: s}
+	if a.account, err = accountConfig(s, as); err != nil {
+		return nil, err
+	}
+	if a.clients, err = clientaddr.Parse(as.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
+	if err := config.Load(&a.results); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close closes the database pool, if one was opened.
+func (a *App) Close() {
+	if p, ok := a.pool.Built(); ok {
+		p.Close()
+	}
+}
 
 // Postgres returns the process's database pool, migrated (by the
 // database-owner-url role when that secret is set).
-func Postgres(ctx context.Context) (*pgxpool.Pool, error) {
-	return pool.Get(func() (*pgxpool.Pool, error) {
+func (a *App) Postgres(ctx context.Context) (*pgxpool.Pool, error) {
+	return a.pool.Get(func() (*pgxpool.Pool, error) {
 		url, err := config.StrongSecret(config.SecretDatabaseURL)
 		if err != nil {
 			return nil, misconfigured(err)
@@ -133,16 +187,13 @@ func Postgres(ctx context.Context) (*pgxpool.Pool, error) {
 
 // Keys returns the JWT keys. The secret must be at least 32 bytes; there
 // is no default.
-func Keys() (*token.Keys, error) {
-	return keys.Get(func() (*token.Keys, error) {
-		s, err := LoadSettings()
-		if err != nil {
-			return nil, misconfigured(err)
-		}
+func (a *App) Keys() (*token.Keys, error) {
+	return a.keys.Get(func() (*token.Keys, error) {
 		secret, err := config.StrongSecret(config.SecretJWT)
 		if err != nil {
 			return nil, misconfigured(err)
 		}
+		s := a.Settings
 		k, err := token.NewKeys([]byte(secret), s.JWTIssuer, s.JWTAudience, s.AccessTTL.D(), nil)
 		if err != nil {
 			return nil, misconfigured(fmt.Errorf("%s: %w", config.SecretJWT, err))
@@ -152,26 +203,18 @@ func Keys() (*token.Keys, error) {
 }
 
 // Accounts returns the account service.
-func Accounts(ctx context.Context) (*account.Service, error) {
-	return accounts.Get(func() (*account.Service, error) {
-		s, err := LoadSettings()
-		if err != nil {
-			return nil, misconfigured(err)
-		}
-		k, err := Keys()
+func (a *App) Accounts(ctx context.Context) (*account.Service, error) {
+	return a.accounts.Get(func() (*account.Service, error) {
+		k, err := a.Keys()
 		if err != nil {
 			return nil, err
 		}
-		p, err := Postgres(ctx)
+		p, err := a.Postgres(ctx)
 		if err != nil {
 			return nil, err
-		}
-		cfg, err := accountConfig(s)
-		if err != nil {
-			return nil, misconfigured(err)
 		}
 		store := postgres.Accounts{Pool: p}
-		svc, err := account.NewService(store, k, cfg, nil)
+		svc, err := account.NewService(store, k, a.account, nil)
 		if err != nil {
 			return nil, misconfigured(err)
 		}
@@ -181,17 +224,14 @@ func Accounts(ctx context.Context) (*account.Service, error) {
 }
 
 // Objects returns the object store adapter.
-func Objects() (*minio.Store, error) {
-	return objects.Get(func() (*minio.Store, error) {
-		s, err := LoadSettings()
-		if err != nil {
-			return nil, misconfigured(err)
-		}
+func (a *App) Objects() (*minio.Store, error) {
+	return a.objects.Get(func() (*minio.Store, error) {
 		ak, err1 := config.Secret(config.SecretMinIOAccess)
 		sk, err2 := config.StrongSecret(config.SecretMinIOSecret)
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, misconfigured(err)
 		}
+		s := a.Settings
 		m, err := minio.New(minio.Config{
 			Endpoint: s.MinIOEndpoint, Secure: s.MinIOSecure,
 			PublicEndpoint: s.MinIOPublicEndpoint, PublicSecure: s.MinIOPublicSecure,
@@ -205,29 +245,49 @@ func Objects() (*minio.Store, error) {
 }
 
 // Storage returns the storage service.
-func Storage() (*storage.Service, error) {
-	return store.Get(func() (*storage.Service, error) {
-		s, err := LoadSettings()
-		if err != nil {
-			return nil, misconfigured(err)
-		}
-		m, err := Objects()
+func (a *App) Storage() (*storage.Service, error) {
+	return a.store.Get(func() (*storage.Service, error) {
+		m, err := a.Objects()
 		if err != nil {
 			return nil, err
 		}
+		s := a.Settings
 		svc, err := storage.NewService(m, s.PresignTTL.D(), nil)
 		if err != nil {
 			return nil, misconfigured(err)
 		}
 		limits := storage.Limits{MaxUpload: s.MaxUploadBytes, Quota: s.UserQuotaBytes}
-		return svc.WithAnalyses(catalog{bucket: s.Bucket}).WithLimits(limits), nil
+		return svc.WithAnalyses(catalog{app: a}).WithLimits(limits), nil
 	})
+}
+
+// Results returns the results service.
+func (a *App) Results(ctx context.Context) (*results.Service, error) {
+	return a.resultsSvc.Get(func() (*results.Service, error) {
+		p, err := a.Postgres(ctx)
+		if err != nil {
+			return nil, err
+		}
+		m, err := a.Objects()
+		if err != nil {
+			return nil, err
+		}
+		cfg := a.results
+		return &results.Service{Store: postgres.Results{Pool: p}, Meta: m, Config: cfg, Cache: results.NewSeriesCache(cfg.SeriesCacheMB)}, nil
+	})
+}
+
+// ClientAddress returns the address of the client of a request with TCP
+// peer peer and X-Forwarded-For values xff, believing the header only
+// from TRUSTED_PROXIES.
+func (a *App) ClientAddress(peer string, xff []string) string {
+	return a.clients.Client(peer, xff)
 }
 
 // Authenticate checks the request's Authorization header and returns the
 // username.
-func Authenticate(header string) (string, error) {
-	k, err := Keys()
+func (a *App) Authenticate(header string) (string, error) {
+	k, err := a.Keys()
 	if err != nil {
 		return "", err
 	}
@@ -236,8 +296,8 @@ func Authenticate(header string) (string, error) {
 
 // CheckBearer checks a request's bearer token from its headers, for
 // fnhttp.Policy.Auth: before the body is read.
-func CheckBearer(h http.Header) error {
-	_, err := Authenticate(h.Get("Authorization"))
+func (a *App) CheckBearer(h http.Header) error {
+	_, err := a.Authenticate(h.Get("Authorization"))
 	return err
 }
 
@@ -245,11 +305,11 @@ func CheckBearer(h http.Header) error {
 // failing component (postgres, migrations, minio) and why. A function
 // depends on what it was given secrets for: the auth functions on
 // PostgreSQL, presign on MinIO, list and analyze on both.
-func Ping(ctx context.Context) (component string, err error) {
+func (a *App) Ping(ctx context.Context) (component string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	if has(config.SecretDatabaseURL) {
-		p, err := Postgres(ctx)
+		p, err := a.Postgres(ctx)
 		if err != nil {
 			return "postgres", err
 		}
@@ -263,7 +323,7 @@ func Ping(ctx context.Context) (component string, err error) {
 		}
 	}
 	if has(config.SecretMinIOAccess) || has(config.SecretMinIOSecret) {
-		m, err := Objects()
+		m, err := a.Objects()
 		if err == nil {
 			err = m.Ping(ctx)
 		}
@@ -285,21 +345,22 @@ func has(secret string) bool {
 
 // catalog answers listings' analysis lookups from analysis_runs; the
 // database is only contacted when a listing asks.
-type catalog struct{ bucket string }
+type catalog struct{ app *App }
 
 func (c catalog) LatestRuns(ctx context.Context, keys []string) (map[string]analysis.RunSummary, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	p, err := Postgres(ctx)
+	p, err := c.app.Postgres(ctx)
 	if err != nil {
 		return nil, err
 	}
-	runs, err := postgres.LatestRuns(ctx, p, c.bucket, keys)
+	bucket := c.app.Settings.Bucket
+	runs, err := postgres.LatestRuns(ctx, p, bucket, keys)
 	if err != nil {
 		return nil, err
 	}
-	jobs, err := postgres.LatestJobs(ctx, p, c.bucket, keys)
+	jobs, err := postgres.LatestJobs(ctx, p, bucket, keys)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/duckdb/compat"
 	"github.com/benchwrap/backend/shared/duckdb/internal/enginetest"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 var fixtureDir = testenv.FixtureDir()

@@ -175,6 +175,11 @@ type Func func(ctx context.Context, r *Request) (handler.Response, error)
 // Routes maps HTTP methods to the code handling them.
 type Routes map[string]Func
 
+// Handle is the HandleFunc serving routes as the named function (Serve).
+func Handle(function string, routes Routes) HandleFunc {
+	return func(req handler.Request) (handler.Response, error) { return Serve(function, req, routes) }
+}
+
 // Serve runs the route for req.Method, converts errors to responses, and
 // logs one line: function, method, status, duration, request id, and the
 // internal cause of an error. Never the query string or body: they can

@@ -141,10 +141,12 @@ func readiness(w http.ResponseWriter, r *http.Request, ping func(context.Context
 		Write(w, JSON(http.StatusServiceUnavailable, map[string]string{"status": "shutting down"}))
 		return
 	}
-	if component, err := ping(r.Context()); err != nil {
-		slog.WarnContext(r.Context(), "readiness check failed", "component", component, "error", err)
-		Write(w, JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "component": component}))
-		return
+	if ping != nil {
+		if component, err := ping(r.Context()); err != nil {
+			slog.WarnContext(r.Context(), "readiness check failed", "component", component, "error", err)
+			Write(w, JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "component": component}))
+			return
+		}
 	}
 	Write(w, JSON(http.StatusOK, map[string]string{"status": "ok"}))
 }

@@ -36,23 +36,38 @@ const (
 // DefaultPort is the of-watchdog's usual upstream port in mode=http.
 const DefaultPort = "8082"
 
-// Main runs a function binary: it serves handle on the -listen address
-// (the of-watchdog's upstream in mode=http), else on :$PORT (Knative),
-// else on :8082, answering the reserved paths itself, and finishes the
-// requests in flight on SIGTERM; /metrics is served on METRICS_ADDR.
-// ping is the readiness check; policy is the function's (methods, caller,
-// body cap; see Policy), and the server's limits come from the HTTP_*
-// settings (ServerSettings).
-func Main(handle HandleFunc, ping func(context.Context) (string, error), policy Policy) {
+// Function is one function as its constructor builds it on the process's
+// wiring: the handler, the checks before it (Policy) and the readiness
+// check (nil: ready whenever the process serves).
+type Function struct {
+	Handle HandleFunc
+	Policy Policy
+	Ready  func(context.Context) (component string, err error)
+}
+
+// Main runs a function binary: build (the function's constructor on a
+// freshly built application) gives the function; Main serves it on the
+// -listen address (the of-watchdog's upstream in mode=http), else on
+// :$PORT (Knative), else on :8082, answering the reserved paths itself,
+// and finishes the requests in flight on SIGTERM; /metrics is served on
+// METRICS_ADDR. It refuses to start when build fails (a bad setting) or a
+// secret of the policy is missing; the server's limits come from the
+// HTTP_* settings (ServerSettings).
+func Main(build func() (Function, error)) {
 	listen := flag.String("listen", "", "address to listen on (default :$PORT, else :"+DefaultPort+")")
 	flag.Parse()
 	logging.Setup()
 
-	if err := config.CheckSecrets(policy.Secrets...); err != nil {
+	fn, err := build()
+	if err != nil {
+		slog.Error("refusing to start: fix these settings", "error", err)
+		os.Exit(2)
+	}
+	if err := config.CheckSecrets(fn.Policy.Secrets...); err != nil {
 		slog.Error("refusing to start: fix these secrets", "error", err)
 		os.Exit(1)
 	}
-	srv, err := NewServer(Mux(policy.Handler(handle), ping))
+	srv, err := NewServer(Mux(fn.Policy.Handler(fn.Handle), fn.Ready))
 	if err != nil {
 		slog.Error("settings", "error", err)
 		os.Exit(2)
@@ -97,7 +112,7 @@ func listenAddr(flagValue, port string) string {
 
 // Mux answers the reserved paths and passes every other request to fn.
 // ping is the readiness check: it reports the failing dependency, as
-// app.Ping does.
+// app.App.Ping does; nil checks none.
 func Mux(fn http.Handler, ping func(context.Context) (string, error)) http.Handler {
 	ok := map[string]string{"status": "ok"}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/benchwrap/backend/shared/account"
 	"github.com/benchwrap/backend/shared/postgres"
-	"github.com/benchwrap/backend/shared/testenv"
 	"github.com/benchwrap/backend/shared/token"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // BenchmarkRotateRefresh compares, in one run, the rotation as one

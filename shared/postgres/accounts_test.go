@@ -10,8 +10,8 @@ import (
 	"github.com/benchwrap/backend/shared/account"
 	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/postgres"
-	"github.com/benchwrap/backend/shared/testenv"
 	"github.com/benchwrap/backend/shared/token"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -14,7 +14,7 @@ import (
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/pricing"
 	"github.com/benchwrap/backend/shared/pricing/pricingtest"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 func TestPriceCache(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/postgres"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // rows is an in-memory table; failAt > 0 makes the source fail there, and

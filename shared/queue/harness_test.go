@@ -31,7 +31,7 @@ import (
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/queue"
 	"github.com/benchwrap/backend/shared/storage"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // childEnv makes the test binary a worker process (for the SIGKILL test):

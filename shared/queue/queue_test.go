@@ -14,8 +14,8 @@ import (
 
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/config"
-	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/postgres"
+	"github.com/benchwrap/backend/testkit/devserver"
 )
 
 // TestQueueOutcomes: each way a job can end, on real PostgreSQL and MinIO

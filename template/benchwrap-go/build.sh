@@ -17,9 +17,15 @@ export CGO_ENABLED=0
 # The function's go.mod points at ../../shared, the repository's layout;
 # here the module sits in function/shared.
 go mod edit -replace=github.com/benchwrap/backend/shared=./shared function/go.mod
+# The test helpers' module (testkit) is required by shared's tests only
+# (and replaced in the function's go.mod only for `go mod tidy`): nothing
+# built or tested here imports it and the build context holds no copy, so
+# the workspace below leaves it out.
+go mod edit -dropreplace=github.com/benchwrap/backend/testkit function/go.mod
+go mod edit -droprequire=github.com/benchwrap/backend/testkit -dropreplace=github.com/benchwrap/backend/testkit function/shared/go.mod
 
-# Bind the entry point to the function's Handle and Policy: the package at the root
-# of the function's module, whatever the module is called.
+# Bind the entry point to the function's constructor New: the package at the
+# root of the function's module, whatever the module is called.
 module=$(awk '$1 == "module" { gsub(/"/, "", $2); print $2; exit }' function/go.mod)
 [ -n "$module" ] || { echo "build.sh: no module line in function/go.mod" >&2; exit 1; }
 cat > handle.go <<GO
@@ -29,10 +35,7 @@ package main
 
 import function "$module"
 
-var (
-	handle = function.Handle
-	policy = function.Policy
-)
+var newFunction = function.New
 GO
 
 # One workspace: the entry module (this folder), the function, shared.

@@ -3,8 +3,10 @@
 // passes -listen 127.0.0.1:8082; on its own (Knative without the
 // watchdog) it listens on :$PORT.
 //
-// handle.go, written by build.sh next to this file, binds handle to the
-// function's Handle.
+// The process's wiring is built here, once: the application (settings;
+// pool, keys and services on first use), then the function on it.
+// handle.go, written by build.sh next to this file, binds newFunction to
+// the function's New.
 package main
 
 import (
@@ -12,4 +14,12 @@ import (
 	"github.com/benchwrap/backend/shared/fnhttp"
 )
 
-func main() { fnhttp.Main(handle, app.Ping, policy) }
+func main() {
+	fnhttp.Main(func() (fnhttp.Function, error) {
+		a, err := app.New()
+		if err != nil {
+			return fnhttp.Function{}, err
+		}
+		return newFunction(a)
+	})
+}

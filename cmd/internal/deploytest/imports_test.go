@@ -34,17 +34,17 @@ var driverImporters = map[string][]allowed{
 		{"shared/queue", "the River adapter: River runs on a pgx pool (riverpgxv5) and jobs are inserted in the pgx transaction that records analysis_jobs"},
 		{"shared/app", "wiring: opens the process's pool"},
 		{"shared/app/pipeline", "wiring: opens the workers' pool"},
-		{"shared/devserver", "test helper: provisions PostgreSQL"},
-		{"shared/testenv", "test helper: hands tests a pool"},
+		{"testkit/devserver", "test helper: provisions PostgreSQL"},
+		{"testkit/testenv", "test helper: hands tests a pool"},
 		{"cmd/...", "wiring: CLIs and the local stack open pools"},
 	},
 	"minio-go": {
 		{"shared/minio", "the MinIO adapter"},
-		{"shared/devserver", "test helper: provisions MinIO"},
-		{"shared/testenv", "test helper: hands tests a bucket"},
+		{"testkit/devserver", "test helper: provisions MinIO"},
+		{"testkit/testenv", "test helper: hands tests a bucket"},
 	},
 	"madmin-go": {
-		{"shared/devserver", "test helper: configures MinIO's notification targets"},
+		{"testkit/devserver", "test helper: configures MinIO's notification targets"},
 	},
 	"duckdb": {
 		{"shared/duckdb/...", "the DuckDB adapter (engines and file store)"},
@@ -53,8 +53,11 @@ var driverImporters = map[string][]allowed{
 
 type allowed struct{ pkg, why string }
 
+// testkitModule holds the test helpers (devserver, testenv).
+const testkitModule = backendModule + "testkit"
+
 // testHelpers must not reach a function's binary.
-var testHelpers = []string{backendModule + "shared/devserver", backendModule + "shared/testenv", drivers["madmin-go"]}
+var testHelpers = []string{testkitModule + "/", drivers["madmin-go"]}
 
 type listedPackage struct {
 	ImportPath string
@@ -185,6 +188,39 @@ func TestFunctionsLeaveOutTestHelpers(t *testing.T) {
 			for _, h := range testHelpers {
 				if p.ImportPath == h || strings.HasPrefix(p.ImportPath, strings.TrimSuffix(h, "/")+"/") {
 					t.Errorf("%s: its dependencies include %s", d, p.ImportPath)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("go.work lists no function")
+	}
+}
+
+// TestFunctionModulesLeaveOutTestHelpers: a function's go.mod requires
+// only what the function runs: neither the test helpers' module nor
+// MinIO's admin client (the functions' integration tests live in
+// cmd/internal/functiontest, whose module may require both).
+func TestFunctionModulesLeaveOutTestHelpers(t *testing.T) {
+	root := workspaceRoot(t)
+	banned := []string{testkitModule, strings.TrimSuffix(drivers["madmin-go"], "/")}
+	n := 0
+	for _, d := range workspaceModules(t, root) {
+		if !strings.HasPrefix(filepath.ToSlash(d), "./functions/") {
+			continue
+		}
+		n++
+		var mod struct{ Require []struct{ Path string } }
+		if err := json.Unmarshal(goCmd(t, filepath.Join(root, d), "mod", "edit", "-json"), &mod); err != nil {
+			t.Fatal(err)
+		}
+		if len(mod.Require) == 0 {
+			t.Fatalf("%s/go.mod requires nothing", d)
+		}
+		for _, r := range mod.Require {
+			for _, b := range banned {
+				if r.Path == b || strings.HasPrefix(r.Path, b+"/") {
+					t.Errorf("%s/go.mod requires %s: a test-only dependency (run GOWORK=off go mod tidy there once its tests no longer import it)", d, r.Path)
 				}
 			}
 		}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/postgres"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 var (

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/benchwrap/backend/shared/logging"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // prefixes are the three ways a client reaches a route: the original

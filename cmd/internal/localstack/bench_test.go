@@ -18,12 +18,11 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/benchwrap/backend/shared/account"
-	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/postgres"
-	"github.com/benchwrap/backend/shared/testenv"
 	refreshtoken "github.com/benchwrap/backend/shared/token"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 var benchClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -222,11 +221,11 @@ func BenchmarkRefreshHops(b *testing.B) {
 		rt, _ := m["refresh"].(string)
 		return rt
 	}
-	pool, err := app.Postgres(ctx)
+	pool, err := s.app.Postgres(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc, err := app.Accounts(ctx)
+	svc, err := s.app.Accounts(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -294,7 +293,7 @@ func BenchmarkRefreshHops(b *testing.B) {
 			body, _ := json.Marshal(map[string]string{"refresh": rt})
 			req := handler.Request{Body: body, Method: http.MethodPost, Header: http.Header{"Content-Type": {"application/json"}}}
 			req.WithContext(ctx)
-			resp, err := Functions["refresh"](req)
+			resp, err := s.functions["refresh"].Handle(req)
 			if err != nil || resp.StatusCode != http.StatusOK {
 				b.Fatalf("%d %s %v", resp.StatusCode, resp.Body, err)
 			}
@@ -314,7 +313,8 @@ func BenchmarkRefreshHops(b *testing.B) {
 		perOp(b, start)
 	}
 	b.Run("direct", func(b *testing.B) {
-		srv := httptest.NewServer(fnhttp.Mux(Policies["refresh"].Handler(Functions["refresh"]), app.Ping))
+		f := s.functions["refresh"]
+		srv := httptest.NewServer(fnhttp.Mux(f.Policy.Handler(f.Handle), f.Ready))
 		defer srv.Close()
 		oneChain(b, srv.URL+"/")
 	})

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/benchwrap/backend/shared/hdf5/gen"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // TestBombIsSkipped: an upload of a few KB whose energy dataset declares

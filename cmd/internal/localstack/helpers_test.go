@@ -15,9 +15,9 @@ import (
 	"testing"
 
 	"github.com/benchwrap/backend/shared/app"
-	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/fnhttp"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/devserver"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 var (
@@ -32,7 +32,13 @@ func TestMain(m *testing.M) {
 	// The test binary doubles as a deployed function's binary (see
 	// TestSecurityWeakSecretsRefuseStart).
 	if name := os.Getenv(envRunFunction); name != "" {
-		fnhttp.Main(Functions[name], app.Ping, Policies[name])
+		fnhttp.Main(func() (fnhttp.Function, error) {
+			a, err := app.New()
+			if err != nil {
+				return fnhttp.Function{}, err
+			}
+			return Constructors[name](a)
+		})
 		return
 	}
 	testenv.Main(m, func() {

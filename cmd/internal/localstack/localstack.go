@@ -37,37 +37,38 @@ import (
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/config"
-	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/metrics"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/queue"
+	"github.com/benchwrap/backend/testkit/devserver"
 )
 
-// Functions are the handlers the gateway serves.
-var Functions = map[string]fnhttp.HandleFunc{
-	"register": registerfn.Handle,
-	"login":    loginfn.Handle,
-	"refresh":  refreshfn.Handle,
-	"logout":   logoutfn.Handle,
-	"presign":  presignfn.Handle,
-	"list":     listfn.Handle,
-	"analyze":  analyzefn.Handle,
-	"report":   reportfn.Handle,
-	"results":  resultsfn.Handle,
+// Constructors build the functions the gateway serves, by name.
+var Constructors = map[string]func(*app.App) (fnhttp.Function, error){
+	"register": registerfn.New,
+	"login":    loginfn.New,
+	"refresh":  refreshfn.New,
+	"logout":   logoutfn.New,
+	"presign":  presignfn.New,
+	"list":     listfn.New,
+	"analyze":  analyzefn.New,
+	"report":   reportfn.New,
+	"results":  resultsfn.New,
 }
 
-// Policies are the functions' policies (methods, caller, body cap).
-var Policies = map[string]fnhttp.Policy{
-	"register": registerfn.Policy,
-	"login":    loginfn.Policy,
-	"refresh":  refreshfn.Policy,
-	"logout":   logoutfn.Policy,
-	"presign":  presignfn.Policy,
-	"list":     listfn.Policy,
-	"analyze":  analyzefn.Policy,
-	"report":   reportfn.Policy,
-	"results":  resultsfn.Policy,
+// NewFunctions builds every function on a, as each deployed binary builds
+// its own on its app.
+func NewFunctions(a *app.App) (map[string]fnhttp.Function, error) {
+	fns := make(map[string]fnhttp.Function, len(Constructors))
+	for name, newFunction := range Constructors {
+		f, err := newFunction(a)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		fns[name] = f
+	}
+	return fns, nil
 }
 
 // Options configure a stack. Empty fields take the defaults of `make run`.
@@ -110,17 +111,20 @@ type Stack struct {
 	MinIORootUser     string
 	MinIORootPassword string
 
-	opts    Options
-	dir     string
-	workers *queue.Workers
-	wpool   *pgxpool.Pool
-	pg      *devserver.Postgres
-	bouncer *devserver.PgBouncer
-	minio   *devserver.MinIO
-	ln      net.Listener
-	server  *http.Server
-	metrics *metrics.Server
-	done    chan error
+	opts      Options
+	dir       string
+	app       *app.App // the in-process functions' wiring, one for all of them
+	functions map[string]fnhttp.Function
+	pipeline  *pipeline.Pipeline // the in-process workers'
+	workers   *queue.Workers
+	wpool     *pgxpool.Pool
+	pg        *devserver.Postgres
+	bouncer   *devserver.PgBouncer
+	minio     *devserver.MinIO
+	ln        net.Listener
+	server    *http.Server
+	metrics   *metrics.Server
+	done      chan error
 }
 
 func (o *Options) defaults() {
@@ -223,10 +227,22 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 		}
 	}
 
+	// One application for the in-process functions and workers, built
+	// once the settings are in place; a bad setting refuses to start.
+	if s.app, err = app.New(); err != nil {
+		return fmt.Errorf("settings: %w", err)
+	}
+	if s.functions, err = NewFunctions(s.app); err != nil {
+		return fmt.Errorf("settings: %w", err)
+	}
+	if s.pipeline, err = pipeline.New(s.app); err != nil {
+		return fmt.Errorf("settings: %w", err)
+	}
+
 	// Refuse placeholder or short secrets, as each function does.
 	var names []string
-	for _, p := range Policies {
-		for _, n := range p.Secrets {
+	for _, f := range s.functions {
+		for _, n := range f.Policy.Secrets {
 			if !slices.Contains(names, n) {
 				names = append(names, n)
 			}
@@ -260,7 +276,12 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 	}
 
 	// Gateway.
-	gw := gateway.New(Functions, Policies, app.Ping)
+	handlers := map[string]fnhttp.HandleFunc{}
+	policies := map[string]fnhttp.Policy{}
+	for name, f := range s.functions {
+		handlers[name], policies[name] = f.Handle, f.Policy
+	}
+	gw := gateway.New(handlers, policies, s.app.Ping)
 	// Browsers upload through the gateway to the MinIO the presigned URLs
 	// name (the stack's own: no MINIO_PUBLIC_ENDPOINT here).
 	gw.ProxyStorage(&url.URL{Scheme: "http", Host: s.MinIOEndpoint})
@@ -274,7 +295,7 @@ func (s *Stack) start(ctx context.Context, dir string, o Options) error {
 // StartWorkers starts the in-process analysis workers (again, after
 // StopWorkers).
 func (s *Stack) StartWorkers(ctx context.Context) error {
-	ws, pool, err := pipeline.StartWorkers(ctx, nil)
+	ws, pool, err := s.pipeline.StartWorkers(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("analysis workers: %w", err)
 	}
@@ -441,6 +462,9 @@ func (s *Stack) Close() error {
 		cancel()
 	}
 	errs = append(errs, s.StopWorkers())
+	if s.app != nil {
+		s.app.Close()
+	}
 	if s.ln != nil && s.server == nil {
 		errs = append(errs, s.ln.Close())
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/benchwrap/backend/shared/metrics"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // TestMetricsScrape: after an upload that is analysed and one that is

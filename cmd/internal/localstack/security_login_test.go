@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // trustedProxy is the only peer whose X-Forwarded-For the test stack

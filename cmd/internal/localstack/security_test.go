@@ -27,10 +27,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/config"
-	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/storage"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/devserver"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // stackLimits are the test stack's limits: small, so the attacks reach
@@ -427,7 +428,16 @@ func TestSecurityWeakSecretsRefuseStart(t *testing.T) {
 			}
 		}
 	}
-	for function, policy := range Policies {
+	a, err := app.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := NewFunctions(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for function, f := range fns {
+		policy := f.Policy
 		if len(policy.Secrets) == 0 {
 			continue // a public page (report) has no secret to refuse
 		}

@@ -15,7 +15,7 @@ import (
 
 	miniostore "github.com/benchwrap/backend/shared/minio"
 	"github.com/benchwrap/backend/shared/storage"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // put sends a body to a presigned URL the way the benchwrap client does:

@@ -23,8 +23,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/benchwrap/backend/cmd/internal/localstack"
-	"github.com/benchwrap/backend/shared/devserver"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/devserver"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 var (

@@ -1,6 +1,6 @@
-// Package pipeline wires the analysis for the analyze function. It is
-// apart from package app so the light functions do not link the cgo
-// pipeline (libhdf5, DuckDB).
+// Package pipeline wires the analysis on an app.App: the analyze
+// function's intake and the queue's workers. It is apart from package app
+// so the light functions do not link the cgo pipeline (libhdf5, DuckDB).
 package pipeline
 
 import (
@@ -42,18 +42,45 @@ func (s AnalyzeSettings) EngineOptions() duckdb.Options {
 		TempDir: s.TempDir, Reader: hdf5.Options{MaxRows: s.MaxRows, MaxBytes: s.MaxBytes, Isolate: true}}
 }
 
+// Pipeline is the analysis wiring of one process on its App: the
+// analyze and queue settings, read once by New, the webhook's intake
+// (built on first use, retried after a failure) and the workers.
+type Pipeline struct {
+	app      *app.App
+	settings AnalyzeSettings
+	queue    queue.Settings
+	mode     analysis.Mode
+	maxBytes int64
+	intake   app.Lazy[*queue.Intake]
+}
+
+// New reads the analyze and queue settings; it touches no server.
+func New(a *app.App) (*Pipeline, error) {
+	p := &Pipeline{app: a}
+	if err := config.Load(&p.settings); err != nil {
+		return nil, err
+	}
+	if err := config.Load(&p.queue); err != nil {
+		return nil, err
+	}
+	var err error
+	if p.mode, err = analysis.ParseMode(p.settings.Mode); err != nil {
+		return nil, err
+	}
+	// An object larger than an upload may be is not analysed: the smaller
+	// of ANALYZE_MAX_BYTES and MAX_UPLOAD_BYTES (skip reason too_large).
+	p.maxBytes = p.settings.MaxBytes
+	if up := a.Settings.MaxUploadBytes; up > 0 && up < p.maxBytes {
+		p.maxBytes = up
+	}
+	return p, nil
+}
+
 // NewProcessor builds an object processor with its own analysis engine
 // (one per worker slot) on the given pool.
-func NewProcessor(pool *pgxpool.Pool) (*analyzer.Processor, error) {
-	var s AnalyzeSettings
-	if err := config.Load(&s); err != nil {
-		return nil, app.Misconfigured(err)
-	}
-	mode, err := analysis.ParseMode(s.Mode)
-	if err != nil {
-		return nil, app.Misconfigured(err)
-	}
-	objects, err := app.Objects()
+func (p *Pipeline) NewProcessor(pool *pgxpool.Pool) (*analyzer.Processor, error) {
+	s := p.settings
+	objects, err := p.app.Objects()
 	if err != nil {
 		return nil, err
 	}
@@ -65,83 +92,44 @@ func NewProcessor(pool *pgxpool.Pool) (*analyzer.Processor, error) {
 	if err != nil {
 		return nil, app.Misconfigured(err)
 	}
-	a, err := analyzer.New(analyzer.Config{Mode: mode, Engine: s.EngineOptions(), Price: price, Carbon: carbon})
+	a, err := analyzer.New(analyzer.Config{Mode: p.mode, Engine: s.EngineOptions(), Price: price, Carbon: carbon})
 	if err != nil {
 		return nil, apperr.Wrap(apperr.Internal, "Internal server error.", err)
-	}
-	maxBytes, err := maxObjectBytes(s)
-	if err != nil {
-		return nil, err
 	}
 	return &analyzer.Processor{
 		Analyzer: a, Sink: postgres.Sink{Pool: pool}, Catalog: postgres.Catalog{Pool: pool},
 		Objects: objects, Owners: postgres.Accounts{Pool: pool},
-		MaxBytes: maxBytes, TempDir: s.TempDir,
+		MaxBytes: p.maxBytes, TempDir: s.TempDir,
 	}, nil
 }
 
-// maxObjectBytes: an object larger than an upload may be is not analysed:
-// the smaller of ANALYZE_MAX_BYTES and MAX_UPLOAD_BYTES (skip reason
-// too_large).
-func maxObjectBytes(s AnalyzeSettings) (int64, error) {
-	set, err := app.LoadSettings()
-	if err != nil {
-		return 0, app.Misconfigured(err)
-	}
-	if set.MaxUploadBytes > 0 && set.MaxUploadBytes < s.MaxBytes {
-		return set.MaxUploadBytes, nil
-	}
-	return s.MaxBytes, nil
-}
-
-var intake app.Once[*queue.Intake]
-
 // Intake returns the webhook's intake: it validates events and enqueues
-// them on the functions' pool (short transactions only).
-func Intake(ctx context.Context) (*queue.Intake, error) {
-	return intake.Get(func() (*queue.Intake, error) {
-		var as AnalyzeSettings
-		if err := config.Load(&as); err != nil {
-			return nil, app.Misconfigured(err)
-		}
-		var qs queue.Settings
-		if err := config.Load(&qs); err != nil {
-			return nil, app.Misconfigured(err)
-		}
-		s, err := app.LoadSettings()
-		if err != nil {
-			return nil, app.Misconfigured(err)
-		}
-		objects, err := app.Objects()
+// them on the app's pool (short transactions only).
+func (p *Pipeline) Intake(ctx context.Context) (*queue.Intake, error) {
+	return p.intake.Get(func() (*queue.Intake, error) {
+		objects, err := p.app.Objects()
 		if err != nil {
 			return nil, err
 		}
-		pool, err := app.Postgres(ctx)
+		pool, err := p.app.Postgres(ctx)
 		if err != nil {
 			return nil, err
 		}
-		q, err := queue.New(pool, qs)
+		q, err := queue.New(pool, p.queue)
 		if err != nil {
 			return nil, app.Misconfigured(err)
 		}
-		maxBytes, err := maxObjectBytes(as)
-		if err != nil {
-			return nil, err
-		}
-		return &queue.Intake{Queue: q, Objects: objects, Owners: postgres.Accounts{Pool: pool}, Bucket: s.Bucket, MaxBytes: maxBytes}, nil
+		return &queue.Intake{Queue: q, Objects: objects, Owners: postgres.Accounts{Pool: pool}, Bucket: p.app.Settings.Bucket, MaxBytes: p.maxBytes}, nil
 	})
 }
 
 // StartWorkers starts this process's analysis workers on a pool of their
 // own, sized from their count; Stop them, then close the returned pool.
-func StartWorkers(ctx context.Context, after func(context.Context, analysis.Job, analyzer.Outcome)) (*queue.Workers, *pgxpool.Pool, error) {
-	var qs queue.Settings
-	if err := config.Load(&qs); err != nil {
-		return nil, nil, app.Misconfigured(err)
-	}
-	// Migrated (as the owner role when there is one) by the functions'
-	// pool, which the workers use for nothing else.
-	if _, err := app.Postgres(ctx); err != nil {
+func (p *Pipeline) StartWorkers(ctx context.Context, after func(context.Context, analysis.Job, analyzer.Outcome)) (*queue.Workers, *pgxpool.Pool, error) {
+	qs := p.queue
+	// Migrated (as the owner role when there is one) by the app's pool,
+	// which the workers use for nothing else.
+	if _, err := p.app.Postgres(ctx); err != nil {
 		return nil, nil, err
 	}
 	url, err := config.StrongSecret(config.SecretDatabaseURL)
@@ -157,7 +145,7 @@ func StartWorkers(ctx context.Context, after func(context.Context, analysis.Job,
 	// results (issue 16): each analysed object is filed under its Slurm
 	// job, the job's aggregate updated and its Parquet copies written.
 	// Failures are logged; the results function files what is left.
-	objects, err := app.Objects()
+	objects, err := p.app.Objects()
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
@@ -171,7 +159,7 @@ func StartWorkers(ctx context.Context, after func(context.Context, analysis.Job,
 	}
 	ws, err := queue.StartWorkers(ctx, queue.WorkerConfig{
 		Pool: pool, Settings: qs, AfterAnalysed: after,
-		NewProcessor: func() (*analyzer.Processor, error) { return NewProcessor(pool) },
+		NewProcessor: func() (*analyzer.Processor, error) { return p.NewProcessor(pool) },
 	})
 	if err != nil {
 		pool.Close()

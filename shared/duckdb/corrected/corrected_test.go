@@ -19,7 +19,7 @@ import (
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/pricing"
 	"github.com/benchwrap/backend/shared/profile"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // corrTol is the relative tolerance of the energy checks (acceptance 1).

@@ -15,7 +15,7 @@ import (
 	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 var (

@@ -1,6 +1,6 @@
 //go:build integration
 
-package function
+package functiontest_test
 
 import (
 	"bytes"
@@ -27,24 +27,26 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
 
+	resultsfn "github.com/benchwrap/backend/functions/results"
 	"github.com/benchwrap/backend/shared/analyzer"
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/app/pipeline"
 	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/fnhttp"
+	"github.com/benchwrap/backend/shared/fnhttp/fnhttptest"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/results"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
-
-func TestMain(m *testing.M) { testenv.Main(m) }
 
 // fixture is the package's stack: test servers, two users, and one job
 // of node-step files (two steps, two nodes, client-style names) plus one
 // merged file of another job, uploaded and analysed in corrected mode.
 type fixture struct {
 	bucket     testenv.Bucket
+	app        *app.App
+	pipeline   *pipeline.Pipeline
 	srv        *httptest.Server
 	api        *testenv.APIValidator
 	pool       *pgxpool.Pool
@@ -74,14 +76,22 @@ func setup(t *testing.T) *fixture {
 		fix.bucket = testenv.FunctionEnv(t)
 		t.Setenv("ANALYZE_MODE", "corrected")
 		os.Setenv("ANALYZE_MODE", "corrected")
+		// The package's app and pipeline live as long as the fixture:
+		// closed when the process ends.
+		var err error
+		if fix.app, err = app.New(); err != nil {
+			t.Fatal(err)
+		}
+		if fix.pipeline, err = pipeline.New(fix.app); err != nil {
+			t.Fatal(err)
+		}
 		fix.userA, fix.tokA = "alice"+testenv.Name("")[:6], ""
-		fix.tokA, _ = testenv.Register(t, fix.userA, "password-123")
-		fix.tokB, _ = testenv.Register(t, "bob"+testenv.Name("")[:6], "password-123")
-		fix.srv = httptest.NewServer(fnhttp.Handler(Handle, 0))
+		fix.tokA, _ = testenv.Register(t, fix.app, fix.userA, "password-123")
+		fix.tokB, _ = testenv.Register(t, fix.app, "bob"+testenv.Name("")[:6], "password-123")
+		fix.srv = httptest.NewServer(fnhttp.Handler(fnhttptest.Function(t, fix.app, resultsfn.New).Handle, 0))
 		fix.api = testenv.NewAPIValidator(t)
 		ctx := context.Background()
-		var err error
-		if fix.pool, err = app.Postgres(ctx); err != nil {
+		if fix.pool, err = fix.app.Postgres(ctx); err != nil {
 			t.Fatal(err)
 		}
 		dir := t.TempDir()
@@ -125,7 +135,7 @@ func uploadAs(t *testing.T, user, path, name, benchmark string, hook bool) strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	procOnce.Do(func() { proc, procErr = pipeline.NewProcessor(fix.pool) })
+	procOnce.Do(func() { proc, procErr = fix.pipeline.NewProcessor(fix.pool) })
 	if procErr != nil {
 		t.Fatal(procErr)
 	}
@@ -636,7 +646,7 @@ func TestRegressionFlag(t *testing.T) {
 func TestReadFilesWhatTheHookMissed(t *testing.T) {
 	f := setup(t)
 	user := "carol" + testenv.Name("")[:6]
-	tok, _ := testenv.Register(t, user, "password-123")
+	tok, _ := testenv.Register(t, fix.app, user, "password-123")
 	real := testenv.FixtureDir() // the genuine Slurm files are copied beside the others
 	uploadAs(t, user, filepath.Join(real, "9646276_batch_c0107.h5"), "9646276_batch_c0107.h5", "lulesh", false)
 	var page struct {

@@ -26,6 +26,69 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// prepare finds a PostgreSQL-side server's binary (find), the user it runs
+// as (postgresUser), and a free port when *port is 0.
+func prepare(find func() (string, error), port *int) (string, runAs, error) {
+	bin, err := find()
+	if err != nil {
+		return "", runAs{}, err
+	}
+	as, err := postgresUser()
+	if err != nil {
+		return "", runAs{}, err
+	}
+	return bin, as, pickPort(port)
+}
+
+// pickPort sets *port to a free port when it is 0.
+func pickPort(port *int) (err error) {
+	if *port == 0 {
+		*port, err = FreePort()
+	}
+	return err
+}
+
+// server is a started server process, embedded by Postgres, PgBouncer and
+// MinIO: its PID, and Stop with the signal that shuts it down cleanly.
+type server struct {
+	proc  *Proc
+	sig   syscall.Signal
+	grace time.Duration
+}
+
+// PID is the server's process id.
+func (s *server) PID() int { return s.proc.PID() }
+
+// Stop sends the server its shut-down signal and waits up to the grace
+// period before killing it.
+func (s *server) Stop() error { return s.proc.Stop(s.sig, s.grace) }
+
+// await waits up to timeout until ready succeeds (waitFor); a server that
+// never gets ready is stopped.
+func (s *server) await(ctx context.Context, what, logPath string, timeout time.Duration, ready func(context.Context) error) error {
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := waitFor(wctx, s.proc, what, logPath, ready)
+	if err != nil {
+		_ = s.Stop()
+	}
+	return err
+}
+
+// launch starts a server's program as `as`, its output appended to
+// logPath (created with perm and handed to `as`).
+func launch(as runAs, logPath string, perm os.FileMode, env []string, name string, args ...string) (*Proc, error) {
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, perm)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	if err := as.chown(logPath); err != nil {
+		return nil, err
+	}
+	return start(command(as, logFile, env, name, args...))
+}
+
 // Proc is a started child process.
 type Proc struct {
 	cmd  *exec.Cmd

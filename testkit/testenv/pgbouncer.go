@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchwrap/backend/shared/devserver"
+	"github.com/benchwrap/backend/testkit/devserver"
 )
 
 var bouncer *devserver.PgBouncer

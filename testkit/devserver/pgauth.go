@@ -144,12 +144,10 @@ func writeHBA(as runAs, data, content string) error {
 
 // closeTrust upgrades a cluster made with trust authentication: over the
 // socket (trusted for this once) it sets the superuser's password, then
-// allows password logins only.
+// allows password logins only. On failure the server is stopped.
 func (p *Postgres) closeTrust(ctx context.Context, as runAs, data, sock, logPath string) error {
 	url := fmt.Sprintf("postgres:///postgres?host=%s&port=%d&user=postgres", sock, p.Port)
-	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	return waitFor(wctx, p.proc, "postgres", logPath, func(ctx context.Context) error {
+	return p.await(ctx, "postgres", logPath, 60*time.Second, func(ctx context.Context) error {
 		c, err := pgx.Connect(ctx, url)
 		if err != nil {
 			return err

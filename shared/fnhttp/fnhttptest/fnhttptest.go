@@ -1,4 +1,9 @@
-package testenv
+// Package fnhttptest builds a function on an app of the test's own and
+// calls its Handle directly, as the OpenFaaS template does, and checks the
+// answers every function shares (405s, 401s). It needs no servers and
+// nothing beyond the shared module, so the functions' own unit tests (run
+// in their image builds) can use it.
+package fnhttptest
 
 import (
 	"context"
@@ -10,8 +15,8 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
-	"github.com/benchwrap/backend/shared/account"
 	"github.com/benchwrap/backend/shared/app"
+	"github.com/benchwrap/backend/shared/fnhttp"
 )
 
 // Reply is a function's answer, decoded.
@@ -25,9 +30,12 @@ type Reply struct {
 // Detail is the {"detail"} message of an error answer.
 func (r Reply) Detail() string { s, _ := r.JSON["detail"].(string); return s }
 
+// Handle is a function's entry point.
+type Handle = func(handler.Request) (handler.Response, error)
+
 // Call invokes a function's Handle directly, as the OpenFaaS template
 // does. header holds name, value pairs.
-func Call(tb testing.TB, handle func(handler.Request) (handler.Response, error), method, query, body string, header ...string) Reply {
+func Call(tb testing.TB, handle Handle, method, query, body string, header ...string) Reply {
 	tb.Helper()
 	req := handler.Request{Method: method, QueryString: query, Body: []byte(body), Header: http.Header{}}
 	req.WithContext(context.Background())
@@ -47,25 +55,6 @@ func Call(tb testing.TB, handle func(handler.Request) (handler.Response, error),
 	}
 	return r
 }
-
-// Register creates a user through the functions' own account service and
-// returns its tokens, for tests of functions that need a logged-in user.
-func Register(tb testing.TB, username, password string) (access, refresh string) {
-	tb.Helper()
-	ctx := context.Background()
-	svc, err := app.Accounts(ctx)
-	if err != nil {
-		tb.Fatalf("account service: %v", err)
-	}
-	t, err := svc.Register(ctx, account.Credentials{Username: username, Password: password})
-	if err != nil {
-		tb.Fatalf("register %s: %v", username, err)
-	}
-	return t.Access, t.Refresh
-}
-
-// Handle is a function's entry point.
-type Handle = func(handler.Request) (handler.Response, error)
 
 // ExpectOnly checks that every method but the allowed ones gets the
 // original's 405 with an Allow header.
@@ -100,4 +89,36 @@ func ExpectAuthFirst(tb testing.TB, handle Handle, method, query string) {
 			tb.Errorf("%q: %d %s", c.header, r.Status, r.Raw)
 		}
 	}
+}
+
+// Constructor is a function's New.
+type Constructor = func(*app.App) (fnhttp.Function, error)
+
+// App builds an application from the environment, as a function's main
+// does; its pool (if a test opens one) is closed when the test ends.
+func App(tb testing.TB) *app.App {
+	tb.Helper()
+	a, err := app.New()
+	if err != nil {
+		tb.Fatalf("app: %v", err)
+	}
+	tb.Cleanup(a.Close)
+	return a
+}
+
+// Function builds a function on a.
+func Function(tb testing.TB, a *app.App, newFunction Constructor) fnhttp.Function {
+	tb.Helper()
+	f, err := newFunction(a)
+	if err != nil {
+		tb.Fatalf("new function: %v", err)
+	}
+	return f
+}
+
+// New builds a function on an application of its own, from the
+// environment, and returns its Handle.
+func New(tb testing.TB, newFunction Constructor) Handle {
+	tb.Helper()
+	return Function(tb, App(tb), newFunction).Handle
 }

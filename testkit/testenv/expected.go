@@ -12,10 +12,11 @@ import (
 	"github.com/benchwrap/backend/shared/analysis"
 )
 
-// sharedDir is the shared module's root, wherever the test runs from.
+// sharedDir is the shared module's root (testkit's sibling), wherever
+// the test runs from.
 func sharedDir() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(file))
+	return filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(file))), "shared")
 }
 
 // FixtureDir holds the HDF5 test files (copies of ../shared/fixtures,

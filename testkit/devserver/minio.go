@@ -49,7 +49,7 @@ type MinIOOptions struct {
 
 // MinIO is a running server.
 type MinIO struct {
-	proc     *Proc
+	server
 	Endpoint string // host:port
 }
 
@@ -75,11 +75,6 @@ func StartMinIO(ctx context.Context, opts MinIOOptions) (*MinIO, error) {
 		return nil, err
 	}
 	logPath := filepath.Join(opts.Dir, "server.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close()
 	env := append([]string{
 		"PATH=/usr/bin:/bin",
 		"HOME=" + opts.Dir,
@@ -88,17 +83,14 @@ func StartMinIO(ctx context.Context, opts MinIOOptions) (*MinIO, error) {
 		"MINIO_UPDATE=off",
 		"MINIO_BROWSER=off",
 	}, opts.Env...)
-	cmd := command(runAs{}, logFile, env, bin, "server", data, "--address", opts.Addr,
+	proc, err := launch(runAs{}, logPath, 0o644, env, bin, "server", data, "--address", opts.Addr,
 		"--console-address", "127.0.0.1:"+strconv.Itoa(cport), "--quiet")
-	proc, err := start(cmd)
 	if err != nil {
 		return nil, err
 	}
-	m := &MinIO{proc: proc, Endpoint: opts.Addr}
-	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	m := &MinIO{server: server{proc: proc, sig: syscall.SIGTERM, grace: 15 * time.Second}, Endpoint: opts.Addr}
 	live := "http://" + opts.Addr + "/minio/health/live"
-	err = waitFor(wctx, proc, "minio", logPath, func(ctx context.Context) error {
+	err = m.await(ctx, "minio", logPath, 60*time.Second, func(ctx context.Context) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, live, nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -111,14 +103,7 @@ func StartMinIO(ctx context.Context, opts MinIOOptions) (*MinIO, error) {
 		return nil
 	})
 	if err != nil {
-		_ = m.Stop()
 		return nil, err
 	}
 	return m, nil
 }
-
-// PID is the server's process id.
-func (m *MinIO) PID() int { return m.proc.PID() }
-
-// Stop shuts the server down.
-func (m *MinIO) Stop() error { return m.proc.Stop(syscall.SIGTERM, 15*time.Second) }

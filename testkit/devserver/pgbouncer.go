@@ -34,7 +34,7 @@ type PgBouncerOptions struct {
 
 // PgBouncer is a running PgBouncer in transaction pooling mode.
 type PgBouncer struct {
-	proc *Proc
+	server
 	Port int
 }
 
@@ -78,18 +78,9 @@ func PgBouncerBinary() (string, error) {
 // roles in opts.Users, with password (SCRAM) logins only, as the cluster
 // has. It runs as the cluster's user: PgBouncer refuses to run as root.
 func StartPgBouncer(ctx context.Context, opts PgBouncerOptions) (*PgBouncer, error) {
-	bin, err := PgBouncerBinary()
+	bin, as, err := prepare(PgBouncerBinary, &opts.Port)
 	if err != nil {
 		return nil, err
-	}
-	as, err := postgresUser()
-	if err != nil {
-		return nil, err
-	}
-	if opts.Port == 0 {
-		if opts.Port, err = FreePort(); err != nil {
-			return nil, err
-		}
 	}
 	superPW, ok := opts.Users["postgres"]
 	if !ok {
@@ -140,23 +131,13 @@ ignore_startup_parameters = extra_float_digits
 			return nil, err
 		}
 	}
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	proc, err := launch(as, logPath, 0o644, []string{"PATH=/usr/sbin:/usr/bin:/bin"}, bin, filepath.Join(opts.Dir, "pgbouncer.ini"))
 	if err != nil {
 		return nil, err
 	}
-	defer logFile.Close()
-	if err := as.chown(logPath); err != nil {
-		return nil, err
-	}
-	proc, err := start(command(as, logFile, []string{"PATH=/usr/sbin:/usr/bin:/bin"}, bin, filepath.Join(opts.Dir, "pgbouncer.ini")))
-	if err != nil {
-		return nil, err
-	}
-	b := &PgBouncer{proc: proc, Port: opts.Port}
+	b := &PgBouncer{server: server{proc: proc, sig: syscall.SIGINT, grace: 10 * time.Second}, Port: opts.Port}
 	probe := fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/postgres?sslmode=disable&default_query_exec_mode=%s", url.QueryEscape(superPW), opts.Port, PgBouncerQueryMode)
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	err = waitFor(wctx, proc, "pgbouncer", logPath, func(ctx context.Context) error {
+	err = b.await(ctx, "pgbouncer", logPath, 30*time.Second, func(ctx context.Context) error {
 		c, err := pgx.Connect(ctx, probe)
 		if err != nil {
 			return err
@@ -166,7 +147,6 @@ ignore_startup_parameters = extra_float_digits
 		return err
 	})
 	if err != nil {
-		_ = b.Stop()
 		return nil, err
 	}
 	return b, nil
@@ -185,9 +165,3 @@ func UserFromURL(dbURL string) (name, password string, err error) {
 	pw, _ := u.User.Password()
 	return u.User.Username(), pw, nil
 }
-
-// PID is PgBouncer's process id.
-func (b *PgBouncer) PID() int { return b.proc.PID() }
-
-// Stop shuts PgBouncer down (SIGINT: at once, clients are cut).
-func (b *PgBouncer) Stop() error { return b.proc.Stop(syscall.SIGINT, 10*time.Second) }

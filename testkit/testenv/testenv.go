@@ -20,8 +20,8 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/postgres"
+	"github.com/benchwrap/backend/testkit/devserver"
 )
 
 var (
@@ -213,17 +213,18 @@ func NewBucket(tb testing.TB) Bucket {
 // user must not be able to do).
 func (s MinIOServer) Root(tb testing.TB) *minio.Client {
 	tb.Helper()
-	c, err := minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s.RootUser, s.RootPassword, ""), Region: "us-east-1"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return c
+	return s.client(tb, s.RootUser, s.RootPassword)
 }
 
 // Client returns a client with the bucket user's credentials.
 func (b Bucket) Client(tb testing.TB) *minio.Client {
 	tb.Helper()
-	c, err := minio.New(b.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(b.AccessKey, b.SecretKey, ""), Region: "us-east-1"})
+	return b.client(tb, b.AccessKey, b.SecretKey)
+}
+
+func (s MinIOServer) client(tb testing.TB, accessKey, secretKey string) *minio.Client {
+	tb.Helper()
+	c, err := minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(accessKey, secretKey, ""), Region: "us-east-1"})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -236,8 +237,8 @@ func (s MinIOServer) String() string { return fmt.Sprintf("minio(%s)", s.Endpoin
 // FunctionEnv points the functions' configuration (package app) at test
 // servers: a fresh database, a fresh bucket with its own user, a JWT
 // secret, and an empty secrets directory so only the environment counts.
-// The settings are process-wide (app builds each service once), so call
-// it once per test binary, before the first request.
+// The variables are process-wide: call it once per test binary, before
+// building the app (app.New, fnhttptest.App) the tests use.
 func FunctionEnv(tb testing.TB) Bucket {
 	tb.Helper()
 	b := NewBucket(tb)

@@ -25,7 +25,7 @@ type PostgresOptions struct {
 
 // Postgres is a running cluster.
 type Postgres struct {
-	proc *Proc
+	server
 	URL  string // postgres://postgres:PASSWORD@127.0.0.1:PORT/DB?sslmode=disable
 	Port int
 	// Cluster is the directory of data/ and sock/: PostgresOptions.Dir,
@@ -56,21 +56,12 @@ func PostgresBinDir() (string, error) {
 
 // StartPostgres initialises the cluster in opts.Dir if needed and starts it.
 func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error) {
-	bin, err := PostgresBinDir()
-	if err != nil {
-		return nil, err
-	}
-	as, err := postgresUser()
+	bin, as, err := prepare(PostgresBinDir, &opts.Port)
 	if err != nil {
 		return nil, err
 	}
 	if opts.Database == "" {
 		opts.Database = "benchwrap"
-	}
-	if opts.Port == 0 {
-		if opts.Port, err = FreePort(); err != nil {
-			return nil, err
-		}
 	}
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, err
@@ -130,19 +121,17 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 	if err != nil {
 		return nil, err
 	}
-	pg := &Postgres{proc: proc, Port: opts.Port, Cluster: cluster, password: password,
+	// SIGINT: fast shut-down, sessions are cut, data is kept.
+	pg := &Postgres{server: server{proc: proc, sig: syscall.SIGINT, grace: 30 * time.Second}, Port: opts.Port, Cluster: cluster, password: password,
 		URL: fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/%s?sslmode=disable", password, opts.Port, opts.Database)}
 	admin := fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/postgres?sslmode=disable", password, opts.Port)
 	if upgrade {
 		if err := pg.closeTrust(ctx, as, data, sock, logPath); err != nil {
-			_ = pg.Stop()
 			return nil, err
 		}
 	}
 
-	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	err = waitFor(wctx, proc, "postgres", logPath, func(ctx context.Context) error {
+	err = pg.await(ctx, "postgres", logPath, 60*time.Second, func(ctx context.Context) error {
 		c, err := pgx.Connect(ctx, admin)
 		if err != nil {
 			return err
@@ -158,14 +147,7 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 		return err
 	})
 	if err != nil {
-		_ = pg.Stop()
 		return nil, err
 	}
 	return pg, nil
 }
-
-// PID is the server's process id.
-func (p *Postgres) PID() int { return p.proc.PID() }
-
-// Stop shuts the server down (fast mode: sessions are cut, data is kept).
-func (p *Postgres) Stop() error { return p.proc.Stop(syscall.SIGINT, 30*time.Second) }
