@@ -8,7 +8,7 @@ import (
 
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/profile"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // TestInflatingChunkRefused: a dataset that declares 1,000 rows (in one

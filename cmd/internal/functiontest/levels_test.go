@@ -1,6 +1,6 @@
 //go:build integration
 
-package function
+package functiontest_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/results"
-	"github.com/benchwrap/backend/shared/testenv"
+	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // countingStore counts the table reads a series request makes itself
@@ -155,7 +155,7 @@ func TestLevelsEqualLoadedSeries(t *testing.T) {
 	}
 
 	user := "lvl" + testenv.Name("")[:6]
-	testenv.Register(t, user, "password-123")
+	testenv.Register(t, fix.app, user, "password-123")
 	spec := gen.Default()
 	// One merged file: two series in one table.
 	spec.Layout, spec.JobID, spec.Steps, spec.Nodes, spec.Rows, spec.Dups, spec.Jitter = gen.Merged, 20010, 1, 2, 75_000, 0.05, 0.4
@@ -181,7 +181,7 @@ func TestLevelsEqualLoadedSeries(t *testing.T) {
 func TestLevelsFollowReanalysis(t *testing.T) {
 	setup(t)
 	user := "lvr" + testenv.Name("")[:6]
-	testenv.Register(t, user, "password-123")
+	testenv.Register(t, fix.app, user, "password-123")
 	dir := t.TempDir()
 	write := func(seed uint64, peak float64) string {
 		spec := gen.Default()
