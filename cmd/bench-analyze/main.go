@@ -108,7 +108,7 @@ func measure(ctx context.Context, pool *pgxpool.Pool, analyzeBin, dbURL, file, m
 	peakKiB := <-peak
 
 	table := analysis.Identifier(analysis.TableName(analysis.Label(file)))
-	cols, data, err := readTable(ctx, pool, schema, table)
+	cols, data, err := postgres.ReadTable(ctx, pool, schema, table)
 	if err != nil {
 		return err
 	}
@@ -169,25 +169,4 @@ func watchPeakRSS(pid int) <-chan int64 {
 		out <- peak
 	}()
 	return out
-}
-
-func readTable(ctx context.Context, pool *pgxpool.Pool, schema, table string) ([]string, [][]any, error) {
-	rows, err := pool.Query(ctx, "SELECT * FROM "+pgx.Identifier{schema, table}.Sanitize())
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	var cols []string
-	for _, f := range rows.FieldDescriptions() {
-		cols = append(cols, f.Name)
-	}
-	var data [][]any
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			return nil, nil, err
-		}
-		data = append(data, v)
-	}
-	return cols, data, rows.Err()
 }

@@ -39,12 +39,7 @@ const (
 
 func newService(t *testing.T) (*account.Service, postgres.Accounts, *clock) {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Open(ctx, testenv.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := openPool(t)
 	clk := &clock{t: time.Now()}
 	keys, err := token.NewKeys([]byte(strings.Repeat("k", 32)), "benchwrap", "benchwrap-api", 10*time.Minute, clk.Now)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -47,6 +46,17 @@ func benchDo(b *testing.B, req *http.Request) map[string]any {
 	return m
 }
 
+// runParallel runs client as sub-benchmark name on 4 goroutines per CPU
+// (each its own client with its own setup) and reports the rate of all.
+func runParallel(b *testing.B, name string, client func(b *testing.B, pb *testing.PB)) {
+	b.Run(name, func(b *testing.B) {
+		b.SetParallelism(4)
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) { client(b, pb) })
+		reportRate(b, start)
+	})
+}
+
 func reportRate(b *testing.B, start time.Time) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 }
@@ -65,39 +75,24 @@ func BenchmarkGateway(b *testing.B) {
 	user := newUser()
 	access, _ := register(b, s.GatewayURL, user, pw)
 
-	b.Run("register", func(b *testing.B) {
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				benchPost(b, s.GatewayURL+"/auth/register", "", map[string]string{"username": newUser(), "password": pw})
-			}
-		})
-		reportRate(b, start)
+	runParallel(b, "register", func(b *testing.B, pb *testing.PB) {
+		for pb.Next() {
+			benchPost(b, s.GatewayURL+"/auth/register", "", map[string]string{"username": newUser(), "password": pw})
+		}
 	})
-	b.Run("login", func(b *testing.B) {
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				benchPost(b, s.GatewayURL+"/auth/login", "", map[string]string{"username": user, "password": pw})
-			}
-		})
-		reportRate(b, start)
+	runParallel(b, "login", func(b *testing.B, pb *testing.PB) {
+		for pb.Next() {
+			benchPost(b, s.GatewayURL+"/auth/login", "", map[string]string{"username": user, "password": pw})
+		}
 	})
-	b.Run("refresh", func(b *testing.B) {
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			// Each client rotates its own chain, as real clients do.
-			m := benchPost(b, s.GatewayURL+"/auth/login", "", map[string]string{"username": user, "password": pw})
-			rt, _ := m["refresh"].(string)
-			for pb.Next() {
-				m := benchPost(b, s.GatewayURL+"/auth/refresh", "", map[string]string{"refresh": rt})
-				rt, _ = m["refresh"].(string)
-			}
-		})
-		reportRate(b, start)
+	runParallel(b, "refresh", func(b *testing.B, pb *testing.PB) {
+		// Each client rotates its own chain, as real clients do.
+		m := benchPost(b, s.GatewayURL+"/auth/login", "", map[string]string{"username": user, "password": pw})
+		rt, _ := m["refresh"].(string)
+		for pb.Next() {
+			m := benchPost(b, s.GatewayURL+"/auth/refresh", "", map[string]string{"refresh": rt})
+			rt, _ = m["refresh"].(string)
+		}
 	})
 	// Refresh rotations on 1 and 16 chains, the two figures issue 18
 	// compares with the original backend.
@@ -126,27 +121,17 @@ func BenchmarkGateway(b *testing.B) {
 			reportRate(b, start)
 		})
 	}
-	b.Run("presign", func(b *testing.B) {
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				benchPost(b, s.GatewayURL+"/storage/presign/upload?object_name=run.h5&benchmark_name=stream", access, nil)
-			}
-		})
-		reportRate(b, start)
+	runParallel(b, "presign", func(b *testing.B, pb *testing.PB) {
+		for pb.Next() {
+			benchPost(b, s.GatewayURL+"/storage/presign/upload?object_name=run.h5&benchmark_name=stream", access, nil)
+		}
 	})
-	b.Run("list", func(b *testing.B) {
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				req, _ := http.NewRequest("GET", s.GatewayURL+"/storage/list", nil)
-				req.Header.Set("Authorization", "Bearer "+access)
-				benchDo(b, req)
-			}
-		})
-		reportRate(b, start)
+	runParallel(b, "list", func(b *testing.B, pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest("GET", s.GatewayURL+"/storage/list", nil)
+			req.Header.Set("Authorization", "Bearer "+access)
+			benchDo(b, req)
+		}
 	})
 }
 
@@ -160,16 +145,8 @@ func BenchmarkUploadToTable(b *testing.B) {
 	defer slog.SetDefault(prev)
 	spec := gen.Default()
 	spec.Rows, spec.TasksPerNode, spec.Seed = 100_000, 4, 7
-	files, err := gen.Write(b.TempDir(), spec)
-	if err != nil {
-		b.Fatal(err)
-	}
-	data, err := os.ReadFile(files[0])
-	if err != nil {
-		b.Fatal(err)
-	}
-	user := testenv.Name("bu")[:12]
-	access, _ := register(b, s.GatewayURL, user, "password-123")
+	data := generated(b, spec)
+	_, access := newUser(b, s, "bu")
 	b.ResetTimer()
 	var total time.Duration
 	for i := 0; i < b.N; i++ {

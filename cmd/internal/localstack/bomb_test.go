@@ -15,18 +15,10 @@ import (
 // less than 300 MB, and the next upload is analysed normally.
 func TestBombIsSkipped(t *testing.T) {
 	s := testStack(t)
-	user := testenv.Name("bo")[:12]
-	access, _ := register(t, s.GatewayURL, user, "password-123")
+	_, access := newUser(t, s, "bo")
 	spec := gen.Default()
 	spec.Series, spec.Bomb = gen.ParseSeries("all"), 4<<30
-	paths, err := gen.Write(t.TempDir(), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bomb, err := os.ReadFile(paths[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	bomb := generated(t, spec)
 	if len(bomb) > 2<<20 {
 		t.Fatalf("the bomb is %d bytes, want under 2 MB", len(bomb))
 	}
