@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -20,8 +19,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/benchwrap/backend/cmd/internal/benchcli"
 	"github.com/benchwrap/backend/shared/analysis"
-	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/postgres"
 )
@@ -31,35 +30,25 @@ func main() {
 	tasks := flag.Int("tasks", 4, "task series")
 	modes := flag.String("modes", "compat", "comma-separated analysis modes to measure")
 	analyzeBin := flag.String("analyze", "bin/analyze", "the batch analyzer binary")
-	dbURL := flag.String("postgres", os.Getenv(devserver.EnvTestDatabaseURL), "PostgreSQL database (default: the one bin/stack exec provides)")
+	dbURL := benchcli.Postgres()
 	shapeList := flag.String("shapes", "", "instead, the shape matrix: comma-separated shapes (plain, jitter, dups, gaps, xcc, gpu, all-series, merged-4-nodes) or all, in both modes")
 	sizes := flag.String("sizes", "20000,200000,2000000", "with -shapes: energy rows per file")
-	flag.Parse()
-	if *shapeList != "" {
-		if *dbURL == "" {
-			fmt.Fprintln(os.Stderr, "bench-analyze: no database: run under `bin/stack exec` or give --postgres")
-			os.Exit(1)
+	benchcli.Main("bench-analyze", func() error {
+		if err := benchcli.NeedDatabase(*dbURL); err != nil {
+			return err
 		}
-		ms := *modes
-		if ms == "compat" {
-			ms = "corrected,compat"
+		if *shapeList != "" {
+			ms := *modes
+			if ms == "compat" {
+				ms = "corrected,compat"
+			}
+			return runShapes(strings.Split(*shapeList, ","), strings.Split(*sizes, ","), strings.Split(ms, ","), *analyzeBin, *dbURL)
 		}
-		if err := runShapes(strings.Split(*shapeList, ","), strings.Split(*sizes, ","), strings.Split(ms, ","), *analyzeBin, *dbURL); err != nil {
-			fmt.Fprintln(os.Stderr, "bench-analyze:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if err := run(*rows, *tasks, strings.Split(*modes, ","), *analyzeBin, *dbURL); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-analyze:", err)
-		os.Exit(1)
-	}
+		return run(*rows, *tasks, strings.Split(*modes, ","), *analyzeBin, *dbURL)
+	})
 }
 
 func run(rows, tasks int, modes []string, analyzeBin, dbURL string) error {
-	if dbURL == "" {
-		return errors.New("no database: run under `bin/stack exec` or give --postgres")
-	}
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "bench-analyze-")
 	if err != nil {

@@ -31,6 +31,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/benchwrap/backend/cmd/internal/benchcli"
 	"github.com/benchwrap/backend/cmd/internal/localstack"
 	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
@@ -44,20 +45,13 @@ func main() {
 	files := flag.Int("files", 200, "small files for the throughput runs")
 	workers := flag.String("workers", "1,2,4", "worker counts for the throughput runs")
 	logins := flag.Int("logins", 200, "logins per login measurement")
-	flag.Parse()
-	var counts []int
-	for _, f := range bytes.Split([]byte(*workers), []byte(",")) {
-		var n int
-		if _, err := fmt.Sscan(string(f), &n); err != nil || n < 1 {
-			fmt.Fprintln(os.Stderr, "bench-queue: --workers: comma-separated counts")
-			os.Exit(2)
+	benchcli.Main("bench-queue", func() error {
+		counts, err := benchcli.Counts("workers", *workers)
+		if err != nil {
+			return err
 		}
-		counts = append(counts, n)
-	}
-	if err := run(*bigRows, *small, *files, counts, *logins); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-queue:", err)
-		os.Exit(1)
-	}
+		return run(*bigRows, *small, *files, counts, *logins)
+	})
 }
 
 type bench struct {
