@@ -18,10 +18,7 @@ import (
 func TestSecurityLockoutIsNotAWeapon(t *testing.T) {
 	svc, _, _ := newService(t)
 	ctx := context.Background()
-	owner := account.Credentials{Username: "victim", Password: "password-123"}
-	if _, err := svc.Register(ctx, owner); err != nil {
-		t.Fatal(err)
-	}
+	owner, _ := registered(t, svc, "victim")
 	tooMany := 0
 	for i := 0; i < 50; i++ {
 		_, err := svc.Login(ctx, account.Credentials{Username: "VICTIM", Password: fmt.Sprintf("guess-%d-xx", i)}, attacker)
@@ -69,10 +66,7 @@ func TestSecurityLockoutIsNotAWeapon(t *testing.T) {
 func TestSecurityPasswordSprayingThrottled(t *testing.T) {
 	svc, _, _ := newService(t)
 	ctx := context.Background()
-	owner := account.Credentials{Username: "sprayed", Password: "password-123"}
-	if _, err := svc.Register(ctx, owner); err != nil {
-		t.Fatal(err)
-	}
+	owner, _ := registered(t, svc, "sprayed")
 	for i := 0; i < 30; i++ {
 		_, err := svc.Login(ctx, account.Credentials{Username: fmt.Sprintf("name%03d", i), Password: "Summer2026!"}, attacker)
 		wantErr(t, err, apperr.Unauthorized, account.MsgBadCredentials)
@@ -89,10 +83,7 @@ func TestSecurityPasswordSprayingThrottled(t *testing.T) {
 func TestSecuritySlowdownAcrossAddresses(t *testing.T) {
 	svc, _, _ := newService(t)
 	ctx := context.Background()
-	owner := account.Credentials{Username: "botnet", Password: "password-123"}
-	if _, err := svc.Register(ctx, owner); err != nil {
-		t.Fatal(err)
-	}
+	owner, _ := registered(t, svc, "botnet")
 	for i := 0; i < 40; i++ { // 40 addresses, 1 failure each
 		_, err := svc.Login(ctx, account.Credentials{Username: "botnet", Password: "wrong-password"}, fmt.Sprintf("203.0.113.%d", i))
 		wantErr(t, err, apperr.Unauthorized, account.MsgBadCredentials)
@@ -150,11 +141,7 @@ func TestSecurityReservedNames(t *testing.T) {
 func TestSecurityLogoutRevokesFamily(t *testing.T) {
 	svc, _, _ := newService(t)
 	ctx := context.Background()
-	creds := account.Credentials{Username: "leaver", Password: "password-123"}
-	first, err := svc.Register(ctx, creds)
-	if err != nil {
-		t.Fatal(err)
-	}
+	creds, first := registered(t, svc, "leaver")
 	other, err := svc.Login(ctx, creds, clientA)
 	if err != nil {
 		t.Fatal(err)
@@ -185,10 +172,7 @@ func TestSecurityLogoutRevokesFamily(t *testing.T) {
 func TestSecurityConcurrentRotationsOfOneToken(t *testing.T) {
 	svc, _, _ := newService(t)
 	ctx := context.Background()
-	tok, err := svc.Register(ctx, account.Credentials{Username: "raced", Password: "password-123"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tok := registered(t, svc, "raced")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var won []account.Tokens
@@ -214,6 +198,6 @@ func TestSecurityConcurrentRotationsOfOneToken(t *testing.T) {
 	if len(won) != 1 {
 		t.Fatalf("%d rotations of one token succeeded; want 1", len(won))
 	}
-	_, err = svc.Refresh(ctx, won[0].Refresh)
+	_, err := svc.Refresh(ctx, won[0].Refresh)
 	wantErr(t, err, apperr.Unauthorized, account.MsgRefreshInvalid)
 }

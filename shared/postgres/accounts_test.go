@@ -56,6 +56,18 @@ func newService(t *testing.T) (*account.Service, postgres.Accounts, *clock) {
 	return svc, store, clk
 }
 
+// registered registers name with the tests' password and returns its
+// credentials and first tokens.
+func registered(t *testing.T, svc *account.Service, name string) (account.Credentials, account.Tokens) {
+	t.Helper()
+	c := account.Credentials{Username: name, Password: "password-123"}
+	tok, err := svc.Register(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, tok
+}
+
 func wantErr(t *testing.T, err error, code apperr.Code, msg string) {
 	t.Helper()
 	e, ok := apperr.As(err)
@@ -101,10 +113,7 @@ func TestConcurrentRegistrationsOfOneName(t *testing.T) {
 func TestRefreshRotationAndReuse(t *testing.T) {
 	svc, _, _ := newService(t)
 	ctx := context.Background()
-	first, err := svc.Register(ctx, account.Credentials{Username: "rotator", Password: "password-123"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	creds, first := registered(t, svc, "rotator")
 	second, err := svc.Refresh(ctx, first.Refresh)
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +133,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	wantErr(t, err, apperr.Unauthorized, account.MsgRefreshInvalid)
 
 	// Another login's family is untouched.
-	other, err := svc.Login(ctx, account.Credentials{Username: "rotator", Password: "password-123"}, clientA)
+	other, err := svc.Login(ctx, creds, clientA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,12 +147,9 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 func TestRefreshExpiry(t *testing.T) {
 	svc, _, clk := newService(t)
 	ctx := context.Background()
-	tok, err := svc.Register(ctx, account.Credentials{Username: "expirer", Password: "password-123"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tok := registered(t, svc, "expirer")
 	clk.Add(29 * 24 * time.Hour)
-	tok, err = svc.Refresh(ctx, tok.Refresh) // a fresh 30 days from here
+	tok, err := svc.Refresh(ctx, tok.Refresh) // a fresh 30 days from here
 	if err != nil {
 		t.Fatalf("refresh within lifetime: %v", err)
 	}
@@ -157,10 +163,7 @@ func TestRefreshExpiry(t *testing.T) {
 func TestLoginLockout(t *testing.T) {
 	svc, _, clk := newService(t)
 	ctx := context.Background()
-	good := account.Credentials{Username: "lockme", Password: "password-123"}
-	if _, err := svc.Register(ctx, good); err != nil {
-		t.Fatal(err)
-	}
+	good, _ := registered(t, svc, "lockme")
 	bad := account.Credentials{Username: "LockMe", Password: "wrong-password"}
 	for i := 0; i < 10; i++ {
 		_, err := svc.Login(ctx, bad, clientA)
@@ -200,9 +203,7 @@ func TestUnknownUserCountsTowardsLockout(t *testing.T) {
 func TestImportUsersFile(t *testing.T) {
 	svc, store, _ := newService(t)
 	ctx := context.Background()
-	if _, err := svc.Register(ctx, account.Credentials{Username: "present", Password: "password-123"}); err != nil {
-		t.Fatal(err)
-	}
+	registered(t, svc, "present")
 	file := strings.Join([]string{
 		"olduser:$argon2id$v=19$m=65536,t=3,p=4$ufceAyDkHMN4z3kvxTiH0A$4hJvimFx5VS9rSJjerJUbw",
 		// The original's injection: registering "b:x\nalice" wrote these two lines.
