@@ -68,6 +68,15 @@ func registered(t *testing.T, svc *account.Service, name string) (account.Creden
 	return c, tok
 }
 
+// loginOK logs in with creds from addr; the test fails, naming the case,
+// when the login is refused.
+func loginOK(t *testing.T, svc *account.Service, creds account.Credentials, addr, what string) {
+	t.Helper()
+	if _, err := svc.Login(context.Background(), creds, addr); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
 func wantErr(t *testing.T, err error, code apperr.Code, msg string) {
 	t.Helper()
 	e, ok := apperr.As(err)
@@ -179,9 +188,7 @@ func TestLoginLockout(t *testing.T) {
 		t.Errorf("Retry-After = %s, want about 5m", e.RetryAfter)
 	}
 	clk.Add(e.RetryAfter + time.Second)
-	if _, err := svc.Login(ctx, good, clientA); err != nil {
-		t.Fatalf("login after the window: %v", err)
-	}
+	loginOK(t, svc, good, clientA, "login after the window")
 }
 
 func TestUnknownUserCountsTowardsLockout(t *testing.T) {
@@ -229,9 +236,7 @@ func TestImportUsersFile(t *testing.T) {
 		}
 	}
 	// The imported passlib hash verifies at login.
-	if _, err := svc.Login(ctx, account.Credentials{Username: "olduser", Password: "original-pass-42"}, clientA); err != nil {
-		t.Fatalf("login with imported hash: %v", err)
-	}
+	loginOK(t, svc, account.Credentials{Username: "olduser", Password: "original-pass-42"}, clientA, "login with imported hash")
 	if _, err := store.UserByName(ctx, "alice"); err == nil {
 		t.Fatal("hostile line created user alice")
 	}
