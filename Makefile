@@ -42,7 +42,7 @@ run: build
 	bin/stack
 
 bench: build
-	bin/stack exec -- $(GO) test -run '^$$' -bench 'Gateway|UploadToTable' -benchtime 5s ./cmd/internal/localstack/
+	bin/stack exec -- $(GO) test -run '^$$' -bench 'Gateway|RefreshHops|UploadToTable' -benchtime 5s ./cmd/internal/localstack/
 
 # faas-cli build --shrinkwrap, then every image's Go build and tests, and
 # the generated manifests in deploy/ checked against stack.yml.

@@ -277,7 +277,7 @@ func (s *Service) slowdown(n int) time.Duration {
 // Refresh rotates a refresh token: the presented one is consumed and a new
 // pair is returned. A token presented twice revokes its whole family.
 func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
-	if refresh == "" || len(refresh) > 512 {
+	if !token.WellFormedRefresh(refresh) {
 		return Tokens{}, apperr.New(apperr.Unauthorized, MsgRefreshInvalid)
 	}
 	now := s.now()
@@ -309,7 +309,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 // twice is not an error; an unknown token is 401. Access tokens already
 // issued stay valid until they expire (at most token.MaxAccessTTL).
 func (s *Service) Logout(ctx context.Context, refresh string) error {
-	if refresh == "" || len(refresh) > 512 {
+	if !token.WellFormedRefresh(refresh) {
 		return apperr.New(apperr.Unauthorized, MsgRefreshInvalid)
 	}
 	err := s.store.RevokeFamily(ctx, token.HashRefresh(refresh), s.now())

@@ -249,7 +249,7 @@ func TestServiceLogout(t *testing.T) {
 	if _, err := svc.Refresh(ctx, next.Refresh); code(err) != apperr.Unauthorized {
 		t.Fatalf("refresh after logout: %v", err)
 	}
-	for _, bad := range []string{"", "unknown", strings.Repeat("x", 513)} {
+	for _, bad := range []string{"", "unknown", strings.Repeat("x", 513), strings.Repeat("x", token.RefreshLen), strings.Repeat("x", token.RefreshLen-1) + "+"} {
 		if err := svc.Logout(ctx, bad); code(err) != apperr.Unauthorized {
 			t.Errorf("logout %q: %v", bad, err)
 		}
@@ -376,7 +376,7 @@ func TestServiceRotation(t *testing.T) {
 	if _, err := svc.Refresh(ctx, late.Refresh); code(err) != apperr.Unauthorized || err.Error() != MsgRefreshExpired {
 		t.Fatalf("expired: %v", err)
 	}
-	for _, bad := range []string{"", "unknown", strings.Repeat("x", 513)} {
+	for _, bad := range []string{"", "unknown", strings.Repeat("x", 513), strings.Repeat("x", token.RefreshLen), strings.Repeat("x", token.RefreshLen-1) + "+"} {
 		if _, err := svc.Refresh(ctx, bad); code(err) != apperr.Unauthorized || err.Error() != MsgRefreshInvalid {
 			t.Errorf("refresh %q: %v", bad, err)
 		}
@@ -404,8 +404,10 @@ func TestServiceStoreOutage(t *testing.T) {
 	c := Credentials{Username: "someone", Password: "password-123"}
 	_, rerr := svc.Register(ctx, c)
 	_, lerr := svc.Login(ctx, c, "a")
-	_, ferr := svc.Refresh(ctx, "token")
-	oerr := svc.Logout(ctx, "token")
+	// Well formed, so the store is asked.
+	tok := strings.Repeat("t", token.RefreshLen)
+	_, ferr := svc.Refresh(ctx, tok)
+	oerr := svc.Logout(ctx, tok)
 	for op, err := range map[string]error{"register": rerr, "login": lerr, "refresh": ferr, "logout": oerr} {
 		if code(err) != apperr.Unavailable || !errors.Is(err, errDown) {
 			t.Errorf("%s: %v, want 503 wrapping the cause", op, err)

@@ -138,6 +138,25 @@ func NewRefresh() (string, []byte, error) {
 	return t, HashRefresh(t), nil
 }
 
+// RefreshLen is the length of every refresh token NewRefresh makes.
+const RefreshLen = 43
+
+// WellFormedRefresh reports whether t could be a token NewRefresh made:
+// 43 base64url characters. Anything else is refused without a database
+// round trip (or a hash).
+func WellFormedRefresh(t string) bool {
+	if len(t) != RefreshLen {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // HashRefresh is the stored form of a refresh token: tokens are never kept
 // in clear.
 func HashRefresh(t string) []byte {

@@ -127,4 +127,50 @@ func TestRefreshTokens(t *testing.T) {
 	if string(HashRefresh(a)) != string(ha) || strings.Contains(string(ha), a) {
 		t.Error("hash mismatch")
 	}
+	if !WellFormedRefresh(a) || !WellFormedRefresh(b) {
+		t.Errorf("%q or %q not well formed", a, b)
+	}
+}
+
+func TestWellFormedRefresh(t *testing.T) {
+	for tok, want := range map[string]bool{
+		strings.Repeat("A", 43):                 true,
+		"abcXYZ019-_" + strings.Repeat("q", 32): true,
+		"":                                      false,
+		strings.Repeat("A", 42):                 false,
+		strings.Repeat("A", 44):                 false,
+		strings.Repeat("A", 42) + "+":           false, // standard base64, not base64url
+		strings.Repeat("A", 42) + "=":           false,
+		strings.Repeat("A", 42) + " ":           false,
+		strings.Repeat("A", 41) + "é":           false, // 43 bytes, not 43 characters of the alphabet
+	} {
+		if got := WellFormedRefresh(tok); got != want {
+			t.Errorf("WellFormedRefresh(%q) = %v, want %v", tok, got, want)
+		}
+	}
+}
+
+// BenchmarkRotationCPU is the CPU a refresh rotation spends on tokens:
+// a new refresh token and its hash, the presented token's hash, and a
+// signed access token (its share of the µs per rotation, beside the
+// database's in cmd/internal/localstack's BenchmarkRefreshHops).
+func BenchmarkRotationCPU(b *testing.B) {
+	k, err := NewKeys(secret, "benchwrap", "benchwrap-api", 10*time.Minute, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	old, _, _ := NewRefresh()
+	b.ReportAllocs()
+	for range b.N {
+		if !WellFormedRefresh(old) {
+			b.Fatal("malformed")
+		}
+		_ = HashRefresh(old)
+		if _, _, err := NewRefresh(); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := k.Access("someone"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

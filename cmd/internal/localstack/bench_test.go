@@ -2,18 +2,27 @@ package localstack
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/benchwrap/backend/shared/account"
+	"github.com/benchwrap/backend/shared/app"
+	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
+	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/testenv"
+	refreshtoken "github.com/benchwrap/backend/shared/token"
 )
 
 var benchClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -166,4 +175,124 @@ func BenchmarkUploadToTable(b *testing.B) {
 		}
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/upload")
+}
+
+// BenchmarkRefreshHops splits one chain's rotation into the hops it
+// crosses, each measured alone and one request at a time (what bounds a
+// single chain), on the stack's durable PostgreSQL: a round trip and a
+// committed (WAL-flushed) transaction, the rotation statement, the
+// account service (plus token generation and JWT signing), the
+// function's Handle (plus body decoding, logging and JSON), the function
+// binary's HTTP server alone ("direct", as a deployed function serves),
+// and the local gateway (what `make bench` reports as refresh-1chain).
+// Differences between lines are the cost of each hop, in µs/rotation.
+func BenchmarkRefreshHops(b *testing.B) {
+	s := testStack(b)
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	defer slog.SetDefault(prev)
+	ctx := context.Background()
+	user, _ := newUser(b, s, "bh")
+	login := func() string {
+		m := benchPost(b, s.GatewayURL+"/auth/login", "", map[string]string{"username": user, "password": "password-123"})
+		rt, _ := m["refresh"].(string)
+		return rt
+	}
+	pool, err := app.Postgres(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := app.Accounts(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var fsync, syncCommit, walSync string
+	if err := pool.QueryRow(ctx, "SELECT current_setting('fsync'), current_setting('synchronous_commit'), current_setting('wal_sync_method')").Scan(&fsync, &syncCommit, &walSync); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("PostgreSQL: fsync=%s synchronous_commit=%s wal_sync_method=%s", fsync, syncCommit, walSync)
+	perOp := func(b *testing.B, start time.Time) {
+		b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "µs/rotation")
+	}
+	b.Run("pg-roundtrip", func(b *testing.B) {
+		start := time.Now()
+		for range b.N {
+			if _, err := pool.Exec(ctx, "SELECT 1"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perOp(b, start)
+	})
+	// The smallest committed write: one row rewritten in place, so the
+	// commit flushes WAL (fsync), which every rotation waits for. (A
+	// transaction that wrote no WAL, e.g. SELECT txid_current(), is not
+	// flushed.)
+	b.Run("pg-commit", func(b *testing.B) {
+		probe := refreshtoken.HashRefresh(login())
+		start := time.Now()
+		for range b.N {
+			if _, err := pool.Exec(ctx, "UPDATE refresh_tokens SET issued_at = issued_at WHERE token_hash = $1", probe); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perOp(b, start)
+	})
+	b.Run("sql-rotate", func(b *testing.B) {
+		store := postgres.Accounts{Pool: pool}
+		old := refreshtoken.HashRefresh(login())
+		start := time.Now()
+		for range b.N {
+			_, next, _ := refreshtoken.NewRefresh()
+			now := time.Now()
+			if _, err := store.RotateRefresh(ctx, old, account.RefreshToken{Hash: next, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}, now); err != nil {
+				b.Fatal(err)
+			}
+			old = next
+		}
+		perOp(b, start)
+	})
+	b.Run("service", func(b *testing.B) {
+		rt := login()
+		start := time.Now()
+		for range b.N {
+			t, err := svc.Refresh(ctx, rt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rt = t.Refresh
+		}
+		perOp(b, start)
+	})
+	b.Run("handle", func(b *testing.B) {
+		rt := login()
+		start := time.Now()
+		for range b.N {
+			body, _ := json.Marshal(map[string]string{"refresh": rt})
+			req := handler.Request{Body: body, Method: http.MethodPost, Header: http.Header{"Content-Type": {"application/json"}}}
+			req.WithContext(ctx)
+			resp, err := Functions["refresh"](req)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				b.Fatalf("%d %s %v", resp.StatusCode, resp.Body, err)
+			}
+			var t account.Tokens
+			_ = json.Unmarshal(resp.Body, &t)
+			rt = t.Refresh
+		}
+		perOp(b, start)
+	})
+	oneChain := func(b *testing.B, url string) {
+		rt := login()
+		start := time.Now()
+		for range b.N {
+			m := benchPost(b, url, "", map[string]string{"refresh": rt})
+			rt, _ = m["refresh"].(string)
+		}
+		perOp(b, start)
+	}
+	b.Run("direct", func(b *testing.B) {
+		srv := httptest.NewServer(fnhttp.Mux(Policies["refresh"].Handler(Functions["refresh"]), app.Ping))
+		defer srv.Close()
+		oneChain(b, srv.URL+"/")
+	})
+	b.Run("gateway", func(b *testing.B) { oneChain(b, s.GatewayURL+"/auth/refresh") })
 }

@@ -85,10 +85,21 @@ func testStack(t testing.TB) *Stack {
 		if stackErr = os.Setenv("TRUSTED_PROXIES", trustedProxy+"/32"); stackErr != nil {
 			return
 		}
+		// Benchmarks get a durable PostgreSQL (fsync and synchronous_commit
+		// on, as deployed): a rotation's figure includes its commit.
+		// BENCH_POSTGRES=fast takes the tests' fsync-off cluster instead,
+		// to see what the disk costs (not a figure to compare).
+		durable := benchmarking() && os.Getenv("BENCH_POSTGRES") != "fast"
+		var pgPort int
+		if durable {
+			if pgPort, stackErr = devserver.FreePort(); stackErr != nil {
+				return
+			}
+		}
 		// STACK_PGBOUNCER=1 (make test's second, focused pass) runs the
 		// same tests with the functions behind PgBouncer.
 		stack, stackErr = Start(context.Background(), Options{
-			Dir: dir, GatewayAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", FastPostgres: true,
+			Dir: dir, GatewayAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", FastPostgres: !durable, PGPort: pgPort,
 			PgBouncer: os.Getenv("STACK_PGBOUNCER") == "1",
 			MinIOAddr: fmt.Sprintf("127.0.0.1:%d", port),
 		})
