@@ -66,6 +66,16 @@ func runParallel(b *testing.B, name string, client func(b *testing.B, pb *testin
 	})
 }
 
+// benchStack is the test stack with this process's log silenced until
+// the benchmark ends: one line per request would dominate the figures.
+func benchStack(b *testing.B) *Stack {
+	s := testStack(b)
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	b.Cleanup(func() { slog.SetDefault(prev) })
+	return s
+}
+
 func reportRate(b *testing.B, start time.Time) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 }
@@ -73,10 +83,7 @@ func reportRate(b *testing.B, start time.Time) {
 // BenchmarkGateway measures requests per second through the local gateway
 // for each function, with 8 concurrent clients (b.SetParallelism(4) on 2 cores).
 func BenchmarkGateway(b *testing.B) {
-	s := testStack(b)
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil))) // one line per request would dominate
-	defer slog.SetDefault(prev)
+	s := benchStack(b)
 	var seq atomic.Int64
 	prefix := testenv.Name("b")[:7]
 	newUser := func() string { return fmt.Sprintf("%s%d", prefix, seq.Add(1)) }
@@ -148,10 +155,7 @@ func BenchmarkGateway(b *testing.B) {
 // 100,000-row profile to its committed table: MinIO's notification, the
 // analyze function's download, the pipeline and the COPY.
 func BenchmarkUploadToTable(b *testing.B) {
-	s := testStack(b)
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	defer slog.SetDefault(prev)
+	s := benchStack(b)
 	spec := gen.Default()
 	spec.Rows, spec.TasksPerNode, spec.Seed = 100_000, 4, 7
 	data := generated(b, spec)
@@ -187,10 +191,7 @@ func BenchmarkUploadToTable(b *testing.B) {
 // and the local gateway (what `make bench` reports as refresh-1chain).
 // Differences between lines are the cost of each hop, in µs/rotation.
 func BenchmarkRefreshHops(b *testing.B) {
-	s := testStack(b)
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	defer slog.SetDefault(prev)
+	s := benchStack(b)
 	ctx := context.Background()
 	user, _ := newUser(b, s, "bh")
 	login := func() string {
