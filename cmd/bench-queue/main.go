@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,7 +34,11 @@ import (
 
 	"github.com/benchwrap/backend/cmd/internal/benchcli"
 	"github.com/benchwrap/backend/cmd/internal/localstack"
+	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/analyzer"
 	"github.com/benchwrap/backend/shared/devserver"
+	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/testenv"
@@ -45,7 +50,12 @@ func main() {
 	files := flag.Int("files", 200, "small files for the throughput runs")
 	workers := flag.String("workers", "1,2,4", "worker counts for the throughput runs")
 	logins := flag.Int("logins", 200, "logins per login measurement")
+	partsFlag := flag.String("parts", "burst,throughput,logins", "what to measure (comma-separated)")
 	benchcli.Main("bench-queue", func() error {
+		parts = map[string]bool{}
+		for _, p := range strings.Split(*partsFlag, ",") {
+			parts[strings.TrimSpace(p)] = true
+		}
 		counts, err := benchcli.Counts("workers", *workers)
 		if err != nil {
 			return err
@@ -53,6 +63,9 @@ func main() {
 		return run(*bigRows, *small, *files, counts, *logins)
 	})
 }
+
+// parts are the measurements to run (-parts).
+var parts map[string]bool
 
 type bench struct {
 	s     *localstack.Stack
@@ -100,10 +113,37 @@ func run(bigRows, nSmall, nFiles int, counts []int, nLogins int) error {
 		b.users = append(b.users, user{name, access})
 	}
 
-	// 1. Burst.
+	if parts["components"] {
+		if err := components(ctx, filepath.Join(testenv.FixtureDir(), "12345_batch_node01.h5")); err != nil {
+			return err
+		}
+	}
+	var keys []string
+	if parts["burst"] {
+		if keys, err = b.burst(ctx, bigRows, nSmall); err != nil {
+			return err
+		}
+	}
+	if parts["throughput"] {
+		if err := b.throughput(ctx, nFiles, counts); err != nil {
+			return err
+		}
+	}
+	if parts["logins"] {
+		if err := b.loginLoad(ctx, keys, nLogins); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// burst: one big upload, then nSmall small ones from every user, on 2
+// workers. It returns the small files' keys.
+func (b *bench) burst(ctx context.Context, bigRows, nSmall int) ([]string, error) {
+	s := b.s
 	big, err := bigFile(bigRows)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if os.Getenv("ANALYZE_SMALL_BYTES") == "" && len(big) <= 16<<20 {
 		// A scaled-down big file still goes to the large lane.
@@ -113,37 +153,37 @@ func run(bigRows, nSmall, nFiles int, counts []int, nLogins int) error {
 		bigRows, float64(len(big))/(1<<20), nSmall, len(b.users))
 	os.Setenv("ANALYZE_CONCURRENCY", "2")
 	if err := s.StartWorkers(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	bigKey, bigPut, err := b.upload(b.users[0], "big.h5", big)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	type put struct {
-		key string
-		at  time.Time
-	}
-	var puts []put
+	var keys []string
+	putAt := map[string]time.Time{bigKey: bigPut}
 	for i := range nSmall {
 		u := b.users[i%len(b.users)]
 		k, at, err := b.upload(u, fmt.Sprintf("small-%03d.h5", i), b.small)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		puts = append(puts, put{k, at})
+		keys = append(keys, k)
+		putAt[k] = at
 	}
 	bigDone, err := b.waitTable(bigKey, 30*time.Minute)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var lat []time.Duration
+	doneAt := map[string]time.Time{}
 	before := 0
-	for _, p := range puts {
-		done, err := b.waitTable(p.key, time.Minute)
+	for _, k := range keys {
+		done, err := b.waitTable(k, time.Minute)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		lat = append(lat, done.Sub(p.at))
+		doneAt[k] = done
+		lat = append(lat, done.Sub(putAt[k]))
 		if done.Before(bigDone) {
 			before++
 		}
@@ -151,11 +191,33 @@ func run(bigRows, nSmall, nFiles int, counts []int, nLogins int) error {
 	fmt.Printf("  big file: PUT→table %.1f s\n", bigDone.Sub(bigPut).Seconds())
 	fmt.Printf("  small files: PUT→table p50 %.2f s, p99 %.2f s, max %.2f s; %d of %d done before the big file\n",
 		pct(lat, 50).Seconds(), pct(lat, 99).Seconds(), slices.Max(lat).Seconds(), before, len(lat))
-	if err := s.StopWorkers(); err != nil {
-		return err
+	enq, err := b.enqueuedAt(keys)
+	if err != nil {
+		return nil, err
 	}
+	var queued []time.Duration
+	for _, k := range keys {
+		queued = append(queued, doneAt[k].Sub(enq[k]))
+	}
+	// PUT→enqueue is MinIO's delivery (its persistent queue is replayed
+	// every 3 s); enqueue→table is the queue's own part.
+	fmt.Printf("  small files: enqueue→table p50 %.2f s, p99 %.2f s\n", pct(queued, 50).Seconds(), pct(queued, 99).Seconds())
+	if err := s.StopWorkers(); err != nil {
+		return nil, err
+	}
+	if err := b.printPhases("  phases of the big file", []string{bigKey}, putAt); err != nil {
+		return nil, err
+	}
+	if err := b.printPhases("  phases of the small files", keys, putAt); err != nil {
+		return nil, err
+	}
+	return keys, nil
+}
 
-	// 2. Throughput.
+// throughput: nFiles small files queued, then analysed by each worker
+// count.
+func (b *bench) throughput(ctx context.Context, nFiles int, counts []int) error {
+	s := b.s
 	fmt.Printf("throughput: %d small files queued, then analysed\n", nFiles)
 	for _, n := range counts {
 		var keys []string
@@ -186,10 +248,27 @@ func run(bigRows, nSmall, nFiles int, counts []int, nLogins int) error {
 			return err
 		}
 		fmt.Printf("  %d worker(s): %.1f s, %.0f files/min\n", n, secs, float64(nFiles)/secs*60)
+		if err := b.printPhases(fmt.Sprintf("    phases (%d workers)", n), keys, nil); err != nil {
+			return err
+		}
 	}
 	os.Unsetenv("ANALYZE_USER_CONCURRENCY")
+	return nil
+}
 
-	// 3. Logins, idle and under deliveries.
+// loginLoad: login latency idle, and while 50 deliveries at a time hit
+// the webhook (replays of keys and events for missing objects).
+func (b *bench) loginLoad(ctx context.Context, keys []string, nLogins int) error {
+	s := b.s
+	if len(keys) == 0 {
+		for i := range 5 {
+			k, _, err := b.upload(b.users[i], "login-load.h5", b.small)
+			if err != nil {
+				return err
+			}
+			keys = append(keys, k)
+		}
+	}
 	os.Setenv("ANALYZE_CONCURRENCY", "2")
 	if err := s.StartWorkers(ctx); err != nil {
 		return err
@@ -219,7 +298,7 @@ func run(bigRows, nSmall, nFiles int, counts []int, nLogins int) error {
 				}
 				// Replays of the burst's events and events for new keys
 				// of every user (most refused after a stat): enqueue load.
-				key := puts[(w+i)%len(puts)].key
+				key := keys[(w+i)%len(keys)]
 				if i%2 == 1 {
 					key = b.users[w%len(b.users)].name + fmt.Sprintf("/missing-%d-%d.h5", w, i)
 				}
@@ -243,6 +322,116 @@ func run(bigRows, nSmall, nFiles int, counts []int, nLogins int) error {
 	fmt.Printf("logins (%d, 4 at a time): idle p50 %.0f ms p99 %.0f ms; during 50 concurrent deliveries (%d delivered, %d failed) p50 %.0f ms p99 %.0f ms (%.2f× idle p99)\n",
 		nLogins, ms(pct(idle, 50)), ms(pct(idle, 99)), deliveries, failed, ms(pct(busy, 50)), ms(pct(busy, 99)),
 		float64(pct(busy, 99))/float64(pct(idle, 99)))
+	return nil
+}
+
+// components times the per-file steps of a small file's analysis in
+// isolation, without the queue: the HDF5 metadata probe in a child
+// process, opening the file in-process, a DuckDB engine's start, and the
+// whole compat analysis on a warm engine.
+func components(ctx context.Context, path string) error {
+	const n = 20
+	timeIt := func(f func() error) (time.Duration, error) {
+		t0 := time.Now()
+		for range n {
+			if err := f(); err != nil {
+				return 0, err
+			}
+		}
+		return time.Since(t0) / n, nil
+	}
+	open := func(isolate bool) func() error {
+		return func() error {
+			r, err := hdf5.Open(path, hdf5.Options{Isolate: isolate})
+			if err == nil {
+				r.Close()
+			}
+			return err
+		}
+	}
+	probe, err := timeIt(open(true))
+	if err != nil {
+		return err
+	}
+	plain, err := timeIt(open(false))
+	if err != nil {
+		return err
+	}
+	engine, err := timeIt(func() error {
+		a, err := analyzer.New(analyzer.Config{Mode: analysis.Compat})
+		if err == nil {
+			a.Close()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	warm := func(isolate bool) (time.Duration, error) {
+		a, err := analyzer.New(analyzer.Config{Mode: analysis.Compat, Engine: duckdb.Options{Reader: hdf5.Options{Isolate: isolate}}})
+		if err != nil {
+			return 0, err
+		}
+		defer a.Close()
+		return timeIt(func() error { _, err := a.Analyze(ctx, path, "bench"); return err })
+	}
+	withProbe, err := warm(true)
+	if err != nil {
+		return err
+	}
+	noProbe, err := warm(false)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("components of a small file (%d runs each, ms): HDF5 open with the isolated probe %.1f, without %.1f; DuckDB engine start %.1f; compat analysis on a warm engine %.1f (without the probe %.1f)\n",
+		n, ms(probe), ms(plain), ms(engine), ms(withProbe), ms(noProbe))
+	return nil
+}
+
+// printPhases prints p50/p99 (and the mean) of each recorded phase of the
+// keys' jobs (analysis_jobs.timings), and of PUT→enqueue when the PUT
+// times are known.
+func (b *bench) printPhases(title string, keys []string, putAt map[string]time.Time) error {
+	rows, err := b.pool.Query(context.Background(), `SELECT DISTINCT ON (object_key) object_key, created_at, coalesce(timings, '{}')
+		FROM analysis_jobs WHERE object_key = ANY($1) AND status = 'analysed' ORDER BY object_key, id DESC`, keys)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	phases := map[string][]float64{}
+	for rows.Next() {
+		var key string
+		var created time.Time
+		var t map[string]float64
+		if err := rows.Scan(&key, &created, &t); err != nil {
+			return err
+		}
+		if at, ok := putAt[key]; ok {
+			phases["enqueue"] = append(phases["enqueue"], created.Sub(at).Seconds())
+		}
+		for k, v := range t {
+			phases[k] = append(phases[k], v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	fmt.Println(title + " (seconds; p50/p99/mean):")
+	// enqueue: PUT → the webhook's job row; wait: job row → the attempt
+	// that worked it; then that attempt's phases in order.
+	for _, name := range []string{"enqueue", "wait", "pickup", "snoozes", "slot", "engine", "lookup", "download", "transform", "publish", "after"} {
+		v := phases[name]
+		if len(v) == 0 {
+			continue
+		}
+		slices.Sort(v)
+		sum := 0.0
+		for _, x := range v {
+			sum += x
+		}
+		p := func(q int) float64 { return v[max(0, min(len(v)-1, (len(v)*q+99)/100-1))] }
+		fmt.Printf("    %-9s %7.3f %7.3f %7.3f\n", name, p(50), p(99), sum/float64(len(v)))
+	}
 	return nil
 }
 
@@ -370,6 +559,26 @@ func (b *bench) waitTable(key string, timeout time.Duration) (time.Time, error) 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// enqueuedAt returns when the webhook recorded each key's (latest) job.
+func (b *bench) enqueuedAt(keys []string) (map[string]time.Time, error) {
+	rows, err := b.pool.Query(context.Background(), `SELECT DISTINCT ON (object_key) object_key, created_at FROM analysis_jobs
+		WHERE object_key = ANY($1) ORDER BY object_key, id DESC`, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var k string
+		var at time.Time
+		if err := rows.Scan(&k, &at); err != nil {
+			return nil, err
+		}
+		out[k] = at
+	}
+	return out, rows.Err()
 }
 
 // waitQueued waits until MinIO has delivered every key's event.

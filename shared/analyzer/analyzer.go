@@ -56,6 +56,25 @@ func New(cfg Config) (*Analyzer, error) {
 	return &Analyzer{cfg: cfg, engine: e}, nil
 }
 
+// SetThreads reopens the engine with n DuckDB worker threads (n <= 0: no
+// change). The queue's small lane runs its engines on one thread: a small
+// file gains nothing from more, and its slots run side by side, so extra
+// threads only contend for the cores (measured: `make bench-queue`).
+func (a *Analyzer) SetThreads(n int) error {
+	if n <= 0 || n == a.cfg.Engine.Threads {
+		return nil
+	}
+	opt := a.cfg.Engine
+	opt.Threads = n
+	e, err := duckdb.New(opt)
+	if err != nil {
+		return err
+	}
+	_ = a.engine.Close()
+	a.engine, a.cfg.Engine = e, opt
+	return nil
+}
+
 // Close releases the engine.
 func (a *Analyzer) Close() error { return a.engine.Close() }
 

@@ -60,8 +60,18 @@ type Outcome struct {
 	Status string `json:"status"` // done, skipped, failed, superseded
 	Table  string `json:"table,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Timings: where the call spent its time (the queue records them).
+	Timings Timings `json:"-"`
 
 	skipClass analysis.SkipClass // for the metrics (metrics.go)
+}
+
+// Timings are the phases of one Process call, in seconds.
+type Timings struct {
+	Lookup    float64 `json:"lookup"`    // the owner's account and the catalog's earlier run
+	Download  float64 `json:"download"`  // the object into a temporary file
+	Transform float64 `json:"transform"` // HDF5 (with its isolated metadata probe) and DuckDB: the table in the engine
+	Publish   float64 `json:"publish"`   // the table, catalog row and job status in one transaction
 }
 
 // reasonAlready is the reason of an outcome found in the catalog.
@@ -120,7 +130,10 @@ func (p *Processor) process(ctx context.Context, o Object, opt ProcessOptions) (
 		}
 	}
 
+	phase := time.Now()
+	out.Timings.Lookup = phase.Sub(started).Seconds()
 	path, size, err := p.download(ctx, o)
+	out.Timings.Download = time.Since(phase).Seconds()
 	if path != "" {
 		defer os.Remove(path)
 	}
@@ -149,7 +162,9 @@ func (p *Processor) process(ctx context.Context, o Object, opt ProcessOptions) (
 	name := strings.ReplaceAll(rest, "/", "_")
 	p.Analyzer.Lock()
 	defer p.Analyzer.Unlock()
+	phase = time.Now()
 	res, err := p.Analyzer.Analyze(ctx, path, name)
+	out.Timings.Transform = time.Since(phase).Seconds()
 	if err != nil {
 		if ctx.Err() != nil {
 			return out, ctx.Err()
@@ -162,7 +177,10 @@ func (p *Processor) process(ctx context.Context, o Object, opt ProcessOptions) (
 	run := NewRun(res, owner, started)
 	run.Source, run.Bucket, run.Key, run.ETag, run.Sequencer, run.Size = base.Source, base.Bucket, base.Key, base.ETag, base.Sequencer, base.Size
 	run.Username, run.ReadSeconds, run.JobID = owner, base.ReadSeconds, base.JobID
-	if err := p.Sink.Publish(ctx, res.Result, res.RowSource(), &run); err != nil {
+	phase = time.Now()
+	err = p.Sink.Publish(ctx, res.Result, res.RowSource(), &run)
+	out.Timings.Publish = time.Since(phase).Seconds()
+	if err != nil {
 		if errors.Is(err, analysis.ErrSuperseded) {
 			out.Status, out.Reason = StatusSuperseded, "a newer upload of this key replaced it"
 			return out, nil

@@ -33,6 +33,9 @@ func init() {
 	if path := os.Getenv(probeEnv); path != "" {
 		os.Exit(probeChild(path))
 	}
+	if os.Getenv(probeServeEnv) != "" {
+		os.Exit(serveProbes()) // prober.go
+	}
 }
 
 // probeChild walks the file and exits 0, whatever Open says: only a crash
@@ -48,9 +51,9 @@ func probeChild(path string) int {
 	return 0
 }
 
-// probe walks path in a child process and reports a crash as an
-// unreadable file.
-func probe(path string, opt Options) error {
+// probeOnce walks path in a fresh child process and reports a crash as
+// an unreadable file.
+func probeOnce(path string, opt Options) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("hdf5: isolate: %w", err)

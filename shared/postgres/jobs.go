@@ -237,13 +237,14 @@ func JobStats(ctx context.Context, q queryer) (QueueStats, error) {
 	return s, rows.Err()
 }
 
-// RunningForOwner counts the owner's analyze jobs River is running that
-// were taken before the given River job (lower id): the per-user cap. The
-// order makes two jobs of one user taken together agree on which waits.
-func RunningForOwner(ctx context.Context, q querier, kind, owner string, riverID int64) (int, error) {
+// RunningForOwner counts the owner's analyze jobs River is running in a
+// queue (lane) that were taken before the given River job (lower id): the
+// per-user cap. The order makes two jobs of one user taken together agree
+// on which waits.
+func RunningForOwner(ctx context.Context, q querier, kind, queue, owner string, riverID int64) (int, error) {
 	var n int
-	err := q.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state = 'running' AND kind = $1 AND args->>'owner' = $2 AND id < $3`,
-		kind, owner, riverID).Scan(&n)
+	err := q.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state = 'running' AND kind = $1 AND queue = $2 AND args->>'owner' = $3 AND id < $4`,
+		kind, queue, owner, riverID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("running jobs of %s: %w", owner, err)
 	}
@@ -320,4 +321,30 @@ func QueueDepth(ctx context.Context, q querier) (int, time.Duration, error) {
 		return 0, 0, fmt.Errorf("queue depth: %w", err)
 	}
 	return n, time.Duration(age * float64(time.Second)), nil
+}
+
+// SetJobTimings records where a job spent its time (JSON: seconds per
+// phase), for operators and the queue benchmark.
+func SetJobTimings(ctx context.Context, q querier, id int64, timings []byte) error {
+	if _, err := q.Exec(ctx, `UPDATE analysis_jobs SET timings = $2 WHERE id = $1`, id, timings); err != nil {
+		return fmt.Errorf("record timings of job %d: %w", id, err)
+	}
+	return nil
+}
+
+// ReconcileJobs settles the jobs River gave up on while their own record
+// could not be written (PostgreSQL down through the last attempt: the row
+// stayed queued or running). Such a job's River job is discarded (or
+// cancelled); the row becomes failed with River's last error. It returns
+// how many it settled.
+func ReconcileJobs(ctx context.Context, q querier) (int64, error) {
+	tag, err := q.Exec(ctx, `UPDATE analysis_jobs a SET status = 'failed', reason = 'retries exhausted',
+		last_error = coalesce(r.errors[array_upper(r.errors, 1)]->>'error', a.last_error, 'the queue gave up on the job'),
+		finished_at = coalesce(r.finalized_at, now())
+		FROM river_job r
+		WHERE r.id = a.river_job_id AND a.status IN ('queued', 'running') AND r.state IN ('discarded', 'cancelled')`)
+	if err != nil {
+		return 0, fmt.Errorf("reconcile jobs: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }

@@ -21,6 +21,10 @@ import (
 // Kind is the River job kind of an analysis.
 const Kind = "analyze"
 
+// fetchPollInterval is how often idle workers look for jobs without a
+// notification (the only way with ANALYZE_POLL_ONLY).
+const fetchPollInterval = 250 * time.Millisecond
+
 // Args is the River job of one analysis: the analysis_jobs row, and what
 // scheduling needs without reading it (owner for the per-user cap, size
 // for the memory budget).
@@ -46,7 +50,10 @@ func New(pool *pgxpool.Pool, s Settings) (*Queue, error) {
 	if err := s.normalise(); err != nil {
 		return nil, err
 	}
-	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: quietLogger()})
+	// Its FetchCooldown spaces the insert notifications per lane: short,
+	// so an upload arriving just after another still wakes an idle worker
+	// instead of waiting for its next poll.
+	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: quietLogger(), FetchCooldown: 5 * time.Millisecond})
 	if err != nil {
 		return nil, fmt.Errorf("queue client: %w", err)
 	}

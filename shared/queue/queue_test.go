@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/benchwrap/backend/shared/analysis"
+	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/devserver"
 	"github.com/benchwrap/backend/shared/postgres"
 )
@@ -274,26 +275,7 @@ func TestQueueWorkerKilled(t *testing.T) {
 // TestQueuePostgresRestartDuringAnalysis: PostgreSQL stops while analyses
 // are publishing and comes back: every file ends analysed exactly once.
 func TestQueuePostgresRestartDuringAnalysis(t *testing.T) {
-	// Not t.TempDir: the postgres user must reach the cluster directory.
-	dir, err := os.MkdirTemp("", "benchwrap-queue-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	port, err := devserver.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	opts := devserver.PostgresOptions{Dir: filepath.Join(dir, "pg"), Port: port, Fast: true}
-	pg, err := devserver.StartPostgres(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = pg.Stop() }()
+	pg := ownPostgres(t)
 	h := newHarness(t, pg.URL)
 	h.users("steady")
 	var keys []string
@@ -314,13 +296,7 @@ func TestQueuePostgresRestartDuringAnalysis(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := pg.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2 * time.Second)
-	if pg, err = devserver.StartPostgres(ctx, opts); err != nil {
-		t.Fatal(err)
-	}
+	pg.restart(2 * time.Second)
 	h.settled(50 * time.Second)
 	for _, k := range keys {
 		if r, j := h.runs(k), h.job(k); len(r) != 1 || r[0].Status != "done" || j.Status != analysis.JobAnalysed {
@@ -330,6 +306,104 @@ func TestQueuePostgresRestartDuringAnalysis(t *testing.T) {
 	if n := h.tables("steady"); n != len(keys) {
 		t.Errorf("%d tables, want %d", n, len(keys))
 	}
+}
+
+// TestQueuePostgresDownThroughLastAttempt: PostgreSQL goes away during a
+// job's last attempt, so neither the attempt's failure nor the job's end
+// can be written then. Once it is back the job ends failed with the last
+// error (River's record of the discarded job, reconciled by the workers),
+// never queued or running forever.
+func TestQueuePostgresDownThroughLastAttempt(t *testing.T) {
+	pg := ownPostgres(t)
+	h := newHarness(t, pg.URL)
+	h.users("flaky")
+
+	// A job left queued when River gave up on it (its last attempt could
+	// write nothing of its own): River's record says discarded.
+	stale := "flaky/queued.h5"
+	h.put(stale, fixture(t, "12345_batch_node01.h5"))
+	if d := h.deliver(stale); d.Status != analysis.JobQueued {
+		t.Fatalf("enqueue: %+v", d)
+	}
+	if _, err := h.pool.Exec(context.Background(), `UPDATE river_job SET state = 'discarded', finalized_at = now(), attempt = max_attempts,
+		errors = ARRAY[jsonb_build_object('at', now(), 'attempt', max_attempts, 'error', 'publish: connection refused')] WHERE id = $1`,
+		h.job(stale).RiverJobID); err != nil {
+		t.Fatal(err)
+	}
+
+	key := "flaky/last.h5"
+	h.put(key, fixture(t, "12345_batch_node01.h5"))
+	h.deliver(key)
+	h.objects.set(key, 2) // attempts 1 and 2 fail on the object store
+	s := testSettings()
+	s.Reconcile = config.Duration(300 * time.Millisecond)
+	h.workers(s, 2*time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	for j := h.job(key); j.Status != analysis.JobRunning || j.Attempts != s.MaxAttempts; j = h.job(key) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the last attempt never started: %+v", j)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	pg.restart(2 * time.Second) // during the slow publish of the last attempt
+	h.settled(40 * time.Second)
+	if j := h.job(key); j.Status != analysis.JobFailed || j.LastError == "" || j.FinishedAt.IsZero() {
+		t.Fatalf("job after its last attempt failed with PostgreSQL down: %+v", j)
+	}
+	if j := h.job(stale); j.Status != analysis.JobFailed || j.LastError != "publish: connection refused" {
+		t.Fatalf("queued job River gave up on: %+v", j)
+	}
+	for _, k := range []string{key, stale} {
+		if r := h.runs(k); len(r) != 0 {
+			t.Fatalf("%s: runs %v", k, r)
+		}
+	}
+}
+
+// cluster is a PostgreSQL server of a test's own, which it can restart.
+type cluster struct {
+	t    *testing.T
+	opts devserver.PostgresOptions
+	pg   *devserver.Postgres
+	URL  string
+}
+
+func ownPostgres(t *testing.T) *cluster {
+	t.Helper()
+	// Not t.TempDir: the postgres user must reach the cluster directory.
+	dir, err := os.MkdirTemp("", "benchwrap-queue-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port, err := devserver.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{t: t, opts: devserver.PostgresOptions{Dir: filepath.Join(dir, "pg"), Port: port, Fast: true}}
+	if c.pg, err = devserver.StartPostgres(context.Background(), c.opts); err != nil {
+		t.Fatal(err)
+	}
+	c.URL = c.pg.URL
+	t.Cleanup(func() { _ = c.pg.Stop() })
+	return c
+}
+
+// restart stops the server, waits, and starts it again.
+func (c *cluster) restart(down time.Duration) {
+	c.t.Helper()
+	if err := c.pg.Stop(); err != nil {
+		c.t.Fatal(err)
+	}
+	time.Sleep(down)
+	pg, err := devserver.StartPostgres(context.Background(), c.opts)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.pg = pg
 }
 
 // TestQueueListShowsProgress: while a file waits, the catalog's view for

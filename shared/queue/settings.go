@@ -18,9 +18,13 @@ import (
 
 // Settings of the queue and its workers.
 type Settings struct {
-	// Concurrency is the number of analyses one process runs at once
-	// (at least 2: one per lane); 0 is the CPU count.
+	// Concurrency is the number of small-lane analyses one process runs
+	// at once; the large lane runs half as many (at least 1) in slots of
+	// its own. 0 is the CPU count.
 	Concurrency int `envconfig:"ANALYZE_CONCURRENCY"`
+	// SmallThreads is the DuckDB worker threads of the small lane's
+	// engines (0: ANALYZE_THREADS, as the large lane's).
+	SmallThreads int `envconfig:"ANALYZE_SMALL_THREADS" default:"1"`
 	// MemoryBudget bounds the estimated memory of the analyses running at
 	// once in one process ("4GiB", "512MiB" or bytes).
 	MemoryBudget Bytes `envconfig:"ANALYZE_MEMORY_BUDGET" default:"4GiB"`
@@ -43,6 +47,9 @@ type Settings struct {
 	// lease ran out (its worker was killed) is taken again by another
 	// worker (River's rescuer, which runs every 30 s on the leader).
 	Lease config.Duration `envconfig:"ANALYZE_LEASE" default:"60s"`
+	// Reconcile: how often the workers settle jobs River gave up on while
+	// PostgreSQL was down (their rows stayed queued or running) as failed.
+	Reconcile config.Duration `envconfig:"ANALYZE_RECONCILE_INTERVAL" default:"15s"`
 	// MemoryFactor and MemoryBase estimate an analysis's need from the
 	// object's size: Base + Factor × size.
 	MemoryFactor float64 `envconfig:"ANALYZE_MEMORY_FACTOR" default:"3"`
@@ -74,6 +81,9 @@ func (s *Settings) normalise() error {
 	if s.RetryMax < s.RetryBase {
 		s.RetryMax = s.RetryBase
 	}
+	if s.Reconcile <= 0 {
+		s.Reconcile = config.Duration(15 * time.Second)
+	}
 	if s.Lease.D() < time.Second {
 		return errors.New("ANALYZE_LEASE must be at least 1s")
 	}
@@ -83,15 +93,20 @@ func (s *Settings) normalise() error {
 	return nil
 }
 
-// Workers per lane and analyses at once: the small lane may use every
-// slot, the large lane at most half (at least 1), so big files never hold
-// every slot and small files use them all when no big file waits. With
-// Concurrency 1 there are 2 slots: one lane each.
+// Workers per lane: each lane has slots of its own. The small lane has
+// Concurrency slots, which big files never occupy; the large lane half as
+// many (at least 1) beside them. So a process runs at most Concurrency
+// small analyses and Concurrency/2 big ones at once (the memory budget
+// bounds them further), and small files never wait for a big one's slot.
 func (s Settings) laneWorkers() (small, large int) {
 	return max(1, s.Concurrency), max(1, s.Concurrency/2)
 }
 
-func (s Settings) slots() int { return max(2, s.Concurrency) }
+// slots is the most analyses at once, both lanes together.
+func (s Settings) slots() int {
+	small, large := s.laneWorkers()
+	return small + large
+}
 
 // Lane is the lane of an object of this size.
 func (s Settings) Lane(size int64) string {

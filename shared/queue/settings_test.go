@@ -32,7 +32,8 @@ func TestLanesAndBudget(t *testing.T) {
 		t.Errorf("lanes for 1: %d small, %d large", small, large)
 	}
 	s.Concurrency = 8
-	if small, large := s.laneWorkers(); small != 8 || large != 4 || s.slots() != 8 {
+	// The large lane's slots are beside the small lane's.
+	if small, large := s.laneWorkers(); small != 8 || large != 4 || s.slots() != 12 {
 		t.Errorf("lanes for 8: %d small, %d large", small, large)
 	}
 	if s.Lane(16<<20) != LaneSmall || s.Lane(16<<20+1) != LaneLarge {

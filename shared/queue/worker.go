@@ -2,10 +2,12 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,7 +31,11 @@ type WorkerConfig struct {
 	// own analysis engine, so slots never wait for each other.
 	NewProcessor func() (*analyzer.Processor, error)
 	// AfterAnalysed runs after a file is analysed and its table and
-	// catalog row are committed (status done), once per job.
+	// catalog row are committed (status done), once per job, in the
+	// workers' background (in job order, one at a time), so a worker
+	// takes its next job at once. A hook still pending when the workers
+	// stop is dropped: it must be best effort (the results function
+	// files what it missed).
 	AfterAnalysed func(ctx context.Context, job analysis.Job, out analyzer.Outcome)
 }
 
@@ -43,20 +49,36 @@ func PoolSize(s Settings) int32 {
 
 // Workers run analyses from the queue.
 type Workers struct {
-	client *river.Client[pgx.Tx]
-	w      *worker
+	client    *river.Client[pgx.Tx]
+	w         *worker
+	reconcile context.CancelFunc
+	reconDone chan struct{}
+	hookStop  context.CancelFunc
+	hooksDone chan struct{}
 }
 
 type worker struct {
 	river.WorkerDefaults[Args]
 	cfg          WorkerConfig
 	s            Settings
-	slots        *semaphore.Weighted // analyses at once (ANALYZE_CONCURRENCY)
 	small, large *semaphore.Weighted // memory budget of each lane
 	smallCap     int64
 	largeCap     int64
-	procs        chan *analyzer.Processor
+	procs        map[string]chan *analyzer.Processor // each lane's engines
+	hooks        chan hookCall                       // for the background's AfterAnalysed
+	hookMu       sync.Mutex
+	hooksClosed  bool
 }
+
+type hookCall struct {
+	job analysis.Job
+	out analyzer.Outcome
+	t   Timings
+}
+
+// maxPendingHooks bounds the hooks waiting for the background; beyond,
+// a worker runs its hook itself (back pressure).
+const maxPendingHooks = 256
 
 // StartWorkers starts the workers; Stop ends them.
 func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
@@ -69,10 +91,13 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 	// estimate never makes small files wait.
 	smallCap := min(int64(s.MemoryBudget)/2, int64(small)*s.Need(int64(s.SmallBytes)))
 	w := &worker{cfg: cfg, s: s, smallCap: smallCap, largeCap: int64(s.MemoryBudget) - smallCap,
-		procs: make(chan *analyzer.Processor, s.slots()), slots: semaphore.NewWeighted(int64(s.slots()))}
+		procs: map[string]chan *analyzer.Processor{LaneSmall: make(chan *analyzer.Processor, small), LaneLarge: make(chan *analyzer.Processor, large)},
+		hooks: make(chan hookCall, maxPendingHooks)}
 	w.small, w.large = semaphore.NewWeighted(w.smallCap), semaphore.NewWeighted(w.largeCap)
-	for range s.slots() {
-		w.procs <- nil // built on first use
+	for lane, n := range map[string]int{LaneSmall: small, LaneLarge: large} {
+		for range n {
+			w.procs[lane] <- nil // built on first use
+		}
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
@@ -89,9 +114,14 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 		RescueStuckJobsAfter: s.Lease.D(),
 		RetryPolicy:          retryPolicy{base: s.RetryBase.D(), max: s.RetryMax.D()},
 		MaxAttempts:          s.MaxAttempts,
-		FetchPollInterval:    500 * time.Millisecond,
-		PollOnly:             s.PollOnly,
-		Logger:               quietLogger(),
+		// A small file takes ~0.1 s: River's default 100 ms between
+		// fetches would be a large part of it. A freed slot fetches the
+		// next job at once; polls are the fallback (and all there is
+		// without LISTEN/NOTIFY).
+		FetchCooldown:     5 * time.Millisecond,
+		FetchPollInterval: fetchPollInterval,
+		PollOnly:          s.PollOnly,
+		Logger:            quietLogger(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue workers: %w", err)
@@ -101,22 +131,72 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 	}
 	slog.Info("analysis workers started", "slots", s.slots(), "small", small, "large", large, "memory_budget", int64(s.MemoryBudget),
 		"user_concurrency", s.UserConcurrency, "max_attempts", s.MaxAttempts)
-	return &Workers{client: client, w: w}, nil
+	ws := &Workers{client: client, w: w, reconDone: make(chan struct{}), hooksDone: make(chan struct{})}
+	var rctx, hctx context.Context
+	rctx, ws.reconcile = context.WithCancel(context.WithoutCancel(ctx))
+	go ws.reconcileLoop(rctx, cfg.Pool, s.Reconcile.D())
+	hctx, ws.hookStop = context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		defer close(ws.hooksDone)
+		for c := range w.hooks {
+			w.after(hctx, c)
+		}
+	}()
+	return ws, nil
+}
+
+// reconcileLoop settles, now and then, the jobs River gave up on while
+// their rows could not be written (postgres.ReconcileJobs): a job whose
+// last attempt failed with PostgreSQL down ends failed once it is back.
+func (ws *Workers) reconcileLoop(ctx context.Context, pool *pgxpool.Pool, every time.Duration) {
+	defer close(ws.reconDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := postgres.ReconcileJobs(ctx, pool)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			slog.Warn("analysis jobs: reconcile", "error", err)
+		case n > 0:
+			slog.Warn("analysis jobs: settled as failed after the queue gave up on them", "jobs", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Stop lets running analyses finish until ctx ends, then cancels them
 // (they are retried elsewhere), and releases the engines.
 func (ws *Workers) Stop(ctx context.Context) error {
+	ws.reconcile()
+	<-ws.reconDone
 	err := ws.client.Stop(ctx)
 	if err != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err = ws.client.StopAndCancel(cctx)
 		cancel()
 	}
-	close(ws.w.procs)
-	for p := range ws.w.procs {
-		if p != nil {
-			p.Analyzer.Close()
+	// The hooks already queued run until ctx ends.
+	ws.w.hookMu.Lock()
+	ws.w.hooksClosed = true
+	close(ws.w.hooks)
+	ws.w.hookMu.Unlock()
+	select {
+	case <-ws.hooksDone:
+	case <-ctx.Done():
+		ws.hookStop()
+		<-ws.hooksDone
+	}
+	ws.hookStop()
+	for _, procs := range ws.w.procs {
+		close(procs)
+		for p := range procs {
+			if p != nil {
+				p.Analyzer.Close()
+			}
 		}
 	}
 	return err
@@ -132,7 +212,9 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 	a := rj.Args
 	pool := w.cfg.Pool
 	if a.Owner != "" {
-		n, err := postgres.RunningForOwner(ctx, pool, Kind, a.Owner, rj.ID)
+		// The cap counts the user's analyses in this job's lane only: a
+		// user's big file never holds back their small ones.
+		n, err := postgres.RunningForOwner(ctx, pool, Kind, rj.Queue, a.Owner, rj.ID)
 		if err != nil {
 			return err
 		}
@@ -141,6 +223,8 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 			return river.JobSnooze(time.Duration(300+rand.IntN(400)) * time.Millisecond)
 		}
 	}
+	begun := time.Now()
+	t := Timings{Snoozes: snoozes(rj.Metadata)}
 	job, err := postgres.StartJob(ctx, pool, a.JobID)
 	if err != nil {
 		return err
@@ -148,33 +232,13 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 	if job.Terminal() {
 		return nil // superseded before it started, or settled by an attempt killed after its commit
 	}
+	t.Wait = begun.Sub(job.CreatedAt).Seconds()
+	if rj.AttemptedAt != nil {
+		t.Pickup = max(0, rj.AttemptedAt.Sub(rj.ScheduledAt).Seconds())
+	}
 	stopLease := w.renewLease(ctx, rj.ID)
 	defer stopLease()
-
-	sem, lcap := w.small, w.smallCap
-	if rj.Queue == LaneLarge {
-		sem, lcap = w.large, w.largeCap
-	}
-	if err := w.slots.Acquire(ctx, 1); err != nil {
-		return w.attemptFailed(rj, job, err)
-	}
-	defer w.slots.Release(1)
-	need := min(w.s.Need(job.Size), lcap)
-	if err := sem.Acquire(ctx, need); err != nil {
-		return w.attemptFailed(rj, job, err)
-	}
-	defer sem.Release(need)
-
-	proc, err := w.take()
-	defer w.give(proc)
-	if err != nil {
-		return w.attemptFailed(rj, job, err)
-	}
-	started := time.Now()
-	tctx, cancel := context.WithTimeout(ctx, w.s.JobTimeout.D())
-	defer cancel()
-	out, err := proc.Process(tctx, analyzer.Object{Bucket: job.Bucket, Key: job.Key, ETag: job.ETag, Size: job.Size, JobID: job.ID},
-		analyzer.ProcessOptions{RetryFailed: true}) // a job runs again only when its last attempt did not settle it, or an operator retried it
+	out, err := w.analyse(ctx, rj, job, &t)
 	if err != nil {
 		return w.attemptFailed(rj, job, err)
 	}
@@ -194,14 +258,105 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 		return err // retried: the next attempt finds the job settled or finishes it
 	}
 	slog.Info("analysis job", "job", job.ID, "object", job.Key, "lane", rj.Queue, "attempt", rj.Attempt, "status", out.Status,
-		"table", out.Table, "reason", out.Reason, "seconds", time.Since(started).Seconds(), "queued_seconds", started.Sub(job.CreatedAt).Seconds())
+		"table", out.Table, "reason", out.Reason, "seconds", t.Lookup+t.Download+t.Transform+t.Publish, "queued_seconds", t.Wait)
 
 	// After a file is analysed and committed: the one place for what
-	// follows an analysis.
-	if out.Status == analysis.StatusDone && w.cfg.AfterAnalysed != nil {
-		w.cfg.AfterAnalysed(ctx, job, out)
+	// follows an analysis, in the background, so the next file's table
+	// does not wait for this one's exports.
+	c := hookCall{job: job, out: out, t: t}
+	w.hookMu.Lock()
+	queued := false
+	if !w.hooksClosed {
+		select {
+		case w.hooks <- c:
+			queued = true
+		default:
+		}
+	}
+	w.hookMu.Unlock()
+	if !queued {
+		w.after(ctx, c)
 	}
 	return nil
+}
+
+// after runs the after-analysis hook of a done job and records the job's
+// timings.
+func (w *worker) after(ctx context.Context, c hookCall) {
+	if c.out.Status == analysis.StatusDone && w.cfg.AfterAnalysed != nil && ctx.Err() == nil {
+		phase := time.Now()
+		w.cfg.AfterAnalysed(ctx, c.job, c.out)
+		c.t.After = time.Since(phase).Seconds()
+	}
+	w.recordTimings(c.job.ID, c.t)
+}
+
+// analyse runs the analysis of a started job with its memory estimate
+// reserved and a slot's engine.
+func (w *worker) analyse(ctx context.Context, rj *river.Job[Args], job analysis.Job, t *Timings) (analyzer.Outcome, error) {
+	sem, lcap := w.small, w.smallCap
+	if rj.Queue == LaneLarge {
+		sem, lcap = w.large, w.largeCap
+	}
+	// River runs at most a lane's slots at once (its MaxWorkers): what
+	// is left to wait for is the memory budget.
+	phase := time.Now()
+	need := min(w.s.Need(job.Size), lcap)
+	if err := sem.Acquire(ctx, need); err != nil {
+		return analyzer.Outcome{}, err
+	}
+	defer sem.Release(need)
+	t.Slot = time.Since(phase).Seconds()
+
+	phase = time.Now()
+	lane := LaneSmall
+	if rj.Queue == LaneLarge {
+		lane = LaneLarge
+	}
+	proc, err := w.take(lane)
+	defer func() { w.give(lane, proc) }()
+	if err != nil {
+		return analyzer.Outcome{}, err
+	}
+	t.Engine = time.Since(phase).Seconds()
+	tctx, cancel := context.WithTimeout(ctx, w.s.JobTimeout.D())
+	defer cancel()
+	out, err := proc.Process(tctx, analyzer.Object{Bucket: job.Bucket, Key: job.Key, ETag: job.ETag, Size: job.Size, JobID: job.ID},
+		analyzer.ProcessOptions{RetryFailed: true}) // a job runs again only when its last attempt did not settle it, or an operator retried it
+	t.Timings = out.Timings
+	return out, err
+}
+
+// Timings are where one job spent its time, in seconds: recorded on its
+// analysis_jobs row (timings) once it is done.
+type Timings struct {
+	// Wait: from the enqueue to the start of the attempt that did the
+	// work (fetch latency, snoozes under the per-user cap, retries).
+	Wait float64 `json:"wait"`
+	// Pickup: from when River could run the attempt to when it took it.
+	Pickup  float64 `json:"pickup"`
+	Snoozes int64   `json:"snoozes"`
+	Slot    float64 `json:"slot"`   // waiting for the memory budget
+	Engine  float64 `json:"engine"` // the slot's engine, built on its first use
+	analyzer.Timings
+	After float64 `json:"after"` // the after-analysis hook
+}
+
+func (w *worker) recordTimings(id int64, t Timings) {
+	b, _ := json.Marshal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := postgres.SetJobTimings(ctx, w.cfg.Pool, id, b); err != nil {
+		slog.Warn("analysis job timings", "job", id, "error", err)
+	}
+}
+
+func snoozes(metadata []byte) int64 {
+	var m struct {
+		Snoozes int64 `json:"snoozes"`
+	}
+	_ = json.Unmarshal(metadata, &m)
+	return m.Snoozes
 }
 
 // attemptFailed records a transient failure: the job is retried with
@@ -243,16 +398,24 @@ func (w *worker) renewLease(ctx context.Context, riverID int64) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
-func (w *worker) take() (*analyzer.Processor, error) {
-	p := <-w.procs
+// take takes an engine of the lane, built on its first use.
+func (w *worker) take(lane string) (*analyzer.Processor, error) {
+	p := <-w.procs[lane]
 	if p != nil {
 		return p, nil
 	}
-	return w.cfg.NewProcessor()
+	p, err := w.cfg.NewProcessor()
+	if err == nil && lane == LaneSmall {
+		if err = p.Analyzer.SetThreads(w.s.SmallThreads); err != nil {
+			p.Analyzer.Close()
+			p = nil
+		}
+	}
+	return p, err
 }
 
-func (w *worker) give(p *analyzer.Processor) {
-	w.procs <- p
+func (w *worker) give(lane string, p *analyzer.Processor) {
+	w.procs[lane] <- p
 }
 
 // withoutDeadline follows ctx's cancellation (the client stopping) but not
