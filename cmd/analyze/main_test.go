@@ -137,20 +137,10 @@ func TestWritesPostgresAndDuckDBAlike(t *testing.T) {
 	}
 	defer pool.Close()
 	for _, c := range []struct{ table, csv string }{{"job_12346_job_merged", "12346_job_merged.h5.csv"}, {"job_12347_0_node02", "12347_0_node02.h5.csv"}} {
-		rows, err := pool.Query(ctx, `SELECT * FROM lab.`+c.table)
+		cols, data, err := postgres.ReadTable(ctx, pool, "lab", c.table)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var cols []string
-		for _, f := range rows.FieldDescriptions() {
-			cols = append(cols, f.Name)
-		}
-		var data [][]any
-		for rows.Next() {
-			v, _ := rows.Values()
-			data = append(data, v)
-		}
-		rows.Close()
 		testenv.CompareCSV(t, filepath.Join(expected, c.csv), cols, data)
 		cols, data = duckTable(t, duck, "lab", c.table)
 		testenv.CompareCSV(t, filepath.Join(expected, c.csv), cols, data)

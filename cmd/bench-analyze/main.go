@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -20,10 +19,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/benchwrap/backend/cmd/internal/benchcli"
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/postgres"
-	"github.com/benchwrap/backend/testkit/devserver"
 )
 
 func main() {
@@ -31,38 +30,28 @@ func main() {
 	tasks := flag.Int("tasks", 4, "task series")
 	modes := flag.String("modes", "compat", "comma-separated analysis modes to measure")
 	analyzeBin := flag.String("analyze", "bin/analyze", "the batch analyzer binary")
-	dbURL := flag.String("postgres", os.Getenv(devserver.EnvTestDatabaseURL), "PostgreSQL database (default: the one bin/stack exec provides)")
+	dbURL := benchcli.Postgres()
 	shapeList := flag.String("shapes", "", "instead, the shape matrix: comma-separated shapes (plain, jitter, dups, gaps, xcc, gpu, all-series, merged-4-nodes) or all, in both modes")
 	keepDir := flag.String("dir", "", "generate the file in DIR and keep it; an earlier run's file there (same rows and tasks) is reused")
 	profDir := flag.String("pprof", "", "write bin/analyze's CPU and allocation profiles of each mode to DIR/<mode>-cpu.pprof, DIR/<mode>-heap.pprof")
 	sizes := flag.String("sizes", "20000,200000,2000000", "with -shapes: energy rows per file")
-	flag.Parse()
-	if *shapeList != "" {
-		if *dbURL == "" {
-			fmt.Fprintln(os.Stderr, "bench-analyze: no database: run under `bin/stack exec` or give --postgres")
-			os.Exit(1)
+	benchcli.Main("bench-analyze", func() error {
+		if err := benchcli.NeedDatabase(*dbURL); err != nil {
+			return err
 		}
-		ms := *modes
-		if ms == "compat" {
-			ms = "corrected,compat"
+		if *shapeList != "" {
+			ms := *modes
+			if ms == "compat" {
+				ms = "corrected,compat"
+			}
+			return runShapes(strings.Split(*shapeList, ","), strings.Split(*sizes, ","), strings.Split(ms, ","), *analyzeBin, *dbURL)
 		}
-		if err := runShapes(strings.Split(*shapeList, ","), strings.Split(*sizes, ","), strings.Split(ms, ","), *analyzeBin, *dbURL); err != nil {
-			fmt.Fprintln(os.Stderr, "bench-analyze:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	profileDir = *profDir
-	if err := run(*rows, *tasks, strings.Split(*modes, ","), *analyzeBin, *dbURL, *keepDir); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-analyze:", err)
-		os.Exit(1)
-	}
+		profileDir = *profDir
+		return run(*rows, *tasks, strings.Split(*modes, ","), *analyzeBin, *dbURL, *keepDir)
+	})
 }
 
 func run(rows, tasks int, modes []string, analyzeBin, dbURL, keep string) error {
-	if dbURL == "" {
-		return errors.New("no database: run under `bin/stack exec` or give --postgres")
-	}
 	ctx := context.Background()
 	dir := keep
 	if keep == "" {
@@ -140,7 +129,7 @@ func measure(ctx context.Context, pool *pgxpool.Pool, analyzeBin, dbURL, file, m
 	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 
 	table := analysis.Identifier(analysis.TableName(analysis.Label(file)))
-	cols, data, err := readTable(ctx, pool, schema, table)
+	cols, data, err := postgres.ReadTable(ctx, pool, schema, table)
 	if err != nil {
 		return err
 	}
@@ -206,25 +195,4 @@ func watchPeakRSS(pid int) <-chan int64 {
 		out <- peak
 	}()
 	return out
-}
-
-func readTable(ctx context.Context, pool *pgxpool.Pool, schema, table string) ([]string, [][]any, error) {
-	rows, err := pool.Query(ctx, "SELECT * FROM "+pgx.Identifier{schema, table}.Sanitize())
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	var cols []string
-	for _, f := range rows.FieldDescriptions() {
-		cols = append(cols, f.Name)
-	}
-	var data [][]any
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			return nil, nil, err
-		}
-		data = append(data, v)
-	}
-	return cols, data, rows.Err()
 }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/benchwrap/backend/cmd/internal/benchcli"
 	"github.com/benchwrap/backend/cmd/internal/localstack"
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/analyzer"
@@ -50,24 +51,17 @@ func main() {
 	workers := flag.String("workers", "1,2,4", "worker counts for the throughput runs")
 	logins := flag.Int("logins", 200, "logins per login measurement")
 	partsFlag := flag.String("parts", "burst,throughput,logins", "what to measure (comma-separated)")
-	flag.Parse()
-	parts = map[string]bool{}
-	for _, p := range strings.Split(*partsFlag, ",") {
-		parts[strings.TrimSpace(p)] = true
-	}
-	var counts []int
-	for _, f := range bytes.Split([]byte(*workers), []byte(",")) {
-		var n int
-		if _, err := fmt.Sscan(string(f), &n); err != nil || n < 1 {
-			fmt.Fprintln(os.Stderr, "bench-queue: --workers: comma-separated counts")
-			os.Exit(2)
+	benchcli.Main("bench-queue", func() error {
+		parts = map[string]bool{}
+		for _, p := range strings.Split(*partsFlag, ",") {
+			parts[strings.TrimSpace(p)] = true
 		}
-		counts = append(counts, n)
-	}
-	if err := run(*bigRows, *small, *files, counts, *logins); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-queue:", err)
-		os.Exit(1)
-	}
+		counts, err := benchcli.Counts("workers", *workers)
+		if err != nil {
+			return err
+		}
+		return run(*bigRows, *small, *files, counts, *logins)
+	})
 }
 
 // parts are the measurements to run (-parts).

@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -18,27 +17,23 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/benchwrap/backend/cmd/internal/benchcli"
 	"github.com/benchwrap/backend/shared/fnhttp"
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/results"
-	"github.com/benchwrap/backend/testkit/devserver"
 )
 
 func main() {
 	rows := flag.Int("rows", 2_000_000, "rows of the big job")
 	jobs := flag.Int("jobs", 10_000, "jobs of the list user")
 	n := flag.Int("n", 300, "requests per measurement")
-	dbURL := flag.String("postgres", os.Getenv(devserver.EnvTestDatabaseURL), "PostgreSQL database (default: the one bin/stack exec provides)")
-	flag.Parse()
-	if err := run(*dbURL, *rows, *jobs, *n); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-results:", err)
-		os.Exit(1)
-	}
+	dbURL := benchcli.Postgres()
+	benchcli.Main("bench-results", func() error { return run(*dbURL, *rows, *jobs, *n) })
 }
 
 func run(dbURL string, rows, jobs, n int) error {
-	if dbURL == "" {
-		return errors.New("no database: run under `bin/stack exec` or give --postgres")
+	if err := benchcli.NeedDatabase(dbURL); err != nil {
+		return err
 	}
 	ctx := context.Background()
 	pool, err := postgres.Open(ctx, dbURL)

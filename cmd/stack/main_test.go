@@ -154,6 +154,21 @@ func post(t *testing.T, url string, body any) (int, map[string]string) {
 	return resp.StatusCode, m
 }
 
+// authed sends a request without a body as the holder of access.
+func authed(t *testing.T, method, url, access string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
 func listening(addr string) bool {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err == nil {
@@ -244,12 +259,7 @@ func TestRestartKeepsAccounts(t *testing.T) {
 // its analysis in the default (corrected) mode to show in the listing.
 func uploadIsAnalysed(t *testing.T, base, access string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", base+"/api/storage/presign/upload?object_name=12345_0_node01.h5", nil)
-	req.Header.Set("Authorization", "Bearer "+access)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := authed(t, "POST", base+"/api/storage/presign/upload?object_name=12345_0_node01.h5", access)
 	var p struct {
 		URL     string            `json:"url"`
 		Headers map[string]string `json:"headers"`
@@ -272,12 +282,7 @@ func uploadIsAnalysed(t *testing.T, base, access string) {
 	deadline := time.Now().Add(2 * time.Minute)
 	var last []byte
 	for {
-		req, _ := http.NewRequest("GET", base+"/storage/list", nil)
-		req.Header.Set("Authorization", "Bearer "+access)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := authed(t, "GET", base+"/storage/list", access)
 		var l struct {
 			Objects []struct {
 				Key      string `json:"key"`

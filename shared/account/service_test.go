@@ -189,10 +189,7 @@ func code(err error) apperr.Code {
 func TestServiceThrottles(t *testing.T) {
 	ctx := context.Background()
 	svc, clk := newTestService(t)
-	owner := Credentials{Username: "owner", Password: "password-123"}
-	if _, err := svc.Register(ctx, owner); err != nil {
-		t.Fatal(err)
-	}
+	owner, _ := registered(t, svc, "owner")
 	wrong := Credentials{Username: "Owner", Password: "wrong-password"}
 	steps := []struct {
 		c    Credentials
@@ -241,10 +238,7 @@ func TestServiceSlowdown(t *testing.T) {
 func TestServiceLogout(t *testing.T) {
 	ctx := context.Background()
 	svc, _ := newTestService(t)
-	tok, err := svc.Register(ctx, Credentials{Username: "leaver", Password: "password-123"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tok := registered(t, svc, "leaver")
 	next, err := svc.Refresh(ctx, tok.Refresh)
 	if err != nil {
 		t.Fatal(err)
@@ -275,6 +269,18 @@ func TestServiceRefusesControlCharactersFirst(t *testing.T) {
 	}
 }
 
+// registered registers name with the tests' password and returns its
+// credentials and first tokens.
+func registered(t *testing.T, svc *Service, name string) (Credentials, Tokens) {
+	t.Helper()
+	c := Credentials{Username: name, Password: "password-123"}
+	tok, err := svc.Register(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, tok
+}
+
 // user is who an access token was issued to.
 func user(t *testing.T, svc *Service, tok Tokens) string {
 	t.Helper()
@@ -288,10 +294,7 @@ func user(t *testing.T, svc *Service, tok Tokens) string {
 func TestServiceRegister(t *testing.T) {
 	ctx := context.Background()
 	svc, _ := newTestService(t)
-	tok, err := svc.Register(ctx, Credentials{Username: "newcomer", Password: "password-123"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tok := registered(t, svc, "newcomer")
 	if user(t, svc, tok) != "newcomer" || tok.Refresh == "" {
 		t.Fatalf("tokens %+v", tok)
 	}
@@ -313,9 +316,7 @@ func TestServiceLogin(t *testing.T) {
 	ctx := context.Background()
 	store := newMemStore()
 	svc, _ := newTestServiceOn(t, store)
-	if _, err := svc.Register(ctx, Credentials{Username: "member", Password: "password-123"}); err != nil {
-		t.Fatal(err)
-	}
+	registered(t, svc, "member")
 	for _, c := range []Credentials{{"member", "wrong-password"}, {"stranger", "password-123"}, {"member", ""}} {
 		if _, err := svc.Login(ctx, c, "a"); code(err) != apperr.Unauthorized || err.Error() != MsgBadCredentials {
 			t.Errorf("login %q/%q: %v, want the one message for bad credentials", c.Username, c.Password, err)
@@ -338,9 +339,7 @@ func TestServiceLogin(t *testing.T) {
 func TestServiceRotation(t *testing.T) {
 	ctx := context.Background()
 	svc, clk := newTestService(t)
-	if _, err := svc.Register(ctx, Credentials{Username: "rotator", Password: "password-123"}); err != nil {
-		t.Fatal(err)
-	}
+	registered(t, svc, "rotator")
 	login := func() Tokens {
 		tok, err := svc.Login(ctx, Credentials{Username: "rotator", Password: "password-123"}, "a")
 		if err != nil {

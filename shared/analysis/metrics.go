@@ -33,18 +33,23 @@ func Num(v float64) *float64 {
 // solution (ets, NaN when unknown), time to solution, and the peak power
 // with its time (NaN when there is no power).
 func NewMetrics(ets, tts, peak, peakTime float64) Metrics {
-	avg, edp := math.NaN(), math.NaN()
-	if !math.IsNaN(ets) && tts != 0 {
-		avg, edp = ets/tts, ets*tts
-	}
+	avg, edp := perWallTime(ets, tts)
 	m := Metrics{
 		EnergyToSolutionJ: Num(ets), TimeToSolutionS: Num(tts),
 		AveragePowerW: Num(avg), PeakPowerW: Num(peak), PeakPowerTimeS: Num(peakTime),
 		EnergyDelayProduct: Num(edp),
 	}
-	a := CompareAppliance(ets)
-	m.ApplianceName, m.ApplianceAmount, m.ApplianceUnit, m.ApplianceDescription = a.Name, a.Amount, a.Unit, a.Description
+	m.ApplianceName, m.ApplianceAmount, m.ApplianceUnit, m.ApplianceDescription = CompareAppliance(ets).fields()
 	return m
+}
+
+// perWallTime is the average power and the energy-delay product of joules
+// over wall seconds; NaN when either is unknown or wall is 0.
+func perWallTime(joules, wall float64) (avg, edp float64) {
+	if math.IsNaN(joules) || math.IsNaN(wall) || wall == 0 {
+		return math.NaN(), math.NaN()
+	}
+	return joules / wall, joules * wall
 }
 
 // Appliance is the everyday comparison of an amount of energy.
@@ -53,6 +58,11 @@ type Appliance struct {
 	Amount      float64
 	Unit        string // s, m or h
 	Description string
+}
+
+// fields are the comparison as the reports' appliance_* fields hold it.
+func (a Appliance) fields() (name string, amount float64, unit, description string) {
+	return a.Name, a.Amount, a.Unit, a.Description
 }
 
 var appliances = []struct {

@@ -52,16 +52,12 @@ func (f *Figures) SetEnergy(joules, wall float64) {
 	f.EnergyToSolutionJ = finite(joules)
 	f.EnergyKWh = finite(joules / 3.6e6)
 	f.TimeToSolutionS = finite(wall)
-	avg, edp := math.NaN(), math.NaN()
-	if !math.IsNaN(joules) && !math.IsNaN(wall) && wall != 0 {
-		avg, edp = joules/wall, joules*wall
-	}
+	avg, edp := perWallTime(joules, wall)
 	f.AveragePowerW, f.EnergyDelayProduct = finite(avg), finite(edp)
 	if math.IsInf(joules, 0) {
 		joules = math.NaN()
 	}
-	a := CompareAppliance(joules)
-	f.ApplianceName, f.ApplianceAmount, f.ApplianceUnit, f.ApplianceDescription = a.Name, a.Amount, a.Unit, a.Description
+	f.ApplianceName, f.ApplianceAmount, f.ApplianceUnit, f.ApplianceDescription = CompareAppliance(joules).fields()
 }
 
 // finite returns a pointer to v, or nil for NaN and the infinities (JSON

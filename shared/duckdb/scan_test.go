@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/duckdb/compat"
 	"github.com/benchwrap/backend/shared/duckdb/internal/enginetest"
@@ -16,15 +17,21 @@ import (
 
 var fixtureDir = testenv.FixtureDir()
 
-// ScanRows restores the order of rows that come out of order, and falls
-// back to an ORDER BY when they are too far out.
-func TestScanRowsOrder(t *testing.T) {
+// analysedFixture is a test engine holding the compat table of a fixture.
+func analysedFixture(t *testing.T, name string) (*duckdb.Engine, *analysis.Result) {
+	t.Helper()
 	e := enginetest.Open(t, enginetest.TestOptions)
-	c := compat.New(e)
-	res, err := c.Run(context.Background(), filepath.Join(fixtureDir, "12345_0_node01.h5"), compat.Options{})
+	res, err := compat.New(e).Run(context.Background(), filepath.Join(fixtureDir, name), compat.Options{})
 	if err != nil || res.Skip != nil {
 		t.Fatal(err, res.Skip)
 	}
+	return e, res
+}
+
+// ScanRows restores the order of rows that come out of order, and falls
+// back to an ORDER BY when they are too far out.
+func TestScanRowsOrder(t *testing.T) {
+	e, _ := analysedFixture(t, "12345_0_node01.h5")
 	var want bytes.Buffer
 	if err := e.WriteCSV(context.Background(), &want); err != nil {
 		t.Fatal(err)
@@ -79,12 +86,7 @@ func TestAppendValue(t *testing.T) {
 // A scan stopped by its callback (an error or a panic) leaves the engine
 // usable.
 func TestScanRowsStopped(t *testing.T) {
-	e := enginetest.Open(t, enginetest.TestOptions)
-	c := compat.New(e)
-	res, err := c.Run(context.Background(), filepath.Join(fixtureDir, "12346_job_merged.h5"), compat.Options{})
-	if err != nil || res.Skip != nil {
-		t.Fatal(err, res.Skip)
-	}
+	e, res := analysedFixture(t, "12346_job_merged.h5")
 	stop := errors.New("stop")
 	n := 0
 	if err := e.ScanRows(context.Background(), func([]any) error {

@@ -135,29 +135,25 @@ func ErrorResponse(err error) handler.Response {
 	return resp
 }
 
-// Status maps an error code to its HTTP status.
+// statuses maps each error code to its HTTP status.
+var statuses = map[apperr.Code]int{
+	apperr.Invalid:        http.StatusUnprocessableEntity,
+	apperr.BadRequest:     http.StatusBadRequest,
+	apperr.Unauthorized:   http.StatusUnauthorized,
+	apperr.Forbidden:      http.StatusForbidden,
+	apperr.NotFound:       http.StatusNotFound,
+	apperr.Conflict:       http.StatusConflict,
+	apperr.TooLarge:       http.StatusRequestEntityTooLarge,
+	apperr.TooMany:        http.StatusTooManyRequests,
+	apperr.Unavailable:    http.StatusServiceUnavailable,
+	apperr.NotImplemented: http.StatusNotImplemented,
+}
+
+// Status maps an error code to its HTTP status: 500 for Internal and any
+// code without one.
 func Status(c apperr.Code) int {
-	switch c {
-	case apperr.Invalid:
-		return http.StatusUnprocessableEntity
-	case apperr.BadRequest:
-		return http.StatusBadRequest
-	case apperr.Unauthorized:
-		return http.StatusUnauthorized
-	case apperr.Forbidden:
-		return http.StatusForbidden
-	case apperr.NotFound:
-		return http.StatusNotFound
-	case apperr.Conflict:
-		return http.StatusConflict
-	case apperr.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	case apperr.TooMany:
-		return http.StatusTooManyRequests
-	case apperr.Unavailable:
-		return http.StatusServiceUnavailable
-	case apperr.NotImplemented:
-		return http.StatusNotImplemented
+	if s, ok := statuses[c]; ok {
+		return s
 	}
 	return http.StatusInternalServerError
 }

@@ -17,23 +17,10 @@ const (
 )
 
 var (
-	jobs = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace, Name: "analysis_jobs_total",
-		Help: "Analysis jobs finished, by outcome (done, skipped, failed, superseded, already, retry) and skip class (empty unless skipped).",
-	}, []string{"outcome", "skip_reason"})
-	phaseSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: Namespace, Name: "analysis_phase_duration_seconds",
-		Help:    "Time of each analysis phase (read, transform, write).",
-		Buckets: phaseBuckets,
-	}, []string{"phase"})
-	phaseBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace, Name: "analysis_phase_bytes_total",
-		Help: "Bytes handled by each analysis phase (read: the object's size).",
-	}, []string{"phase"})
-	phaseRows = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace, Name: "analysis_phase_rows_total",
-		Help: "Rows produced (transform) or stored (write).",
-	}, []string{"phase"})
+	jobs         = counterVec("analysis_jobs_total", "Analysis jobs finished, by outcome (done, skipped, failed, superseded, already, retry) and skip class (empty unless skipped).", "outcome", "skip_reason")
+	phaseSeconds = histogramVec("analysis_phase_duration_seconds", "Time of each analysis phase (read, transform, write).", phaseBuckets, "phase")
+	phaseBytes   = counterVec("analysis_phase_bytes_total", "Bytes handled by each analysis phase (read: the object's size).", "phase")
+	phaseRows    = counterVec("analysis_phase_rows_total", "Rows produced (transform) or stored (write).", "phase")
 )
 
 // ObserveJob counts a finished job; skipReason is the skip class of a
@@ -71,10 +58,8 @@ func SetQueue(fn QueueFunc) {
 }
 
 var (
-	queueDepth = prometheus.NewDesc(Namespace+"_analysis_queue_depth",
-		"Analysis jobs waiting to run.", nil, nil)
-	queueOldest = prometheus.NewDesc(Namespace+"_analysis_queue_oldest_seconds",
-		"Age of the oldest waiting analysis job (0 when the queue is empty).", nil, nil)
+	queueDepth  = desc("analysis_queue_depth", "Analysis jobs waiting to run.")
+	queueOldest = desc("analysis_queue_oldest_seconds", "Age of the oldest waiting analysis job (0 when the queue is empty).")
 )
 
 // queueCollector asks the queue at scrape time, bounded so that a slow

@@ -32,35 +32,41 @@ var (
 )
 
 var (
-	requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace, Name: "http_requests_total",
-		Help: "Requests handled, by function, method (the route) and status.",
-	}, []string{"function", "method", "status"})
-	requestSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: Namespace, Name: "http_request_duration_seconds",
-		Help:    "Time from the request to its answer, by function and method.",
-		Buckets: requestBuckets,
-	}, []string{"function", "method"})
-	inFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: Namespace, Name: "http_requests_in_flight",
-		Help: "Requests being handled now, by function.",
-	}, []string{"function"})
+	requests       = counterVec("http_requests_total", "Requests handled, by function, method (the route) and status.", "function", "method", "status")
+	requestSeconds = histogramVec("http_request_duration_seconds", "Time from the request to its answer, by function and method.", requestBuckets, "function", "method")
+	inFlight       = gaugeVec("http_requests_in_flight", "Requests being handled now, by function.", "function")
 
-	hashSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Namespace: Namespace, Name: "password_hash_duration_seconds",
-		Help:    "Time of one argon2 computation (hash or verify), excluding the wait for a slot.",
-		Buckets: hashBuckets,
-	})
-	hashWaitSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Namespace: Namespace, Name: "password_hash_wait_seconds",
-		Help:    "Time a password hash waited for a free hashing slot.",
-		Buckets: hashBuckets,
-	})
-	hashRejected = prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: Namespace, Name: "password_hash_rejected_total",
-		Help: "Password hashes refused (503 with Retry-After) because the wait for a slot would be too long.",
-	})
+	hashSeconds     = histogram("password_hash_duration_seconds", "Time of one argon2 computation (hash or verify), excluding the wait for a slot.", hashBuckets)
+	hashWaitSeconds = histogram("password_hash_wait_seconds", "Time a password hash waited for a free hashing slot.", hashBuckets)
+	hashRejected    = counter("password_hash_rejected_total", "Password hashes refused (503 with Retry-After) because the wait for a slot would be too long.")
 )
+
+// Constructors of our series: each name is prefixed with Namespace.
+
+func counter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help})
+}
+
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
+}
+
+func gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, labels)
+}
+
+func histogram(name, help string, buckets []float64) prometheus.Histogram {
+	return prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: name, Help: help, Buckets: buckets})
+}
+
+func histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: name, Help: help, Buckets: buckets}, labels)
+}
+
+// desc describes a series a collector reads at scrape time.
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(Namespace+"_"+name, help, labels, nil)
+}
 
 func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

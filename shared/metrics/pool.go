@@ -37,20 +37,13 @@ func SetPool(name string, stats func() PoolStats) {
 }
 
 var (
-	poolConns = prometheus.NewDesc(Namespace+"_db_pool_connections",
-		"Connections of the database pool by state (acquired, idle, constructing).", []string{"pool", "state"}, nil)
-	poolMax = prometheus.NewDesc(Namespace+"_db_pool_max_connections",
-		"The pool's connection limit (pool_max_conns).", []string{"pool"}, nil)
-	poolAcquires = prometheus.NewDesc(Namespace+"_db_pool_acquires_total",
-		"Successful connection acquisitions.", []string{"pool"}, nil)
-	poolEmptyAcquires = prometheus.NewDesc(Namespace+"_db_pool_empty_acquires_total",
-		"Acquisitions that had to wait because no idle connection was free: the pool is too small.", []string{"pool"}, nil)
-	poolCanceled = prometheus.NewDesc(Namespace+"_db_pool_canceled_acquires_total",
-		"Acquisitions given up because the caller's context ended.", []string{"pool"}, nil)
-	poolAcquireSeconds = prometheus.NewDesc(Namespace+"_db_pool_acquire_seconds_total",
-		"Total time spent acquiring connections.", []string{"pool"}, nil)
-	poolNew = prometheus.NewDesc(Namespace+"_db_pool_new_connections_total",
-		"Connections opened.", []string{"pool"}, nil)
+	poolConns          = desc("db_pool_connections", "Connections of the database pool by state (acquired, idle, constructing).", "pool", "state")
+	poolMax            = desc("db_pool_max_connections", "The pool's connection limit (pool_max_conns).", "pool")
+	poolAcquires       = desc("db_pool_acquires_total", "Successful connection acquisitions.", "pool")
+	poolEmptyAcquires  = desc("db_pool_empty_acquires_total", "Acquisitions that had to wait because no idle connection was free: the pool is too small.", "pool")
+	poolCanceled       = desc("db_pool_canceled_acquires_total", "Acquisitions given up because the caller's context ended.", "pool")
+	poolAcquireSeconds = desc("db_pool_acquire_seconds_total", "Total time spent acquiring connections.", "pool")
+	poolNew            = desc("db_pool_new_connections_total", "Connections opened.", "pool")
 )
 
 // poolCollector reads the pools' statistics at scrape time.

@@ -18,10 +18,7 @@ import (
 func TestSecurityLockoutIsNotAWeapon(t *testing.T) {
 	svc, _, _ := newService(t)
 	ctx := context.Background()
-	owner := account.Credentials{Username: "victim", Password: "password-123"}
-	if _, err := svc.Register(ctx, owner); err != nil {
-		t.Fatal(err)
-	}
+	owner, _ := registered(t, svc, "victim")
 	tooMany := 0
 	for i := 0; i < 50; i++ {
 		_, err := svc.Login(ctx, account.Credentials{Username: "VICTIM", Password: fmt.Sprintf("guess-%d-xx", i)}, attacker)
@@ -47,9 +44,7 @@ func TestSecurityLockoutIsNotAWeapon(t *testing.T) {
 	wantErr(t, err, apperr.TooMany, account.MsgLocked)
 	// ...but the owner's own address is not locked.
 	start := time.Now()
-	if _, err := svc.Login(ctx, owner, clientB); err != nil {
-		t.Fatalf("owner locked out by a stranger: %v", err)
-	}
+	loginOK(t, svc, owner, clientB, "owner locked out by a stranger")
 	// The owner was slowed down by at most SlowdownMax (20 ms here).
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("owner's login took %v", d)
@@ -58,9 +53,7 @@ func TestSecurityLockoutIsNotAWeapon(t *testing.T) {
 	// their pair has its own counter.
 	_, err = svc.Login(ctx, account.Credentials{Username: "victim", Password: "typo-password"}, clientB)
 	wantErr(t, err, apperr.Unauthorized, account.MsgBadCredentials)
-	if _, err := svc.Login(ctx, owner, clientB); err != nil {
-		t.Fatalf("owner after one typo: %v", err)
-	}
+	loginOK(t, svc, owner, clientB, "owner after one typo")
 }
 
 // Password spraying: one address tries one password on many names. It is
@@ -69,19 +62,14 @@ func TestSecurityLockoutIsNotAWeapon(t *testing.T) {
 func TestSecurityPasswordSprayingThrottled(t *testing.T) {
 	svc, _, _ := newService(t)
 	ctx := context.Background()
-	owner := account.Credentials{Username: "sprayed", Password: "password-123"}
-	if _, err := svc.Register(ctx, owner); err != nil {
-		t.Fatal(err)
-	}
+	owner, _ := registered(t, svc, "sprayed")
 	for i := 0; i < 30; i++ {
 		_, err := svc.Login(ctx, account.Credentials{Username: fmt.Sprintf("name%03d", i), Password: "Summer2026!"}, attacker)
 		wantErr(t, err, apperr.Unauthorized, account.MsgBadCredentials)
 	}
 	_, err := svc.Login(ctx, account.Credentials{Username: "sprayed", Password: "Summer2026!"}, attacker)
 	wantErr(t, err, apperr.TooMany, account.MsgLocked)
-	if _, err := svc.Login(ctx, owner, clientA); err != nil {
-		t.Fatalf("another address is throttled too: %v", err)
-	}
+	loginOK(t, svc, owner, clientA, "another address is throttled too")
 }
 
 // The per-username slow-down grows with failures from many addresses, is
@@ -89,18 +77,13 @@ func TestSecurityPasswordSprayingThrottled(t *testing.T) {
 func TestSecuritySlowdownAcrossAddresses(t *testing.T) {
 	svc, _, _ := newService(t)
 	ctx := context.Background()
-	owner := account.Credentials{Username: "botnet", Password: "password-123"}
-	if _, err := svc.Register(ctx, owner); err != nil {
-		t.Fatal(err)
-	}
+	owner, _ := registered(t, svc, "botnet")
 	for i := 0; i < 40; i++ { // 40 addresses, 1 failure each
 		_, err := svc.Login(ctx, account.Credentials{Username: "botnet", Password: "wrong-password"}, fmt.Sprintf("203.0.113.%d", i))
 		wantErr(t, err, apperr.Unauthorized, account.MsgBadCredentials)
 	}
 	start := time.Now()
-	if _, err := svc.Login(ctx, owner, clientA); err != nil {
-		t.Fatalf("owner refused: %v", err)
-	}
+	loginOK(t, svc, owner, clientA, "owner refused")
 	if d := time.Since(start); d < 20*time.Millisecond {
 		t.Errorf("login after 40 failures took %v; want the 20 ms slow-down", d)
 	}
@@ -150,11 +133,7 @@ func TestSecurityReservedNames(t *testing.T) {
 func TestSecurityLogoutRevokesFamily(t *testing.T) {
 	svc, _, _ := newService(t)
 	ctx := context.Background()
-	creds := account.Credentials{Username: "leaver", Password: "password-123"}
-	first, err := svc.Register(ctx, creds)
-	if err != nil {
-		t.Fatal(err)
-	}
+	creds, first := registered(t, svc, "leaver")
 	other, err := svc.Login(ctx, creds, clientA)
 	if err != nil {
 		t.Fatal(err)
@@ -185,10 +164,7 @@ func TestSecurityLogoutRevokesFamily(t *testing.T) {
 func TestSecurityConcurrentRotationsOfOneToken(t *testing.T) {
 	svc, _, _ := newService(t)
 	ctx := context.Background()
-	tok, err := svc.Register(ctx, account.Credentials{Username: "raced", Password: "password-123"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tok := registered(t, svc, "raced")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var won []account.Tokens
@@ -214,6 +190,6 @@ func TestSecurityConcurrentRotationsOfOneToken(t *testing.T) {
 	if len(won) != 1 {
 		t.Fatalf("%d rotations of one token succeeded; want 1", len(won))
 	}
-	_, err = svc.Refresh(ctx, won[0].Refresh)
+	_, err := svc.Refresh(ctx, won[0].Refresh)
 	wantErr(t, err, apperr.Unauthorized, account.MsgRefreshInvalid)
 }

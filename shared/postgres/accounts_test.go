@@ -39,12 +39,7 @@ const (
 
 func newService(t *testing.T) (*account.Service, postgres.Accounts, *clock) {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Open(ctx, testenv.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := openPool(t)
 	clk := &clock{t: time.Now()}
 	keys, err := token.NewKeys([]byte(strings.Repeat("k", 32)), "benchwrap", "benchwrap-api", 10*time.Minute, clk.Now)
 	if err != nil {
@@ -59,6 +54,27 @@ func newService(t *testing.T) (*account.Service, postgres.Accounts, *clock) {
 		t.Fatal(err)
 	}
 	return svc, store, clk
+}
+
+// registered registers name with the tests' password and returns its
+// credentials and first tokens.
+func registered(t *testing.T, svc *account.Service, name string) (account.Credentials, account.Tokens) {
+	t.Helper()
+	c := account.Credentials{Username: name, Password: "password-123"}
+	tok, err := svc.Register(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, tok
+}
+
+// loginOK logs in with creds from addr; the test fails, naming the case,
+// when the login is refused.
+func loginOK(t *testing.T, svc *account.Service, creds account.Credentials, addr, what string) {
+	t.Helper()
+	if _, err := svc.Login(context.Background(), creds, addr); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
 }
 
 func wantErr(t *testing.T, err error, code apperr.Code, msg string) {
@@ -106,10 +122,7 @@ func TestConcurrentRegistrationsOfOneName(t *testing.T) {
 func TestRefreshRotationAndReuse(t *testing.T) {
 	svc, _, _ := newService(t)
 	ctx := context.Background()
-	first, err := svc.Register(ctx, account.Credentials{Username: "rotator", Password: "password-123"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	creds, first := registered(t, svc, "rotator")
 	second, err := svc.Refresh(ctx, first.Refresh)
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +142,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	wantErr(t, err, apperr.Unauthorized, account.MsgRefreshInvalid)
 
 	// Another login's family is untouched.
-	other, err := svc.Login(ctx, account.Credentials{Username: "rotator", Password: "password-123"}, clientA)
+	other, err := svc.Login(ctx, creds, clientA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,12 +156,9 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 func TestRefreshExpiry(t *testing.T) {
 	svc, _, clk := newService(t)
 	ctx := context.Background()
-	tok, err := svc.Register(ctx, account.Credentials{Username: "expirer", Password: "password-123"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tok := registered(t, svc, "expirer")
 	clk.Add(29 * 24 * time.Hour)
-	tok, err = svc.Refresh(ctx, tok.Refresh) // a fresh 30 days from here
+	tok, err := svc.Refresh(ctx, tok.Refresh) // a fresh 30 days from here
 	if err != nil {
 		t.Fatalf("refresh within lifetime: %v", err)
 	}
@@ -162,10 +172,7 @@ func TestRefreshExpiry(t *testing.T) {
 func TestLoginLockout(t *testing.T) {
 	svc, _, clk := newService(t)
 	ctx := context.Background()
-	good := account.Credentials{Username: "lockme", Password: "password-123"}
-	if _, err := svc.Register(ctx, good); err != nil {
-		t.Fatal(err)
-	}
+	good, _ := registered(t, svc, "lockme")
 	bad := account.Credentials{Username: "LockMe", Password: "wrong-password"}
 	for i := 0; i < 10; i++ {
 		_, err := svc.Login(ctx, bad, clientA)
@@ -181,9 +188,7 @@ func TestLoginLockout(t *testing.T) {
 		t.Errorf("Retry-After = %s, want about 5m", e.RetryAfter)
 	}
 	clk.Add(e.RetryAfter + time.Second)
-	if _, err := svc.Login(ctx, good, clientA); err != nil {
-		t.Fatalf("login after the window: %v", err)
-	}
+	loginOK(t, svc, good, clientA, "login after the window")
 }
 
 func TestUnknownUserCountsTowardsLockout(t *testing.T) {
@@ -205,9 +210,7 @@ func TestUnknownUserCountsTowardsLockout(t *testing.T) {
 func TestImportUsersFile(t *testing.T) {
 	svc, store, _ := newService(t)
 	ctx := context.Background()
-	if _, err := svc.Register(ctx, account.Credentials{Username: "present", Password: "password-123"}); err != nil {
-		t.Fatal(err)
-	}
+	registered(t, svc, "present")
 	file := strings.Join([]string{
 		"olduser:$argon2id$v=19$m=65536,t=3,p=4$ufceAyDkHMN4z3kvxTiH0A$4hJvimFx5VS9rSJjerJUbw",
 		// The original's injection: registering "b:x\nalice" wrote these two lines.
@@ -233,9 +236,7 @@ func TestImportUsersFile(t *testing.T) {
 		}
 	}
 	// The imported passlib hash verifies at login.
-	if _, err := svc.Login(ctx, account.Credentials{Username: "olduser", Password: "original-pass-42"}, clientA); err != nil {
-		t.Fatalf("login with imported hash: %v", err)
-	}
+	loginOK(t, svc, account.Credentials{Username: "olduser", Password: "original-pass-42"}, clientA, "login with imported hash")
 	if _, err := store.UserByName(ctx, "alice"); err == nil {
 		t.Fatal("hostile line created user alice")
 	}

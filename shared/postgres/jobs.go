@@ -204,20 +204,7 @@ func ListJobs(ctx context.Context, q queryer, limit int, statuses ...string) ([]
 	if len(statuses) > 0 {
 		where, args = "WHERE status = ANY($2)", append(args, statuses)
 	}
-	rows, err := q.Query(ctx, `SELECT `+jobColumns+` FROM analysis_jobs `+where+` ORDER BY id DESC LIMIT $1`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list jobs: %w", err)
-	}
-	defer rows.Close()
-	var out []analysis.Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list jobs: %w", err)
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q, "list jobs", scanJob, `SELECT `+jobColumns+` FROM analysis_jobs `+where+` ORDER BY id DESC LIMIT $1`, args...)
 }
 
 // QueueStats is the operator's view of the queue.

@@ -14,16 +14,10 @@ import (
 	"github.com/benchwrap/backend/shared/postgres"
 	"github.com/benchwrap/backend/shared/pricing"
 	"github.com/benchwrap/backend/shared/pricing/pricingtest"
-	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 func TestPriceCache(t *testing.T) {
-	ctx := context.Background()
-	pool, err := postgres.Open(ctx, testenv.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := openPool(t)
 	pricingtest.CheckBlockCache(t, postgres.PriceCache{Pool: pool})
 }
 
@@ -31,11 +25,7 @@ func TestPriceCache(t *testing.T) {
 // once: the second run makes no request.
 func TestPriceCacheWithSMARD(t *testing.T) {
 	ctx := context.Background()
-	pool, err := postgres.Open(ctx, testenv.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := openPool(t)
 
 	const w0, w1 = int64(1704063600000), int64(1704668400000) // two Mondays, ms
 	var hits atomic.Int32

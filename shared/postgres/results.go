@@ -247,22 +247,12 @@ func (s Results) Jobs(ctx context.Context, q results.JobQuery) ([]results.Job, e
 	}
 	sql := `SELECT ` + resultJobColumns + `, ` + key + ` FROM result_jobs WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY ` + key + ` ` + dir + `, job_id ` + dir + ` LIMIT ` + arg(q.Limit)
-	rows, err := s.Pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
-	}
-	defer rows.Close()
-	var out []results.Job
-	for rows.Next() {
+	return queryAll(ctx, s.Pool, "jobs", func(r pgx.Row) (results.Job, error) {
 		var k float64
-		j, err := scanResultJob(rows, &k)
-		if err != nil {
-			return nil, fmt.Errorf("jobs: %w", err)
-		}
+		j, err := scanResultJob(r, &k)
 		j.SortKey = k
-		out = append(out, j)
-	}
-	return out, rows.Err()
+		return j, err
+	}, sql, args...)
 }
 
 // BenchmarkJobs returns every job of a user (of one benchmark when name is
@@ -274,20 +264,8 @@ func (s Results) BenchmarkJobs(ctx context.Context, username, name string) ([]re
 		q += ` AND benchmark_name = $2`
 		args = append(args, name)
 	}
-	rows, err := s.Pool.Query(ctx, q+` ORDER BY start_epoch_s NULLS LAST, updated_at, job_id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("benchmark jobs: %w", err)
-	}
-	defer rows.Close()
-	var out []results.Job
-	for rows.Next() {
-		j, err := scanResultJob(rows)
-		if err != nil {
-			return nil, fmt.Errorf("benchmark jobs: %w", err)
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	scan := func(r pgx.Row) (results.Job, error) { return scanResultJob(r) }
+	return queryAll(ctx, s.Pool, "benchmark jobs", scan, q+` ORDER BY start_epoch_s NULLS LAST, updated_at, job_id`, args...)
 }
 
 // ScanSeries streams the series columns of an analysed table: step, node,

@@ -66,13 +66,15 @@ func table(n int, power float32) [][]any {
 	return out
 }
 
-func openPool(t *testing.T) *pgxpool.Pool {
-	t.Helper()
-	pool, err := postgres.Open(context.Background(), testenv.PostgresURL(t))
+// openPool opens a pool on a new database of the test's own, closed at
+// its end: the package's one test setup.
+func openPool(tb testing.TB) *pgxpool.Pool {
+	tb.Helper()
+	pool, err := postgres.Open(context.Background(), testenv.PostgresURL(tb))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(pool.Close)
+	tb.Cleanup(pool.Close)
 	return pool
 }
 
@@ -111,6 +113,11 @@ func TestReplaceWritesAndReplaces(t *testing.T) {
 	}
 	if c, _ := count(t, pool, "alice", "job_12345_0_node-01.x"); c != 10 {
 		t.Fatalf("%d rows after replace", c)
+	}
+	// ReadTable gives the columns in order and the rows as stored.
+	names, data, err := postgres.ReadTable(ctx, pool, "alice", "job_12345_0_node-01.x")
+	if err != nil || len(names) != len(cols) || names[0] != "ElapsedTime" || names[5] != "Network__InMB" || len(data) != 10 || data[3][4] != nil {
+		t.Fatalf("ReadTable = %v, %d rows, %v", names, len(data), err)
 	}
 	// Another user's table of the same name is separate.
 	if _, _, err = tw.Replace(ctx, postgres.TableWrite{Schema: "bob", Name: "job_12345_0_node-01.x", Columns: cols, Rows: &rows{data: table(3, 5)}}); err != nil {

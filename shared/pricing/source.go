@@ -136,13 +136,7 @@ func readCSV(path, what string) (*Series, error) {
 //
 // cache keeps SMARD blocks (nil: none).
 func Parse(spec string, cache BlockCache) (Source, error) {
-	kind, arg, hasArg := strings.Cut(strings.TrimSpace(spec), ":")
-	switch strings.ToLower(kind) {
-	case "", "off":
-		if !hasArg {
-			return nil, nil
-		}
-	case "smard":
+	if kind, arg, hasArg := strings.Cut(strings.TrimSpace(spec), ":"); strings.EqualFold(kind, "smard") {
 		s := &SMARD{Cache: cache}
 		if hasArg {
 			region, res, _ := strings.Cut(arg, ":")
@@ -152,24 +146,37 @@ func Parse(spec string, cache BlockCache) (Source, error) {
 			return nil, err
 		}
 		return s, nil
-	case "file":
-		if err := checkFile(arg); err != nil {
-			return nil, fmt.Errorf("pricing: price %w", err)
-		}
-		return CSVFile{Path: arg}, nil
-	case "fixed":
-		v, err := parseNumber(arg)
-		if err != nil {
-			return nil, fmt.Errorf("pricing: fixed price %q: %w", arg, err)
-		}
-		return Fixed{EURPerKWh: v}, nil
 	}
-	return nil, fmt.Errorf("pricing: price source %q: want off, smard[:REGION[:RESOLUTION]], file:PATH or fixed:EUR_PER_KWH", spec)
+	return parseSetting(spec, setting{
+		name: "price", what: "price", forms: "off, smard[:REGION[:RESOLUTION]], file:PATH or fixed:EUR_PER_KWH",
+		file:  func(path string) Source { return CSVFile{Path: path} },
+		fixed: func(v float64) Source { return Fixed{EURPerKWh: v} },
+	})
 }
 
 // ParseCarbon reads a carbon intensity setting: "" or "off" (none),
 // file:PATH (a CarbonFile) or fixed:G (a Constant in g CO2e/kWh).
 func ParseCarbon(spec string) (Source, error) {
+	return parseSetting(spec, setting{
+		name: "carbon", what: "carbon intensity", forms: "off, file:PATH or fixed:G_CO2_PER_KWH",
+		file:  func(path string) Source { return CarbonFile{Path: path} },
+		fixed: func(v float64) Source { return Constant{Value: v} },
+	})
+}
+
+// setting is one kind of source setting: the sources its file: and
+// fixed: forms make, and the words of its errors.
+type setting struct {
+	name  string // "<name> source": the setting
+	what  string // what its values are
+	forms string // the forms it takes, for the error
+	file  func(path string) Source
+	fixed func(v float64) Source
+}
+
+// parseSetting reads the forms every setting takes: "" or "off" (nil
+// source), file:PATH and fixed:NUMBER.
+func parseSetting(spec string, k setting) (Source, error) {
 	kind, arg, hasArg := strings.Cut(strings.TrimSpace(spec), ":")
 	switch strings.ToLower(kind) {
 	case "", "off":
@@ -178,17 +185,17 @@ func ParseCarbon(spec string) (Source, error) {
 		}
 	case "file":
 		if err := checkFile(arg); err != nil {
-			return nil, fmt.Errorf("pricing: carbon intensity %w", err)
+			return nil, fmt.Errorf("pricing: %s %w", k.what, err)
 		}
-		return CarbonFile{Path: arg}, nil
+		return k.file(arg), nil
 	case "fixed":
 		v, err := parseNumber(arg)
 		if err != nil {
-			return nil, fmt.Errorf("pricing: fixed carbon intensity %q: %w", arg, err)
+			return nil, fmt.Errorf("pricing: fixed %s %q: %w", k.what, arg, err)
 		}
-		return Constant{Value: v}, nil
+		return k.fixed(v), nil
 	}
-	return nil, fmt.Errorf("pricing: carbon source %q: want off, file:PATH or fixed:G_CO2_PER_KWH", spec)
+	return nil, fmt.Errorf("pricing: %s source %q: want %s", k.name, spec, k.forms)
 }
 
 func checkFile(path string) error {

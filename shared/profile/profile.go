@@ -89,28 +89,35 @@ const (
 	FileUnreadable FileClass = "unreadable" // signature present, but corrupted or truncated
 )
 
-// FileError is returned when a whole file is unusable.
-type FileError struct {
-	Class  FileClass
+// ClassifiedError is why a file or a dataset is unusable: a class a
+// program acts on, a reason for people and the cause for the log.
+type ClassifiedError[C ~string] struct {
+	Class  C
 	Reason string // human-readable, e.g. "unreadable HDF5 (corrupted or truncated)"
-	Err    error  // underlying cause, for the log
+	Err    error  // underlying cause, for the log; may be nil
 }
 
-func (e *FileError) Error() string {
+func (e *ClassifiedError[C]) Error() string {
 	if e.Err != nil {
 		return e.Reason + ": " + e.Err.Error()
 	}
 	return e.Reason
 }
 
-func (e *FileError) Unwrap() error { return e.Err }
+func (e *ClassifiedError[C]) Unwrap() error { return e.Err }
+
+// asClassified reports whether err is (or wraps) a *ClassifiedError[C].
+func asClassified[C ~string](err error) (*ClassifiedError[C], bool) {
+	var ce *ClassifiedError[C]
+	ok := errors.As(err, &ce)
+	return ce, ok
+}
+
+// FileError is returned when a whole file is unusable.
+type FileError = ClassifiedError[FileClass]
 
 // AsFileError reports whether err is (or wraps) a *FileError.
-func AsFileError(err error) (*FileError, bool) {
-	var fe *FileError
-	ok := errors.As(err, &fe)
-	return fe, ok
-}
+func AsFileError(err error) (*FileError, bool) { return asClassified[FileClass](err) }
 
 // DatasetClass says why one dataset could not be loaded. The rest of the
 // file is still usable.
@@ -130,27 +137,10 @@ const (
 )
 
 // DatasetError records why a dataset has no columns.
-type DatasetError struct {
-	Class  DatasetClass
-	Reason string
-	Err    error // underlying cause, may be nil
-}
-
-func (e *DatasetError) Error() string {
-	if e.Err != nil {
-		return e.Reason + ": " + e.Err.Error()
-	}
-	return e.Reason
-}
-
-func (e *DatasetError) Unwrap() error { return e.Err }
+type DatasetError = ClassifiedError[DatasetClass]
 
 // AsDatasetError reports whether err is (or wraps) a *DatasetError.
-func AsDatasetError(err error) (*DatasetError, bool) {
-	var de *DatasetError
-	ok := errors.As(err, &de)
-	return de, ok
-}
+func AsDatasetError(err error) (*DatasetError, bool) { return asClassified[DatasetClass](err) }
 
 // AttrKind is the class of an attribute's values.
 type AttrKind uint8

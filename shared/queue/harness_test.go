@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	miniogo "github.com/minio/minio-go/v7"
 
@@ -326,18 +327,20 @@ type run struct {
 // runs lists the catalog rows of a key.
 func (h *harness) runs(key string) []run {
 	h.t.Helper()
-	rows, err := h.pool.Query(context.Background(), `SELECT status, coalesce(skip_class, ''), finished_at FROM analysis_runs WHERE object_key = $1 ORDER BY id`, key)
+	return query(h, pgx.RowToStructByPos[run], `SELECT status, coalesce(skip_class, ''), finished_at FROM analysis_runs WHERE object_key = $1 ORDER BY id`, key)
+}
+
+// query reads the rows of a query on the harness's database, each with
+// to (pgx.RowTo[string], pgx.RowToStructByPos[run], ...).
+func query[T any](h *harness, to pgx.RowToFunc[T], sql string, args ...any) []T {
+	h.t.Helper()
+	rows, err := h.pool.Query(context.Background(), sql, args...)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	defer rows.Close()
-	var out []run
-	for rows.Next() {
-		var r run
-		if err := rows.Scan(&r.Status, &r.SkipClass, &r.Finished); err != nil {
-			h.t.Fatal(err)
-		}
-		out = append(out, r)
+	out, err := pgx.AppendRows([]T(nil), rows, to)
+	if err != nil {
+		h.t.Fatal(err)
 	}
 	return out
 }

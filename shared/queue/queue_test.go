@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/config"
 	"github.com/benchwrap/backend/shared/postgres"
@@ -101,20 +103,7 @@ func TestQueueOutcomes(t *testing.T) {
 
 // finishOrder lists the keys by when their catalog row was written.
 func (h *harness) finishOrder() []string {
-	rows, err := h.pool.Query(context.Background(), `SELECT object_key FROM analysis_runs ORDER BY finished_at, id`)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer rows.Close()
-	var keys []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			h.t.Fatal(err)
-		}
-		keys = append(keys, k)
-	}
-	return keys
+	return query(h, pgx.RowTo[string], `SELECT object_key FROM analysis_runs ORDER BY finished_at, id`)
 }
 
 // TestQueueFairness: a user's burst queued first does not starve another

@@ -66,14 +66,7 @@ var (
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	fixOnce.Do(func() {
-		root, err := RepoRoot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := LoadStack(root)
-		if err != nil {
-			t.Fatal(err)
-		}
+		root, st := loadStack(t)
 		bins := functionBinaries(t, root, st)
 		// FunctionEnv also puts the values in this process's environment,
 		// so testenv.Register (on an app built from it) mints tokens the

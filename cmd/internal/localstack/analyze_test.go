@@ -43,9 +43,16 @@ func catalogPool(t testing.TB) *pgxpool.Pool {
 	return dbPool
 }
 
+// fixture is the content of a file of the shared fixtures.
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtures, name))
+	return readFile(t, filepath.Join(fixtures, name))
+}
+
+// readFile is the content of the file at path; the test fails without it.
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,55 +85,59 @@ type runRow struct {
 // runs lists the finished catalog rows of a key, oldest first.
 func runs(t testing.TB, key string) []runRow {
 	t.Helper()
-	rows, err := catalogPool(t).Query(context.Background(), `SELECT id, status, schema_name, coalesce(table_name, ''), coalesce(rows, 0),
+	return selectRows[runRow](t, `SELECT id, status, schema_name, coalesce(table_name, ''), coalesce(rows, 0),
 		coalesce(etag, ''), coalesce(skip_class, ''), finished_at FROM analysis_runs WHERE object_key = $1 AND status <> 'running' ORDER BY id`, key)
+}
+
+// selectRows reads the rows of a query on the stack's database into T's
+// fields, by position.
+func selectRows[T any](t testing.TB, sql string, args ...any) []T {
+	t.Helper()
+	rows, err := catalogPool(t).Query(context.Background(), sql, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[runRow])
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[T])
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
-// waitRuns waits until key has n finished runs.
-func waitRuns(t testing.TB, key string, n int, timeout time.Duration) []runRow {
+// poll calls try every 100 ms until it reports done; after timeout the
+// test fails, showing what try saw last.
+func poll[T any](t testing.TB, what string, timeout time.Duration, try func() (T, bool)) T {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		r := runs(t, key)
-		if len(r) >= n {
-			return r
+		v, done := try()
+		if done {
+			return v
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d runs after %s, want %d", key, len(r), timeout, n)
+			t.Fatalf("%s after %s: %+v", what, timeout, v)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
+// waitRuns waits until key has n finished runs.
+func waitRuns(t testing.TB, key string, n int, timeout time.Duration) []runRow {
+	t.Helper()
+	return poll(t, fmt.Sprintf("%s: want %d runs", key, n), timeout, func() ([]runRow, bool) {
+		r := runs(t, key)
+		return r, len(r) >= n
+	})
+}
+
 // table reads a table in its stored order.
 func table(t testing.TB, schema, name string) ([]string, [][]any) {
 	t.Helper()
-	rows, err := catalogPool(t).Query(context.Background(), "SELECT * FROM "+pgx.Identifier{schema, name}.Sanitize())
+	cols, rows, err := postgres.ReadTable(context.Background(), catalogPool(t), schema, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	var cols []string
-	for _, f := range rows.FieldDescriptions() {
-		cols = append(cols, f.Name)
-	}
-	var out [][]any
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	return cols, out
+	return cols, rows
 }
 
 func expectTable(t *testing.T, schema, name, expectedCSV string) {
@@ -141,8 +152,7 @@ func expectTable(t *testing.T, schema, name, expectedCSV string) {
 // URL-encoded in the event.
 func TestUploadIsAnalysed(t *testing.T) {
 	s := testStack(t)
-	user := testenv.Name("an")[:12]
-	access, _ := register(t, s.GatewayURL, user, "password-123")
+	user, access := newUser(t, s, "an")
 	key := upload(t, s, access, "12345_0_node01.h5", fixture(t, "12345_0_node01.h5"))
 	r := waitRuns(t, key, 1, 60*time.Second)[0]
 	if r.Status != "done" || r.Schema != user || r.Table != "job_12345_0_node01" || r.Rows != 302 {
@@ -200,11 +210,7 @@ func event(bucketName, key, etag, sequencer string) string {
 }
 
 func token(t testing.TB, s *Stack) string {
-	b, err := os.ReadFile(filepath.Join(s.SecretsDir, "webhook-token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return string(readFile(t, filepath.Join(s.SecretsDir, "webhook-token")))
 }
 
 // TestReplayedEventsAndReupload: the same event three times gives one run;
@@ -212,8 +218,7 @@ func token(t testing.TB, s *Stack) string {
 // overwrite newer results.
 func TestReplayedEventsAndReupload(t *testing.T) {
 	s := testStack(t)
-	user := testenv.Name("re")[:12]
-	access, _ := register(t, s.GatewayURL, user, "password-123")
+	user, access := newUser(t, s, "re")
 	key := upload(t, s, access, "run.h5", fixture(t, "12352_0_multi_root.h5"))
 	first := waitRuns(t, key, 1, 60*time.Second)[0]
 	info, err := bucket.Root(t).StatObject(context.Background(), bucket.Name, key, minio.StatObjectOptions{})
@@ -274,8 +279,7 @@ func TestWebhookNeedsToken(t *testing.T) {
 // A corrupt file uploaded first does not hold up a good one after it.
 func TestOutageLosesNothing(t *testing.T) {
 	s := testStack(t)
-	user := testenv.Name("ou")[:12]
-	access, _ := register(t, s.GatewayURL, user, "password-123")
+	user, access := newUser(t, s, "ou")
 
 	bad := upload(t, s, access, "corrupt.h5", fixture(t, "not_hdf5.h5"))
 	good := upload(t, s, access, "good.h5", fixture(t, "12345_batch_node01.h5"))
@@ -335,44 +339,32 @@ type jobRow struct {
 // jobs lists the queue's records of a key, oldest first.
 func jobs(t testing.TB, key string) []jobRow {
 	t.Helper()
-	rows, err := catalogPool(t).Query(context.Background(), `SELECT id, status, coalesce(reason, ''), attempts FROM analysis_jobs WHERE object_key = $1 ORDER BY id`, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[jobRow])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return selectRows[jobRow](t, `SELECT id, status, coalesce(reason, ''), attempts FROM analysis_jobs WHERE object_key = $1 ORDER BY id`, key)
 }
 
 // waitJob waits for the key's first settled queue record.
 func waitJob(t testing.TB, key string, timeout time.Duration) jobRow {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		for _, j := range jobs(t, key) {
+	var settled jobRow
+	poll(t, key+": no settled job", timeout, func() ([]jobRow, bool) {
+		all := jobs(t, key)
+		for _, j := range all {
 			if j.Status != "queued" && j.Status != "running" {
-				return j
+				settled = j
+				return all, true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: no settled job after %s: %+v", key, timeout, jobs(t, key))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return all, false
+	})
+	return settled
 }
 
 // TestFileThatCrashesHDF5IsSkipped: a file that kills libhdf5 is recorded
 // as unreadable and the function keeps serving.
 func TestFileThatCrashesHDF5IsSkipped(t *testing.T) {
 	s := testStack(t)
-	user := testenv.Name("cr")[:12]
-	access, _ := register(t, s.GatewayURL, user, "password-123")
-	crasher, err := os.ReadFile("../../../shared/hdf5/testdata/crashers/fuzz_dtype_copy.h5")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, access := newUser(t, s, "cr")
+	crasher := readFile(t, "../../../shared/hdf5/testdata/crashers/fuzz_dtype_copy.h5")
 	key := upload(t, s, access, "crasher.h5", crasher)
 	if r := waitRuns(t, key, 1, 60*time.Second)[0]; r.Status != "skipped" || r.SkipClass != "unreadable" {
 		t.Fatalf("crasher: %+v", r)

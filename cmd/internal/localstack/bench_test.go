@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -55,6 +54,27 @@ func benchDo(b *testing.B, req *http.Request) map[string]any {
 	return m
 }
 
+// runParallel runs client as sub-benchmark name on 4 goroutines per CPU
+// (each its own client with its own setup) and reports the rate of all.
+func runParallel(b *testing.B, name string, client func(b *testing.B, pb *testing.PB)) {
+	b.Run(name, func(b *testing.B) {
+		b.SetParallelism(4)
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) { client(b, pb) })
+		reportRate(b, start)
+	})
+}
+
+// benchStack is the test stack with this process's log silenced until
+// the benchmark ends: one line per request would dominate the figures.
+func benchStack(b *testing.B) *Stack {
+	s := testStack(b)
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	b.Cleanup(func() { slog.SetDefault(prev) })
+	return s
+}
+
 func reportRate(b *testing.B, start time.Time) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 }
@@ -62,10 +82,7 @@ func reportRate(b *testing.B, start time.Time) {
 // BenchmarkGateway measures requests per second through the local gateway
 // for each function, with 8 concurrent clients (b.SetParallelism(4) on 2 cores).
 func BenchmarkGateway(b *testing.B) {
-	s := testStack(b)
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil))) // one line per request would dominate
-	defer slog.SetDefault(prev)
+	s := benchStack(b)
 	var seq atomic.Int64
 	prefix := testenv.Name("b")[:7]
 	newUser := func() string { return fmt.Sprintf("%s%d", prefix, seq.Add(1)) }
@@ -73,39 +90,24 @@ func BenchmarkGateway(b *testing.B) {
 	user := newUser()
 	access, _ := register(b, s.GatewayURL, user, pw)
 
-	b.Run("register", func(b *testing.B) {
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				benchPost(b, s.GatewayURL+"/auth/register", "", map[string]string{"username": newUser(), "password": pw})
-			}
-		})
-		reportRate(b, start)
+	runParallel(b, "register", func(b *testing.B, pb *testing.PB) {
+		for pb.Next() {
+			benchPost(b, s.GatewayURL+"/auth/register", "", map[string]string{"username": newUser(), "password": pw})
+		}
 	})
-	b.Run("login", func(b *testing.B) {
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				benchPost(b, s.GatewayURL+"/auth/login", "", map[string]string{"username": user, "password": pw})
-			}
-		})
-		reportRate(b, start)
+	runParallel(b, "login", func(b *testing.B, pb *testing.PB) {
+		for pb.Next() {
+			benchPost(b, s.GatewayURL+"/auth/login", "", map[string]string{"username": user, "password": pw})
+		}
 	})
-	b.Run("refresh", func(b *testing.B) {
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			// Each client rotates its own chain, as real clients do.
-			m := benchPost(b, s.GatewayURL+"/auth/login", "", map[string]string{"username": user, "password": pw})
-			rt, _ := m["refresh"].(string)
-			for pb.Next() {
-				m := benchPost(b, s.GatewayURL+"/auth/refresh", "", map[string]string{"refresh": rt})
-				rt, _ = m["refresh"].(string)
-			}
-		})
-		reportRate(b, start)
+	runParallel(b, "refresh", func(b *testing.B, pb *testing.PB) {
+		// Each client rotates its own chain, as real clients do.
+		m := benchPost(b, s.GatewayURL+"/auth/login", "", map[string]string{"username": user, "password": pw})
+		rt, _ := m["refresh"].(string)
+		for pb.Next() {
+			m := benchPost(b, s.GatewayURL+"/auth/refresh", "", map[string]string{"refresh": rt})
+			rt, _ = m["refresh"].(string)
+		}
 	})
 	// Refresh rotations on 1 and 16 chains, the two figures issue 18
 	// compares with the original backend.
@@ -134,27 +136,17 @@ func BenchmarkGateway(b *testing.B) {
 			reportRate(b, start)
 		})
 	}
-	b.Run("presign", func(b *testing.B) {
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				benchPost(b, s.GatewayURL+"/storage/presign/upload?object_name=run.h5&benchmark_name=stream", access, nil)
-			}
-		})
-		reportRate(b, start)
+	runParallel(b, "presign", func(b *testing.B, pb *testing.PB) {
+		for pb.Next() {
+			benchPost(b, s.GatewayURL+"/storage/presign/upload?object_name=run.h5&benchmark_name=stream", access, nil)
+		}
 	})
-	b.Run("list", func(b *testing.B) {
-		b.SetParallelism(4)
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				req, _ := http.NewRequest("GET", s.GatewayURL+"/storage/list", nil)
-				req.Header.Set("Authorization", "Bearer "+access)
-				benchDo(b, req)
-			}
-		})
-		reportRate(b, start)
+	runParallel(b, "list", func(b *testing.B, pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest("GET", s.GatewayURL+"/storage/list", nil)
+			req.Header.Set("Authorization", "Bearer "+access)
+			benchDo(b, req)
+		}
 	})
 }
 
@@ -162,22 +154,11 @@ func BenchmarkGateway(b *testing.B) {
 // 100,000-row profile to its committed table: MinIO's notification, the
 // analyze function's download, the pipeline and the COPY.
 func BenchmarkUploadToTable(b *testing.B) {
-	s := testStack(b)
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	defer slog.SetDefault(prev)
+	s := benchStack(b)
 	spec := gen.Default()
 	spec.Rows, spec.TasksPerNode, spec.Seed = 100_000, 4, 7
-	files, err := gen.Write(b.TempDir(), spec)
-	if err != nil {
-		b.Fatal(err)
-	}
-	data, err := os.ReadFile(files[0])
-	if err != nil {
-		b.Fatal(err)
-	}
-	user := testenv.Name("bu")[:12]
-	access, _ := register(b, s.GatewayURL, user, "password-123")
+	data := generated(b, spec)
+	_, access := newUser(b, s, "bu")
 	b.ResetTimer()
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
@@ -209,13 +190,9 @@ func BenchmarkUploadToTable(b *testing.B) {
 // and the local gateway (what `make bench` reports as refresh-1chain).
 // Differences between lines are the cost of each hop, in µs/rotation.
 func BenchmarkRefreshHops(b *testing.B) {
-	s := testStack(b)
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	defer slog.SetDefault(prev)
+	s := benchStack(b)
 	ctx := context.Background()
-	user := testenv.Name("bh")[:12]
-	register(b, s.GatewayURL, user, "password-123")
+	user, _ := newUser(b, s, "bh")
 	login := func() string {
 		m := benchPost(b, s.GatewayURL+"/auth/login", "", map[string]string{"username": user, "password": "password-123"})
 		rt, _ := m["refresh"].(string)

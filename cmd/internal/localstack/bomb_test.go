@@ -18,8 +18,7 @@ import (
 // less than 300 MB, and the next upload is analysed normally.
 func TestBombIsSkipped(t *testing.T) {
 	s := testStack(t)
-	user := testenv.Name("bo")[:12]
-	access, _ := register(t, s.GatewayURL, user, "password-123")
+	_, access := newUser(t, s, "bo")
 	// Two bombs: one declares 4 GiB; the other declares its rows only and
 	// its first chunk inflates to 768 MiB (stopped while it is read).
 	for i, bombSpec := range []func(*gen.Spec){
@@ -29,14 +28,7 @@ func TestBombIsSkipped(t *testing.T) {
 		spec := gen.Default()
 		spec.Series = gen.ParseSeries("all")
 		bombSpec(&spec)
-		paths, err := gen.Write(t.TempDir(), spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bomb, err := os.ReadFile(paths[0])
-		if err != nil {
-			t.Fatal(err)
-		}
+		bomb := generated(t, spec)
 		if len(bomb) > 2<<20 {
 			t.Fatalf("bomb %d is %d bytes, want under 2 MB", i, len(bomb))
 		}

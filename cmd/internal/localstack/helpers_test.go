@@ -16,6 +16,7 @@ import (
 
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/fnhttp"
+	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/testkit/devserver"
 	"github.com/benchwrap/backend/testkit/testenv"
 )
@@ -218,6 +219,25 @@ func register(t testing.TB, base, user, password string) (access, refresh string
 	r := call(t, "POST", base+"/auth/register", map[string]string{"username": user, "password": password})
 	expect(t, r, 201, "")
 	return r.Str(t, "access"), r.Str(t, "refresh")
+}
+
+// newUser registers a new user on the stack, named by prefix and a
+// random part, and returns the name and its access token.
+func newUser(t testing.TB, s *Stack, prefix string) (user, access string) {
+	t.Helper()
+	user = testenv.Name(prefix)[:12]
+	access, _ = register(t, s.GatewayURL, user, "password-123")
+	return user, access
+}
+
+// generated is the content of the first file gen writes for spec.
+func generated(t testing.TB, spec gen.Spec) []byte {
+	t.Helper()
+	paths, err := gen.Write(t.TempDir(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readFile(t, paths[0])
 }
 
 // benchmarking reports whether this run was asked for benchmarks.

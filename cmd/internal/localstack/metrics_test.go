@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/benchwrap/backend/shared/metrics"
-	"github.com/benchwrap/backend/testkit/testenv"
 )
 
 // TestMetricsScrape: after an upload that is analysed and one that is
@@ -24,8 +23,7 @@ func TestMetricsScrape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	user := testenv.Name("me")[:12]
-	access, _ := register(t, s.GatewayURL, user, "password-123")
+	_, access := newUser(t, s, "me")
 	good := upload(t, s, access, "good.h5", fixture(t, "12345_0_node01.h5"))
 	bad := upload(t, s, access, "bad.h5", fixture(t, "not_hdf5.h5"))
 	waitRuns(t, good, 1, 60*time.Second)

@@ -3,8 +3,6 @@ package localstack
 import (
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -36,11 +34,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	waitRuns(t, key, 1, 2*time.Minute)
 	expect(t, call(t, "GET", base+"/storage/list", nil, auth...), 200, "")
 	expect(t, call(t, "POST", base+"/minio-event", map[string]string{}, "Authorization", "Bearer wrong"), 401, "")
-	tok, err := os.ReadFile(filepath.Join(s.SecretsDir, "webhook-token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, call(t, "POST", base+"/minio-event", `{"Records": []}`, "Authorization", "Bearer "+string(tok)), 200, "")
+	expect(t, call(t, "POST", base+"/minio-event", `{"Records": []}`, "Authorization", "Bearer "+token(t, s)), 200, "")
 
 	// The job of the upload, and its Parquet copy in the user's prefix.
 	var jobs reply

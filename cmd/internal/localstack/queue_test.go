@@ -46,8 +46,7 @@ func skippedCount(t testing.TB, reason string) int {
 // not make a later genuine upload "superseded".
 func TestSecurityWebhookClaimsCheckedAgainstMinIO(t *testing.T) {
 	s := testStack(t)
-	user := testenv.Name("vi")[:12]
-	access, _ := register(t, s.GatewayURL, user, "password-123")
+	user, access := newUser(t, s, "vi")
 	key := upload(t, s, access, "run.h5", fixture(t, "12352_0_multi_root.h5"))
 	first := waitRuns(t, key, 1, 60*time.Second)[0]
 

@@ -87,11 +87,7 @@ func trySendPartial(addr, path, headers string, declared, sent int) (int, error)
 
 func stackSecret(t *testing.T, s *Stack, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(s.SecretsDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
+	return strings.TrimSpace(string(readFile(t, filepath.Join(s.SecretsDir, name))))
 }
 
 // Item 7: 24 unauthenticated 16 MB notifications took 531 MiB. The token
@@ -266,8 +262,7 @@ func TestSecurityDownloadIsAttachment(t *testing.T) {
 // Item 10: uploads were unbounded.
 func TestSecurityUploadLimits(t *testing.T) {
 	s := testStack(t)
-	user := testenv.Name("qt")[:12]
-	access, _ := register(t, s.GatewayURL, user, "password-123")
+	_, access := newUser(t, s, "qt")
 	auth := []string{"Authorization", "Bearer " + access}
 	up := func(name string, size int) reply {
 		return call(t, "POST", s.GatewayURL+"/storage/presign/upload?"+url.Values{"object_name": {name}, "size": {fmt.Sprint(size)}}.Encode(), nil, auth...)
@@ -478,10 +473,7 @@ func listening(addr string) bool {
 // exampleSecrets reads the values of deploy/secrets.example.yaml.
 func exampleSecrets(t *testing.T) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile("../../../deploy/secrets.example.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFile(t, "../../../deploy/secrets.example.yaml")
 	out := map[string]string{}
 	for _, line := range strings.Split(string(b), "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ": ")

@@ -59,8 +59,7 @@ func get(t *testing.T, u string) (int, []byte) {
 
 func TestUploadDownloadList(t *testing.T) {
 	s := testStack(t)
-	user := testenv.Name("up")[:12]
-	access, _ := register(t, s.GatewayURL, user, "password-123")
+	user, access := newUser(t, s, "up")
 	auth := []string{"Authorization", "Bearer " + access}
 
 	for i, c := range []struct {

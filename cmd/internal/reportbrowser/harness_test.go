@@ -154,6 +154,17 @@ document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.
 	return b
 }
 
+// signIn opens the report page at base and submits its sign-in form.
+func (b *browser) signIn(t testing.TB, base, user, password string) {
+	t.Helper()
+	b.run(t, chromedp.Navigate(base+"/report"))
+	b.poll(t, "sign-in form", `!!document.querySelector("#username")`, 10*time.Second)
+	b.run(t,
+		chromedp.SendKeys(chromedp.CSS("#username"), user),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("form.signin button[type=submit]")))
+}
+
 func (b *browser) run(t testing.TB, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)

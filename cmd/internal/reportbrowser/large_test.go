@@ -37,12 +37,7 @@ func TestReportLargeJob(t *testing.T) {
 	cli.waitJobs(t, []string{"777"}, 5*time.Minute)
 	t.Logf("%d-row profile uploaded and analysed in %.1f s", rows, time.Since(start).Seconds())
 
-	b.run(t, chromedp.Navigate(s.GatewayURL+"/report"))
-	b.poll(t, "sign-in form", `!!document.querySelector("#username")`, 10*time.Second)
-	b.run(t,
-		chromedp.SendKeys(chromedp.CSS("#username"), "large"),
-		chromedp.SendKeys(chromedp.CSS("#password"), "large-pass-1"),
-		chromedp.Click(chromedp.CSS("form.signin button[type=submit]")))
+	b.signIn(t, s.GatewayURL, "large", "large-pass-1")
 	b.poll(t, "jobs table", `document.querySelectorAll("#jobs tbody tr[data-job]").length === 1`, 20*time.Second)
 
 	var times []float64

@@ -82,12 +82,7 @@ func TestReport(t *testing.T) {
 	})
 
 	step("sign in", func(t *testing.T) {
-		b.run(t, chromedp.Navigate(s.GatewayURL+"/report"))
-		b.poll(t, "sign-in form", `!!document.querySelector("#username")`, 10*time.Second)
-		b.run(t,
-			chromedp.SendKeys(chromedp.CSS("#username"), "reporter"),
-			chromedp.SendKeys(chromedp.CSS("#password"), "wrong-password"),
-			chromedp.Click(chromedp.CSS("form.signin button[type=submit]")))
+		b.signIn(t, s.GatewayURL, "reporter", "wrong-password")
 		b.poll(t, "wrong password refused", `document.getElementById("status").textContent.includes("Wrong username or password")`, 10*time.Second)
 		b.eval(t, `document.querySelector("#password").value = ""`, new(string))
 		b.run(t,

@@ -17,11 +17,7 @@ import (
 // table's size as 8-byte values and the process's peak RSS during both.
 func BenchmarkCompat2M(b *testing.B) {
 	path := enginetest.BigFile(b)
-	e, err := newEngine(duckdb.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
+	e := openEngine(b, duckdb.Options{})
 	ctx := context.Background()
 	var ms runtime.MemStats
 	var pipe, scan time.Duration
@@ -79,11 +75,7 @@ func BenchmarkCompat2M(b *testing.B) {
 // BenchmarkWriteCSV2M measures the CSV output of the 2M-row table.
 func BenchmarkWriteCSV2M(b *testing.B) {
 	path := enginetest.BigFile(b)
-	e, err := newEngine(duckdb.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
+	e := openEngine(b, duckdb.Options{})
 	if _, err := e.Compat(context.Background(), path, Options{}); err != nil {
 		b.Fatal(err)
 	}

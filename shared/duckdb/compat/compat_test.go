@@ -36,12 +36,11 @@ type testEngine struct {
 	*Pipeline
 }
 
-func newEngine(opt duckdb.Options) (*testEngine, error) {
-	e, err := duckdb.New(opt)
-	if err != nil {
-		return nil, err
-	}
-	return &testEngine{e, New(e)}, nil
+// openEngine opens an engine with opt for a test; it is closed when the
+// test ends.
+func openEngine(t testing.TB, opt duckdb.Options) *testEngine {
+	e := enginetest.Open(t, opt)
+	return &testEngine{e, New(e)}
 }
 
 // Compat runs the pipeline on the engine.
@@ -49,10 +48,7 @@ func (e *testEngine) Compat(ctx context.Context, path string, opt Options) (*ana
 	return e.Pipeline.Run(ctx, path, opt)
 }
 
-func newTestEngine(t testing.TB) *testEngine {
-	e := enginetest.Open(t, enginetest.TestOptions)
-	return &testEngine{e, New(e)}
-}
+func newTestEngine(t testing.TB) *testEngine { return openEngine(t, enginetest.TestOptions) }
 
 // TestCompatConformance runs every fixture and compares it with the
 // original pipeline's output: skip class, columns and dtypes, rows,

@@ -51,15 +51,7 @@ func f64(name string, v ...float64) profile.Column {
 // the oracle; it returns the result and the rows.
 func run(t *testing.T, e *testEngine, root *profile.Group) (*analysis.Result, [][]any) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "42_0_edge.h5")
-	if err := hdf5.WriteFile(path, root, hdf5.WriteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Compat(context.Background(), path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	compareWithOracle(t, e, res, runOracle(path))
+	res := againstOracle(t, e, filepath.Join(t.TempDir(), "42_0_edge.h5"), root)
 	var rows [][]any
 	if res.Skip == nil {
 		if err := e.ScanRows(context.Background(), func(row []any) error {
@@ -70,6 +62,21 @@ func run(t *testing.T, e *testEngine, root *profile.Group) (*analysis.Result, []
 		}
 	}
 	return res, rows
+}
+
+// againstOracle writes root to path, analyses it and checks the engine
+// against the oracle.
+func againstOracle(t *testing.T, e *testEngine, path string, root *profile.Group) *analysis.Result {
+	t.Helper()
+	if err := hdf5.WriteFile(path, root, hdf5.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Compat(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareWithOracle(t, e, res, runOracle(path))
+	return res
 }
 
 func column(t *testing.T, res *analysis.Result, rows [][]any, name string) []any {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/duckdb"
-	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/profile"
 	"github.com/benchwrap/backend/testkit/testenv"
 )
@@ -76,16 +75,7 @@ func TestCompatRandom(t *testing.T) {
 	for seed := 0; seed < n; seed++ {
 		t.Run(strconv.Itoa(seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(seed), 7))
-			root := randomTree(r)
-			path := filepath.Join(dir, fmt.Sprintf("%d_0_rand.h5", seed))
-			if err := hdf5.WriteFile(path, root, hdf5.WriteOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			got, err := e.Compat(context.Background(), path, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			compareWithOracle(t, e, got, runOracle(path))
+			got := againstOracle(t, e, filepath.Join(dir, fmt.Sprintf("%d_0_rand.h5", seed)), randomTree(r))
 			t.Logf("skip=%v rows=%d cols=%d power=%q energy=%q goSum=%v", got.Skip, got.Rows, len(got.Columns), got.Details.PowerColumn, got.Details.EnergyColumn, e.lastSumInGo)
 			paths[e.lastSumInGo]++
 			if e.lastDense {

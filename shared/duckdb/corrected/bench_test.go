@@ -19,11 +19,7 @@ import (
 // engine's duckdb.ColumnReader knows VARCHAR (see docs/corrected-mode.md).
 func BenchmarkCorrected2M(b *testing.B) {
 	path := enginetest.BigFile(b)
-	e, err := newEngine(duckdb.Options{MemoryLimit: os.Getenv("BENCH_MEM")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
+	e := openEngine(b, duckdb.Options{MemoryLimit: os.Getenv("BENCH_MEM")})
 	ctx := context.Background()
 	var ms runtime.MemStats
 	var pipe, scan time.Duration

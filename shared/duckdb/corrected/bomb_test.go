@@ -32,11 +32,7 @@ func TestBombRefused(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e, err := newEngine(c.opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Close()
+			e := openEngine(t, c.opt)
 			s := gen.Default()
 			s.Series, s.Bomb, s.Inflate = gen.ParseSeries("all"), c.bytes, c.inflate
 			paths, _ := corrWrite(t, s)
@@ -45,6 +41,7 @@ func TestBombRefused(t *testing.T) {
 			before := enginetest.PeakRSS()
 			for _, mode := range []string{"corrected", "compat"} {
 				var res *analysis.Result
+				var err error
 				if mode == "compat" {
 					res, err = e.Compat(ctx, paths[0], compat.Options{})
 				} else {

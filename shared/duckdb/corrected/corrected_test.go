@@ -34,12 +34,11 @@ type testEngine struct {
 	compat *compat.Pipeline
 }
 
-func newEngine(opt duckdb.Options) (*testEngine, error) {
-	e, err := duckdb.New(opt)
-	if err != nil {
-		return nil, err
-	}
-	return &testEngine{e, New(e), compat.New(e)}, nil
+// openEngine opens an engine with opt for a test; it is closed when the
+// test ends.
+func openEngine(t testing.TB, opt duckdb.Options) *testEngine {
+	e := enginetest.Open(t, opt)
+	return &testEngine{e, New(e), compat.New(e)}
 }
 
 // Corrected runs the corrected pipeline on the engine.
@@ -52,10 +51,7 @@ func (e *testEngine) Compat(ctx context.Context, path string, opt compat.Options
 	return e.compat.Run(ctx, path, opt)
 }
 
-func corrTestEngine(t testing.TB) *testEngine {
-	e := enginetest.Open(t, enginetest.TestOptions)
-	return &testEngine{e, New(e), compat.New(e)}
-}
+func corrTestEngine(t testing.TB) *testEngine { return openEngine(t, enginetest.TestOptions) }
 
 // corrStream streams the rows of the last result table in order, text
 // columns included (as Go strings).
