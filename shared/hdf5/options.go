@@ -54,35 +54,22 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.MaxRows <= 0 {
-		o.MaxRows = DefaultMaxRows
-	}
-	if o.MaxRows > 1<<56 {
-		o.MaxRows = 1 << 56
-	}
-	if o.MaxBytes <= 0 {
-		o.MaxBytes = DefaultMaxBytes
-	}
-	if o.MaxBytes > 1<<60 {
-		o.MaxBytes = 1 << 60
-	}
-	if o.MaxColumns <= 0 {
-		o.MaxColumns = DefaultMaxColumns
-	}
-	if o.MaxChunkBytes <= 0 {
-		o.MaxChunkBytes = DefaultMaxChunkBytes
-	}
-	if o.MaxObjects <= 0 {
-		o.MaxObjects = DefaultMaxObjects
-	}
-	if o.MaxDepth <= 0 {
-		o.MaxDepth = DefaultMaxDepth
-	}
-	if o.MaxAttrs <= 0 {
-		o.MaxAttrs = DefaultMaxAttrs
-	}
-	if o.MaxAttrBytes <= 0 {
-		o.MaxAttrBytes = DefaultMaxAttrBytes
-	}
+	orDefault(&o.MaxRows, DefaultMaxRows)
+	o.MaxRows = min(o.MaxRows, 1<<56)
+	orDefault(&o.MaxBytes, DefaultMaxBytes)
+	o.MaxBytes = min(o.MaxBytes, 1<<60)
+	orDefault(&o.MaxColumns, DefaultMaxColumns)
+	orDefault(&o.MaxChunkBytes, DefaultMaxChunkBytes)
+	orDefault(&o.MaxObjects, DefaultMaxObjects)
+	orDefault(&o.MaxDepth, DefaultMaxDepth)
+	orDefault(&o.MaxAttrs, DefaultMaxAttrs)
+	orDefault(&o.MaxAttrBytes, DefaultMaxAttrBytes)
 	return o
+}
+
+// orDefault replaces a limit left at zero (or set negative) by its default.
+func orDefault[T int | int64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }

@@ -75,10 +75,7 @@ func (s *Service) levels(ctx context.Context, key string, files []File) (*jobSer
 		if err != nil {
 			return nil, apperr.Wrap(apperr.Internal, "Results temporarily unavailable.", fmt.Errorf("run %d: %w", f.RunID, err))
 		}
-		for _, se := range ses {
-			d.bytes += se.size()
-		}
-		d.series = append(d.series, ses...)
+		d.add(ses)
 	}
 	sortSeries(d.series)
 	s.Cache.put(key, d)

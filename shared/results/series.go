@@ -75,6 +75,13 @@ type jobSeries struct {
 	bytes   int64
 }
 
+func (d *jobSeries) add(ses []*series) {
+	for _, se := range ses {
+		d.bytes += se.size()
+	}
+	d.series = append(d.series, ses...)
+}
+
 // SeriesCache keeps jobs' full-resolution series in memory, least
 // recently used out first, within a byte budget.
 type SeriesCache struct {
@@ -448,10 +455,7 @@ func (s *Service) load(ctx context.Context, key string, files []File) (*jobSerie
 		if err != nil {
 			return nil, err
 		}
-		for _, se := range ses {
-			d.bytes += se.size()
-		}
-		d.series = append(d.series, ses...)
+		d.add(ses)
 	}
 	sortSeries(d.series)
 	s.Cache.put(key, d)
