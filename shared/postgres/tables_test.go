@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +233,62 @@ func TestInsertRun(t *testing.T) {
 	var nulls bool
 	if err := pool.QueryRow(ctx, `SELECT metrics IS NULL AND columns IS NULL FROM analysis_runs WHERE id = $1`, id).Scan(&nulls); err != nil || !nulls {
 		t.Fatalf("skip row: %v %v", nulls, err)
+	}
+}
+
+// The binary COPY writes each value as its column's type, edge values
+// included, and refuses a value its column cannot hold without writing
+// anything.
+func TestReplaceEncodesEveryType(t *testing.T) {
+	pool := openPool(t)
+	ctx := context.Background()
+	tw := postgres.Tables{Pool: pool}
+	all := []analysis.Column{
+		{Name: "u16", Type: analysis.UInt16}, {Name: "u32", Type: analysis.UInt32}, {Name: "u64", Type: analysis.UInt64},
+		{Name: "i64", Type: analysis.Int64}, {Name: "f32", Type: analysis.Float32}, {Name: "f64", Type: analysis.Float64},
+		{Name: "s", Type: analysis.Text},
+	}
+	data := [][]any{
+		{uint16(65535), uint32(4294967295), uint64(math.MaxInt64), int64(math.MinInt64), float32(-1.5), math.Inf(-1), "node-01 ü"},
+		{nil, nil, nil, nil, nil, nil, nil},
+		{uint16(0), uint32(0), uint64(0), int64(0), float32(math.NaN()), math.NaN(), ""},
+		{uint16(7), float64(12), uint32(3), uint16(9), float64(0.25), float32(0.5), "x"}, // convertible
+	}
+	if _, n, err := tw.Replace(ctx, postgres.TableWrite{Schema: "types", Name: "job_types", Columns: all, Rows: &rows{data: data}}); err != nil || n != 4 {
+		t.Fatalf("Replace = %d, %v", n, err)
+	}
+	_, got, err := postgres.ReadTable(ctx, pool, "types", "job_types")
+	if err != nil || len(got) != 4 {
+		t.Fatalf("ReadTable: %d rows, %v", len(got), err)
+	}
+	check := func(row int, want string) {
+		t.Helper()
+		if s := fmt.Sprint(got[row]); s != want {
+			t.Errorf("row %d = %s, want %s", row, s, want)
+		}
+	}
+	check(0, "[65535 4294967295 9223372036854775807 -9223372036854775808 -1.5 -Inf node-01 ü]")
+	check(1, "[<nil> <nil> <nil> <nil> <nil> <nil> <nil>]")
+	check(2, "[0 0 0 0 NaN NaN ]")
+	check(3, "[7 12 3 9 0.25 0.5 x]")
+
+	for name, bad := range map[string][]any{
+		"uint64 over bigint":  {uint16(1), uint32(1), uint64(math.MaxInt64) + 1, int64(1), float32(1), 1.0, "a"},
+		"fraction to integer": {1.5, uint32(1), uint64(1), int64(1), float32(1), 1.0, "a"},
+		"over integer":        {uint32(1 << 31), uint32(1), uint64(1), int64(1), float32(1), 1.0, "a"},
+		"number to text":      {uint16(1), uint32(1), uint64(1), int64(1), float32(1), 1.0, 3.0},
+		"text to number":      {uint16(1), uint32(1), uint64(1), int64(1), float32(1), "1", "a"},
+		"short row":           {uint16(1)},
+	} {
+		_, _, err := tw.Replace(ctx, postgres.TableWrite{Schema: "types", Name: "job_types", Columns: all, Rows: &rows{data: append(data[:1:1], bad)}})
+		if err == nil {
+			t.Errorf("%s: no error", name)
+		}
+		if n, _, _ := postgres.ReadTable(ctx, pool, "types", "job_types"); len(n) != len(all) {
+			t.Fatalf("%s: table damaged", name)
+		}
+		if _, got, _ := postgres.ReadTable(ctx, pool, "types", "job_types"); len(got) != 4 {
+			t.Errorf("%s: table has %d rows, want the old 4", name, len(got))
+		}
 	}
 }
