@@ -14,6 +14,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,7 +52,11 @@ func main() {
 	workers := flag.String("workers", "1,2,4", "worker counts for the throughput runs")
 	logins := flag.Int("logins", 200, "logins per login measurement")
 	partsFlag := flag.String("parts", "burst,throughput,logins", "what to measure (comma-separated)")
+	mode := flag.String("mode", "", "analysis mode of the workers (default: the service's, ANALYZE_MODE or corrected)")
 	benchcli.Main("bench-queue", func() error {
+		if *mode != "" {
+			os.Setenv("ANALYZE_MODE", *mode)
+		}
 		parts = map[string]bool{}
 		for _, p := range strings.Split(*partsFlag, ",") {
 			parts[strings.TrimSpace(p)] = true
@@ -88,7 +93,6 @@ func run(bigRows, nSmall, nFiles int, counts []int, nLogins int) error {
 	if err != nil {
 		return err
 	}
-	os.Setenv("ANALYZE_MODE", "compat")
 	s, err := localstack.Start(ctx, localstack.Options{Dir: dir, GatewayAddr: "127.0.0.1:0", FastPostgres: true,
 		MinIOAddr: fmt.Sprintf("127.0.0.1:%d", port), NoWorkers: true})
 	if err != nil {
@@ -149,8 +153,9 @@ func (b *bench) burst(ctx context.Context, bigRows, nSmall int) ([]string, error
 		// A scaled-down big file still goes to the large lane.
 		os.Setenv("ANALYZE_SMALL_BYTES", fmt.Sprint(len(big)/2))
 	}
-	fmt.Printf("burst: 1 upload of %d rows (%.1f MiB) + %d small uploads from %d users, 2 workers\n",
-		bigRows, float64(len(big))/(1<<20), nSmall, len(b.users))
+	mode := cmp.Or(os.Getenv("ANALYZE_MODE"), "corrected")
+	fmt.Printf("burst: 1 upload of %d rows (%.1f MiB) + %d small uploads from %d users, 2 workers, %s mode\n",
+		bigRows, float64(len(big))/(1<<20), nSmall, len(b.users), mode)
 	os.Setenv("ANALYZE_CONCURRENCY", "2")
 	if err := s.StartWorkers(ctx); err != nil {
 		return nil, err
@@ -331,6 +336,10 @@ func (b *bench) loginLoad(ctx context.Context, keys []string, nLogins int) error
 // whole compat analysis on a warm engine.
 func components(ctx context.Context, path string) error {
 	const n = 20
+	mode, err := analysis.ParseMode(cmp.Or(os.Getenv("ANALYZE_MODE"), "corrected"))
+	if err != nil {
+		return err
+	}
 	timeIt := func(f func() error) (time.Duration, error) {
 		t0 := time.Now()
 		for range n {
@@ -358,7 +367,7 @@ func components(ctx context.Context, path string) error {
 		return err
 	}
 	engine, err := timeIt(func() error {
-		a, err := analyzer.New(analyzer.Config{Mode: analysis.Compat})
+		a, err := analyzer.New(analyzer.Config{Mode: mode})
 		if err == nil {
 			a.Close()
 		}
@@ -368,7 +377,7 @@ func components(ctx context.Context, path string) error {
 		return err
 	}
 	warm := func(isolate bool) (time.Duration, error) {
-		a, err := analyzer.New(analyzer.Config{Mode: analysis.Compat, Engine: duckdb.Options{Reader: hdf5.Options{Isolate: isolate}}})
+		a, err := analyzer.New(analyzer.Config{Mode: mode, Engine: duckdb.Options{Reader: hdf5.Options{Isolate: isolate}}})
 		if err != nil {
 			return 0, err
 		}
@@ -383,8 +392,8 @@ func components(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("components of a small file (%d runs each, ms): HDF5 open with the isolated probe %.1f, without %.1f; DuckDB engine start %.1f; compat analysis on a warm engine %.1f (without the probe %.1f)\n",
-		n, ms(probe), ms(plain), ms(engine), ms(withProbe), ms(noProbe))
+	fmt.Printf("components of a small file (%d runs each, ms): HDF5 open with the isolated probe %.1f, without %.1f; DuckDB engine start %.1f; %s analysis on a warm engine %.1f (without the probe %.1f)\n",
+		n, ms(probe), ms(plain), ms(engine), mode, ms(withProbe), ms(noProbe))
 	return nil
 }
 
