@@ -237,9 +237,10 @@ type LevelRecorder struct {
 }
 
 type recorded struct {
-	key  [2]string
-	t    chunked
-	cols []chunked
+	key      [2]string
+	t        chunked
+	cols     []chunked
+	unsorted bool // a time went backwards
 }
 
 // chunked is a growing column kept in fixed chunks: no copy as it grows.
@@ -256,6 +257,11 @@ func (c *chunked) add(v float64) {
 	}
 	c.c[len(c.c)-1] = append(c.c[len(c.c)-1], v)
 	c.n++
+}
+
+func (c *chunked) last() float64 {
+	x := c.c[len(c.c)-1]
+	return x[len(x)-1]
 }
 
 // flat returns the column as one slice and lets the chunks go.
@@ -319,7 +325,11 @@ func (r *LevelRecorder) Row(row []any) {
 		}
 		r.last = se
 	}
-	se.t.add(num(row[r.t]))
+	tm := num(row[r.t])
+	if se.t.n > 0 && tm < se.t.last() {
+		se.unsorted = true
+	}
+	se.t.add(tm)
 	for i, c := range r.fields {
 		se.cols[i].add(num(row[c]))
 	}
@@ -330,6 +340,11 @@ func (r *LevelRecorder) Levels() []byte {
 	ses := make([]*series, 0, len(r.order))
 	for _, rec := range r.order {
 		se := &series{key: rec.key, Cols: map[string][]float64{}, count: -1}
+		if !rec.unsorted && rec.t.n > levelMinRows {
+			rec.level(se, r.names) // the rows stay in their chunks: no copy of a big series
+			ses = append(ses, se)
+			continue
+		}
 		se.T = rec.t.flat()
 		for i, n := range r.names {
 			if c := rec.cols[i].flat(); hasValue(c) {
@@ -344,4 +359,54 @@ func (r *LevelRecorder) Levels() []byte {
 	}
 	r.order, r.by, r.last = nil, nil, nil
 	return encodeLevels(ses)
+}
+
+// level computes a sorted series' M4 level (what finish computes from the
+// whole series) chunk by chunk: the M4 picks of each chunk on the series'
+// bucket grid, then M4 over those picks. A bucket's first, last, minimum
+// and maximum rows over the whole series are among its picks in the chunks
+// that hold them, and the picks keep the rows' order, so ties resolve to
+// the same rows.
+func (rec *recorded) level(se *series, names []string) {
+	var used []int
+	for i := range names {
+		for _, c := range rec.cols[i].c {
+			if hasValue(c) {
+				used = append(used, i)
+				break
+			}
+		}
+	}
+	from, to := rec.t.c[0][0], rec.t.last()
+	var idx []int32
+	var ts []float64
+	vals := make([][]float64, len(used))
+	chunk := make([][]float64, len(used))
+	off := int32(0)
+	for j, tc := range rec.t.c {
+		for i, u := range used {
+			chunk[i] = rec.cols[u].c[j]
+		}
+		for _, p := range M4(tc, chunk, from, to, levelBuckets, 0, len(tc), nil) {
+			idx, ts = append(idx, off+p), append(ts, tc[p])
+			for i := range chunk {
+				vals[i] = append(vals[i], chunk[i][p])
+			}
+		}
+		off += int32(len(tc))
+	}
+	picks := M4(ts, vals, from, to, levelBuckets, 0, len(ts), nil)
+	se.N, se.Cols = rec.t.n, nil
+	se.LIdx = make([]int32, len(picks))
+	se.LT = make([]float64, len(picks))
+	se.LCols = map[string][]float64{}
+	for i, u := range used {
+		se.LCols[names[u]] = make([]float64, len(picks))
+		for k, p := range picks {
+			se.LCols[names[u]][k] = vals[i][p]
+		}
+	}
+	for k, p := range picks {
+		se.LIdx[k], se.LT[k] = idx[p], ts[p]
+	}
 }

@@ -17,9 +17,10 @@ func TestLevelRecorder(t *testing.T) {
 	want := map[[2]string]*series{}
 	var order []*series
 	for _, s := range []struct {
-		node string
-		n    int
-	}{{"n1", levelMinRows + 5000}, {"n2", 300}} {
+		node     string
+		n        int
+		unsorted bool
+	}{{"n1", levelMinRows + 5000, false}, {"n2", 300, false}, {"n3", 3*chunkLen + 123, false}, {"n4", levelMinRows + 10, true}} {
 		se := &series{key: [2]string{"0", s.node}, Cols: map[string][]float64{"power": nil, "energy": nil, "cpu": nil}, count: -1}
 		want[se.key], order = se, append(order, se)
 		tm, e := 1e9, 0.0
@@ -27,7 +28,13 @@ func TestLevelRecorder(t *testing.T) {
 			if i%7 != 0 { // duplicate times now and then
 				tm += 0.5 + r.Float64()
 			}
+			if s.unsorted && i%1000 == 999 {
+				tm -= 3
+			}
 			p := 200 + r.Float64()*100
+			if s.node == "n3" {
+				p = float64(200 + r.IntN(20)) // ties: the first of equal minima is kept
+			}
 			var cpu any = r.Float64() * 100
 			if i%11 == 0 {
 				cpu = nil
@@ -52,7 +59,7 @@ func TestLevelRecorder(t *testing.T) {
 		t.Fatalf("recorded levels (%d bytes) differ from the read series' (%d bytes)", len(got), len(exp))
 	}
 	ses, err := decodeLevels(got, File{Key: "k"})
-	if err != nil || len(ses) != 2 {
+	if err != nil || len(ses) != 4 {
 		t.Fatalf("decode: %v, %d series", err, len(ses))
 	}
 	if ses[0].N != levelMinRows+5000 || ses[0].T != nil || len(ses[0].LT) == 0 || len(ses[0].LIdx) != len(ses[0].LT) {
