@@ -440,7 +440,9 @@ func (r *Reader) LoadAll() (failed int) {
 	return failed
 }
 
-// read performs the H5Dread calls for one dataset. Caller holds mu.
+// read performs the H5Dread calls for one dataset. Caller holds mu; read
+// lets it go between blocks (the dataset's handles stay valid), so other
+// files' reads interleave with a big one's.
 func (r *Reader) read(ds *profile.Dataset, p *plan) ([]profile.Column, *profile.DatasetError) {
 	did := C.H5Oopen_by_addr(r.fid, p.addr)
 	if did < 0 {
@@ -544,10 +546,18 @@ func (r *Reader) read(ds *profile.Dataset, p *plan) ([]profile.Column, *profile.
 	// overhead, for a pipeline that deflates twice), not more: so the
 	// read holds the columns, one block and a chunk, whatever the file.
 	if p.chunkB > 0 {
-		C.bw_set_chunk_cap(C.size_t(p.chunkB + p.chunkB>>11 + 64))
 		defer C.bw_set_chunk_cap(C.size_t(r.opt.MaxChunkBytes))
 	}
 	for r0 := 0; r0 < p.rows; r0 += block {
+		if r0 > 0 && p.cols == 1 {
+			// Let other readers' calls in between blocks: the lock is
+			// process-wide, and a big dataset's read lasts seconds.
+			unlock()
+			lock()
+		}
+		if p.chunkB > 0 { // the cap is global: set again after the pause
+			C.bw_set_chunk_cap(C.size_t(p.chunkB + p.chunkB>>11 + 64))
+		}
 		n := min(block, p.rows-r0)
 		start[0], count[0] = C.hsize_t(r0), C.hsize_t(n)
 		if C.H5Sselect_hyperslab(fspace, C.H5S_SELECT_SET, &start[0], nil, &count[0], nil) < 0 {
@@ -575,7 +585,9 @@ func (r *Reader) read(ds *profile.Dataset, p *plan) ([]profile.Column, *profile.
 		}
 		C.H5Sclose(mspace)
 		if p.cols > 1 {
+			unlock() // the split needs no HDF5 call
 			scatter(cols, buf[:n*p.cols], r0, n)
+			lock()
 		}
 	}
 	return cols, nil

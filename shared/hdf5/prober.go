@@ -143,6 +143,12 @@ func probe(path string, opt Options) error {
 		return &profile.FileError{Class: profile.FileUnreadable, Reason: reasonUnreadable,
 			Err: fmt.Errorf("reading its metadata took longer than %s", probeTimeout)}
 	}
+	release(p)
+	return nil
+}
+
+// release keeps p for the next probe, or stops it when enough wait.
+func release(p *prober) {
 	probers.Lock()
 	if len(probers.idle) < maxIdleProbers {
 		probers.idle, p = append(probers.idle, p), nil
@@ -151,5 +157,16 @@ func probe(path string, opt Options) error {
 	if p != nil {
 		p.stop()
 	}
-	return nil
+}
+
+// Prestart starts a serving child before it is needed, when opt isolates
+// the walk: each engine (one concurrent reader) calls it once, so its
+// first file does not wait for a child's start.
+func Prestart(opt Options) {
+	if !opt.Isolate {
+		return
+	}
+	if p, err := startProber(); err == nil {
+		release(p)
+	} // else the first probe starts one, or falls back to a one-off child
 }
