@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -52,6 +53,7 @@ func main() {
 	workers := flag.String("workers", "1,2,4", "worker counts for the throughput runs")
 	logins := flag.Int("logins", 200, "logins per login measurement")
 	partsFlag := flag.String("parts", "burst,throughput,logins", "what to measure (comma-separated)")
+	flag.BoolVar(&perJob, "per-job", false, "also print each small file's timings")
 	mode := flag.String("mode", "", "analysis mode of the workers (default: the service's, ANALYZE_MODE or corrected)")
 	benchcli.Main("bench-queue", func() error {
 		if *mode != "" {
@@ -400,6 +402,10 @@ func components(ctx context.Context, path string) error {
 // printPhases prints p50/p99 (and the mean) of each recorded phase of the
 // keys' jobs (analysis_jobs.timings), and of PUT→enqueue when the PUT
 // times are known.
+// perJob: printPhases also prints each job's phases, in the order the
+// jobs were created.
+var perJob bool
+
 func (b *bench) printPhases(title string, keys []string, putAt map[string]time.Time) error {
 	rows, err := b.pool.Query(context.Background(), `SELECT DISTINCT ON (object_key) object_key, created_at, coalesce(timings, '{}')
 		FROM analysis_jobs WHERE object_key = ANY($1) AND status = 'analysed' ORDER BY object_key, id DESC`, keys)
@@ -420,6 +426,14 @@ func (b *bench) printPhases(title string, keys []string, putAt map[string]time.T
 		}
 		for k, v := range t {
 			phases[k] = append(phases[k], v)
+		}
+		if perJob {
+			names := slices.Sorted(maps.Keys(t))
+			line := fmt.Sprintf("    %s %s", created.Format("15:04:05.000"), key)
+			for _, k := range names {
+				line += fmt.Sprintf(" %s=%.3f", k, t[k])
+			}
+			fmt.Println(line)
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -157,6 +157,7 @@ func New(opt Options) (*Engine, error) {
 		return nil, fmt.Errorf("duckdb: open: %w", err)
 	}
 	e.db = db
+	hdf5.Prestart(opt.Reader)
 	return e, nil
 }
 

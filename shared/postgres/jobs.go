@@ -237,18 +237,27 @@ func JobStats(ctx context.Context, q queryer) (QueueStats, error) {
 	return s, rows.Err()
 }
 
-// RunningForOwner counts the owner's analyze jobs River is running in a
-// queue (lane) that were taken before the given River job (lower id): the
-// per-user cap. The order makes two jobs of one user taken together agree
-// on which waits.
-func RunningForOwner(ctx context.Context, q querier, kind, queue, owner string, riverID int64) (int, error) {
-	var n int
-	err := q.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state = 'running' AND kind = $1 AND queue = $2 AND args->>'owner' = $3 AND id < $4`,
-		kind, queue, owner, riverID).Scan(&n)
+// OwnerShare is what the per-user cap needs of a River job about to
+// run in a queue (lane): the owner's analyze jobs running there that were
+// taken before it (lower id, so two jobs of one user taken together agree
+// on which waits), and whether a job of another user under the cap is
+// waiting there, ready to run. The cap holds a user back only for such a
+// job, so a lone user's files use every slot, and no job waits for users
+// who are themselves at the cap.
+func OwnerShare(ctx context.Context, q querier, kind, queue, owner string, riverID int64, limit int) (running int, othersReady bool, err error) {
+	err = q.QueryRow(ctx, `WITH busy AS (
+			SELECT args->>'owner' AS owner, count(*) AS n FROM river_job
+			WHERE state = 'running' AND kind = $1 AND queue = $2 GROUP BY 1)
+		SELECT
+			(SELECT count(*) FROM river_job WHERE state = 'running' AND kind = $1 AND queue = $2 AND args->>'owner' = $3 AND id < $4),
+			EXISTS (SELECT 1 FROM river_job j WHERE j.state = 'available' AND j.kind = $1 AND j.queue = $2 AND j.scheduled_at <= now()
+				AND j.args->>'owner' IS DISTINCT FROM $3
+				AND NOT EXISTS (SELECT 1 FROM busy b WHERE b.owner = j.args->>'owner' AND b.n >= $5))`,
+		kind, queue, owner, riverID, limit).Scan(&running, &othersReady)
 	if err != nil {
-		return 0, fmt.Errorf("running jobs of %s: %w", owner, err)
+		return 0, false, fmt.Errorf("share of %s: %w", owner, err)
 	}
-	return n, nil
+	return running, othersReady, nil
 }
 
 // QueuedForOwner counts the owner's jobs waiting, for insert priorities.

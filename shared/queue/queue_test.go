@@ -141,6 +141,32 @@ func TestQueueFairness(t *testing.T) {
 	}
 }
 
+// TestQueueCapIsWorkConserving: the per-user cap (1 here, with 2
+// small-lane slots) holds a user back only for another user's job that
+// could run. A lone user's files are never snoozed, and their jobs use
+// both slots (each publish is held so they would overlap).
+func TestQueueCapIsWorkConserving(t *testing.T) {
+	h := newHarness(t, "")
+	h.users("alone")
+	small := fixture(t, "12345_batch_node01.h5")
+	const n = 6
+	for i := range n {
+		k := "alone/f" + string(rune('a'+i)) + ".h5"
+		h.put(k, small)
+		h.deliver(k)
+	}
+	h.workers(testSettings(), 300*time.Millisecond)
+	h.settled(40 * time.Second)
+	var jobs, snoozed int
+	if err := h.pool.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE (timings->>'snoozes')::int > 0)
+		FROM analysis_jobs WHERE status = 'analysed'`).Scan(&jobs, &snoozed); err != nil {
+		t.Fatal(err)
+	}
+	if jobs != n || snoozed != 0 {
+		t.Fatalf("%d jobs analysed (want %d), %d of them snoozed by the cap (want 0)", jobs, n, snoozed)
+	}
+}
+
 // TestQueueSmallFilesNotBehindBigOne: a big upload (above the small lane's
 // size) and then small uploads of several users. The big file's transfer
 // lasts until every small file is analysed: were a small file queued

@@ -75,3 +75,25 @@ func TestPriorityByBacklog(t *testing.T) {
 		}
 	}
 }
+
+func TestHookMayRun(t *testing.T) {
+	now := time.Unix(1000, 0)
+	for _, c := range []struct {
+		name    string
+		running int64
+		lastEnd time.Time
+		queued  time.Time
+		want    bool
+	}{
+		{"small lane idle and quiet", 0, now.Add(-time.Second), now, true},
+		{"small lane running", 1, now.Add(-time.Second), now, false},
+		{"a small file just ended", 0, now.Add(-hookQuiet / 2), now, false},
+		{"quiet for exactly hookQuiet", 0, now.Add(-hookQuiet), now, true},
+		{"busy but waited too long", 2, now, now.Add(-hookMaxDefer), true},
+		{"never busy", 0, time.Unix(0, 0), now, true},
+	} {
+		if got := hookMayRun(c.running, c.lastEnd, c.queued, now); got != c.want {
+			t.Errorf("%s: hookMayRun = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

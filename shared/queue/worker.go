@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -68,12 +69,48 @@ type worker struct {
 	hooks        chan hookCall                       // for the background's AfterAnalysed
 	hookMu       sync.Mutex
 	hooksClosed  bool
+	// The small lane's analyses running, and when the last one ended
+	// (unix ns): the background's hooks yield to them (hookMayRun).
+	smallRunning atomic.Int64
+	smallEnded   atomic.Int64
+	warmed       chan struct{} // closed once warm has given its engines back
 }
 
 type hookCall struct {
-	job analysis.Job
-	out analyzer.Outcome
-	t   Timings
+	job    analysis.Job
+	out    analyzer.Outcome
+	t      Timings
+	queued time.Time
+}
+
+// A hook (results' filing and Parquet copies) costs about as much CPU as
+// a small file's analysis. In a burst the hooks would take CPU from the
+// small files still queued, so the background defers them while the
+// small lane is busy, until it has been quiet for hookQuiet or the hook
+// has waited hookMaxDefer (a steady stream of uploads cannot starve them).
+const (
+	hookQuiet    = 50 * time.Millisecond
+	hookMaxDefer = 10 * time.Second
+)
+
+// hookMayRun says whether a hook queued at queued may run at now, with
+// running small-lane analyses and the last one ended at lastEnd.
+func hookMayRun(running int64, lastEnd, queued, now time.Time) bool {
+	if now.Sub(queued) >= hookMaxDefer {
+		return true
+	}
+	return running == 0 && now.Sub(lastEnd) >= hookQuiet
+}
+
+// yieldToSmall waits until the hook c may run, or ctx ends.
+func (w *worker) yieldToSmall(ctx context.Context, c hookCall) {
+	for !hookMayRun(w.smallRunning.Load(), time.Unix(0, w.smallEnded.Load()), c.queued, time.Now()) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // maxPendingHooks bounds the hooks waiting for the background; beyond,
@@ -131,6 +168,11 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 	}
 	slog.Info("analysis workers started", "slots", s.slots(), "small", small, "large", large, "memory_budget", int64(s.MemoryBudget),
 		"user_concurrency", s.UserConcurrency, "max_attempts", s.MaxAttempts)
+	w.warmed = make(chan struct{})
+	go func() {
+		defer close(w.warmed)
+		w.warm(small)
+	}()
 	ws := &Workers{client: client, w: w, reconDone: make(chan struct{}), hooksDone: make(chan struct{})}
 	var rctx, hctx context.Context
 	rctx, ws.reconcile = context.WithCancel(context.WithoutCancel(ctx))
@@ -139,6 +181,7 @@ func StartWorkers(ctx context.Context, cfg WorkerConfig) (*Workers, error) {
 	go func() {
 		defer close(ws.hooksDone)
 		for c := range w.hooks {
+			w.yieldToSmall(hctx, c)
 			w.after(hctx, c)
 		}
 	}()
@@ -191,6 +234,7 @@ func (ws *Workers) Stop(ctx context.Context) error {
 		<-ws.hooksDone
 	}
 	ws.hookStop()
+	<-ws.w.warmed // it holds engines until they are built
 	for _, procs := range ws.w.procs {
 		close(procs)
 		for p := range procs {
@@ -214,13 +258,14 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 	if a.Owner != "" {
 		// The cap counts the user's analyses in this job's lane only: a
 		// user's big file never holds back their small ones.
-		n, err := postgres.RunningForOwner(ctx, pool, Kind, rj.Queue, a.Owner, rj.ID)
+		n, othersReady, err := postgres.OwnerShare(ctx, pool, Kind, rj.Queue, a.Owner, rj.ID, w.s.UserConcurrency)
 		if err != nil {
 			return err
 		}
-		if n >= w.s.UserConcurrency {
-			// The user has their share running: let others go first.
-			return river.JobSnooze(time.Duration(300+rand.IntN(400)) * time.Millisecond)
+		if n >= w.s.UserConcurrency && othersReady {
+			// The user has their share running and another user's job
+			// can go first; back soon (a small file takes ~0.05 s).
+			return river.JobSnooze(time.Duration(100+rand.IntN(200)) * time.Millisecond)
 		}
 	}
 	begun := time.Now()
@@ -263,7 +308,7 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[Args]) error {
 	// After a file is analysed and committed: the one place for what
 	// follows an analysis, in the background, so the next file's table
 	// does not wait for this one's exports.
-	c := hookCall{job: job, out: out, t: t}
+	c := hookCall{job: job, out: out, t: t, queued: time.Now()}
 	w.hookMu.Lock()
 	queued := false
 	if !w.hooksClosed {
@@ -319,6 +364,13 @@ func (w *worker) analyse(ctx context.Context, rj *river.Job[Args], job analysis.
 		return analyzer.Outcome{}, err
 	}
 	t.Engine = time.Since(phase).Seconds()
+	if lane == LaneSmall {
+		w.smallRunning.Add(1)
+		defer func() {
+			w.smallEnded.Store(time.Now().UnixNano())
+			w.smallRunning.Add(-1)
+		}()
+	}
 	tctx, cancel := context.WithTimeout(ctx, w.s.JobTimeout.D())
 	defer cancel()
 	out, err := proc.Process(tctx, analyzer.Object{Bucket: job.Bucket, Key: job.Key, ETag: job.ETag, Size: job.Size, JobID: job.ID},
@@ -416,6 +468,22 @@ func (w *worker) take(lane string) (*analyzer.Processor, error) {
 
 func (w *worker) give(lane string, p *analyzer.Processor) {
 	w.procs[lane] <- p
+}
+
+// warm builds the small lane's n engines at start, so a burst's first
+// files do not pay for them (about 0.1 s each, and their HDF5 children).
+func (w *worker) warm(n int) {
+	procs := make([]*analyzer.Processor, 0, n)
+	for range n {
+		p, err := w.take(LaneSmall)
+		if err != nil {
+			slog.Warn("analysis workers: engine", "error", err) // its first job builds it again
+		}
+		procs = append(procs, p)
+	}
+	for _, p := range procs {
+		w.give(LaneSmall, p)
+	}
 }
 
 // withoutDeadline follows ctx's cancellation (the client stopping) but not
