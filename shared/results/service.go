@@ -119,26 +119,36 @@ func Reaggregate(ctx context.Context, st Store, username, job string) error {
 
 // AfterAnalysis is the analyzer's hook, called once an object's run is
 // committed: it files the run under its job, updates the job's aggregate
-// and, when objects can store objects (minio.Store), writes the Parquet
-// copies (ParquetKeys). A failure is only logged: reading a user's
-// results files whatever is left (Service.sync). (The run's series
-// levels are already stored: the sink records them, LevelRecorder.)
+// and writes the Parquet copies (fileRuns). A failure is only logged:
+// reading a user's results files whatever is left (Service.sync). (The
+// run's series levels are already stored: the sink records them,
+// LevelRecorder.)
 func AfterAnalysis(ctx context.Context, st Store, objects any, bucket, key string) {
-	meta, _ := objects.(Metadata)
-	runs, err := FileRuns(ctx, st, meta, "", bucket, key)
-	if err != nil {
+	if err := fileRuns(ctx, st, objects, "", bucket, key); err != nil {
 		slog.WarnContext(ctx, "results: after analysis", "key", key, "error", err)
-		return
 	}
-	w, ok := objects.(ObjectWriter)
-	if !ok {
-		return
+}
+
+// fileRuns files the unfiled runs (FileRuns) and, when objects can store
+// objects (minio.Store), writes their Parquet copies (ParquetKeys). The
+// hook and a user's reads both file runs, whichever comes first; the one
+// that files a run writes its copies, so a job is never listed while
+// its copies are missing for good. A copy that fails is logged: the
+// export endpoint serves the same data.
+func fileRuns(ctx context.Context, st Store, objects any, username, bucket, key string) error {
+	meta, _ := objects.(Metadata)
+	runs, err := FileRuns(ctx, st, meta, username, bucket, key)
+	if err != nil {
+		return err
 	}
-	for _, u := range runs {
-		if err := PublishParquet(ctx, st, w, u); err != nil {
-			slog.WarnContext(ctx, "results: parquet copy", "key", key, "error", err)
+	if w, ok := objects.(ObjectWriter); ok {
+		for _, u := range runs {
+			if err := PublishParquet(ctx, st, w, u); err != nil {
+				slog.WarnContext(ctx, "results: parquet copy", "key", u.Key, "error", err)
+			}
 		}
 	}
+	return nil
 }
 
 // Service answers the results endpoints for one user at a time.
@@ -170,9 +180,10 @@ type Config struct {
 // not exist): the same 404 either way, so ids do not leak.
 var ErrNotFound = apperr.New(apperr.NotFound, "Job not found.")
 
-// sync files the user's runs the hook did not file.
+// sync files the user's runs the hook did not file (yet), with their
+// Parquet copies.
 func (s *Service) sync(ctx context.Context, username string) error {
-	_, err := FileRuns(ctx, s.Store, s.Meta, username, "", "")
+	err := fileRuns(ctx, s.Store, s.Meta, username, "", "")
 	if err == nil {
 		err = s.Store.AdvanceFiled(ctx, username)
 	}

@@ -640,8 +640,8 @@ func TestRegressionFlag(t *testing.T) {
 }
 
 // TestReadFilesWhatTheHookMissed: a genuine Slurm file analysed without
-// the hook is filed (with its benchmark name) when its owner reads the
-// results; once the runs are a minute old the user's watermark moves past
+// the hook is filed (with its benchmark name, and its Parquet copies
+// written) when its owner reads the results; once the runs are a minute old the user's watermark moves past
 // them, and a later run is still found.
 func TestReadFilesWhatTheHookMissed(t *testing.T) {
 	f := setup(t)
@@ -657,6 +657,12 @@ func TestReadFilesWhatTheHookMissed(t *testing.T) {
 		t.Fatalf("jobs: %+v", page.Jobs)
 	}
 	ctx := context.Background()
+	sum, tbl := results.ParquetKeys(user, "9646276", user+"/9646276_batch_c0107.h5")
+	for _, k := range []string{sum, tbl} {
+		if _, err := f.bucket.Client(t).StatObject(ctx, f.bucket.Name, k, minio.StatObjectOptions{}); err != nil {
+			t.Errorf("parquet copy %s of a run filed by a read: %v", k, err)
+		}
+	}
 	if _, err := f.pool.Exec(ctx, `UPDATE analysis_runs SET finished_at = now() - interval '1 hour' WHERE username = $1`, user); err != nil {
 		t.Fatal(err)
 	}
