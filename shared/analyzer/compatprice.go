@@ -38,8 +38,8 @@ func (a *Analyzer) compatPrices(ctx context.Context, out *Output) error {
 	epochs := make([]float64, 0, out.Result.Rows)
 	used := make([]float64, 0, out.Result.Rows)
 	err := a.engine.ScanRows(ctx, func(row []any) error {
-		epochs = append(epochs, number(row[epochCol]))
-		used = append(used, number(row[usedCol]))
+		epochs = append(epochs, analysis.Number(row[epochCol]))
+		used = append(used, analysis.Number(row[usedCol]))
 		return nil
 	})
 	if err != nil {
@@ -74,21 +74,6 @@ func (a *Analyzer) compatPrices(ctx context.Context, out *Output) error {
 		analysis.Column{Name: "Cumulative_cost_EUR", Type: analysis.Float64})
 	out.rows = withColumns{src: out.rows, cols: [][]float64{price, cost}}
 	return nil
-}
-
-// number reads a table value as float64 (NaN for NULL).
-func number(v any) float64 {
-	switch x := v.(type) {
-	case int64:
-		return float64(x)
-	case uint64:
-		return float64(x)
-	case float32:
-		return float64(x)
-	case float64:
-		return x
-	}
-	return math.NaN()
 }
 
 // withColumns appends float columns (NaN as NULL) to each row of src.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"unsafe"
 
 	bindings "github.com/duckdb/duckdb-go-bindings"
@@ -394,21 +393,6 @@ func (a *Appender) Close() error {
 		mapping.DestroyLogicalType(&a.types[i])
 	}
 	return err
-}
-
-// Float64Value reads a DOUBLE result value (NULL as NaN, with ok false).
-func Float64Value(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	}
-	return math.NaN(), false
 }
 
 // varchar reads row i of a VARCHAR vector's data as a string. The

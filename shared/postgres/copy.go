@@ -146,19 +146,19 @@ func (e *copyEncoder) row(row []any) error {
 		switch e.cols[i].Type {
 		case analysis.UInt16: // integer
 			var n int64
-			if n, ok = integer(v); ok && n >= math.MinInt32 && n <= math.MaxInt32 {
+			if n, ok = analysis.Int(v); ok && n >= math.MinInt32 && n <= math.MaxInt32 {
 				b = binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(b, 4), uint32(int32(n)))
 			} else {
 				ok = false
 			}
 		case analysis.UInt32, analysis.UInt64, analysis.Int64: // bigint
 			var n int64
-			if n, ok = integer(v); ok {
+			if n, ok = analysis.Int(v); ok {
 				b = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(b, 8), uint64(n))
 			}
 		case analysis.Float32: // real
 			var f float64
-			if f, ok = float(v); ok {
+			if f, ok = analysis.Float(v); ok {
 				b = binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(b, 4), math.Float32bits(float32(f)))
 			}
 		case analysis.Text:
@@ -168,7 +168,7 @@ func (e *copyEncoder) row(row []any) error {
 			}
 		default: // double precision
 			var f float64
-			if f, ok = float(v); ok {
+			if f, ok = analysis.Float(v); ok {
 				b = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(b, 8), math.Float64bits(f))
 			}
 		}
@@ -178,47 +178,4 @@ func (e *copyEncoder) row(row []any) error {
 	}
 	e.buf = b
 	return nil
-}
-
-// integer is v as an int64 when it is a whole number in range.
-func integer(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case uint16:
-		return int64(x), true
-	case uint32:
-		return int64(x), true
-	case uint64:
-		return int64(x), x <= math.MaxInt64
-	case int:
-		return int64(x), true
-	case int32:
-		return int64(x), true
-	case int16:
-		return int64(x), true
-	case uint8:
-		return int64(x), true
-	case int8:
-		return int64(x), true
-	case float64:
-		return int64(x), x == math.Trunc(x) && x >= -(1<<63) && x < 1<<63
-	case float32:
-		return int64(x), float64(x) == math.Trunc(float64(x)) && x >= -(1<<63) && x < 1<<63
-	}
-	return 0, false
-}
-
-// float is v as a float64 when it is a number.
-func float(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	}
-	if n, ok := integer(v); ok {
-		return float64(n), true
-	}
-	return 0, false
 }

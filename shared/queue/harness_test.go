@@ -263,6 +263,16 @@ func (h *harness) deliver(key string) queue.Decision {
 	return d
 }
 
+// uploadMany puts n copies of data under user's prefix (fa.h5, fb.h5,
+// …) and delivers their events.
+func (h *harness) uploadMany(user string, n int, data []byte) {
+	for i := range n {
+		k := user + "/f" + string(rune('a'+i)) + ".h5"
+		h.put(k, data)
+		h.deliver(k)
+	}
+}
+
 func (h *harness) workers(s queue.Settings, slowPublish time.Duration) *queue.Workers {
 	h.t.Helper()
 	ctx := context.Background()

@@ -115,11 +115,7 @@ func TestQueueFairness(t *testing.T) {
 	h.users("burst", "other")
 	small := fixture(t, "12345_batch_node01.h5")
 	const n = 24
-	for i := range n {
-		k := "burst/f" + string(rune('a'+i)) + ".h5"
-		h.put(k, small)
-		h.deliver(k)
-	}
+	h.uploadMany("burst", n, small)
 	for _, k := range []string{"other/x.h5", "other/y.h5", "other/z.h5"} {
 		h.put(k, small)
 		h.deliver(k)
@@ -150,11 +146,7 @@ func TestQueueCapIsWorkConserving(t *testing.T) {
 	h.users("alone")
 	small := fixture(t, "12345_batch_node01.h5")
 	const n = 6
-	for i := range n {
-		k := "alone/f" + string(rune('a'+i)) + ".h5"
-		h.put(k, small)
-		h.deliver(k)
-	}
+	h.uploadMany("alone", n, small)
 	h.workers(testSettings(), 300*time.Millisecond)
 	h.settled(40 * time.Second)
 	var jobs, snoozed int

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/parquetfile"
 )
@@ -90,7 +91,7 @@ func plain(v any) any {
 		}
 		return x
 	}
-	if f := num(v); !math.IsNaN(f) {
+	if f := analysis.Number(v); !math.IsNaN(f) {
 		return f
 	}
 	return fmt.Sprint(v)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/apperr"
 )
 
@@ -325,13 +326,13 @@ func (r *LevelRecorder) Row(row []any) {
 		}
 		r.last = se
 	}
-	tm := num(row[r.t])
+	tm := analysis.Number(row[r.t])
 	if se.t.n > 0 && tm < se.t.last() {
 		se.unsorted = true
 	}
 	se.t.add(tm)
 	for i, c := range r.fields {
-		se.cols[i].add(num(row[c]))
+		se.cols[i].add(analysis.Number(row[c]))
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/benchwrap/backend/shared/analysis"
 )
 
 // TestLevelRecorder: levels recorded from rows as written equal those of
@@ -44,7 +46,7 @@ func TestLevelRecorder(t *testing.T) {
 			se.T = append(se.T, tm)
 			se.Cols["power"] = append(se.Cols["power"], p)
 			se.Cols["energy"] = append(se.Cols["energy"], e)
-			se.Cols["cpu"] = append(se.Cols["cpu"], num(cpu))
+			se.Cols["cpu"] = append(se.Cols["cpu"], analysis.Number(cpu))
 		}
 	}
 	rec.Row([]any{"0", "n1", nil, 1.0, 1.0, 1.0, "x"}) // no time: not a series row

@@ -673,17 +673,3 @@ func contains(xs []string, s string) bool {
 	}
 	return false
 }
-
-func num(v any) float64 {
-	switch x := v.(type) {
-	case float64:
-		return x
-	case float32:
-		return float64(x)
-	case int64:
-		return float64(x)
-	case int32:
-		return float64(x)
-	}
-	return math.NaN()
-}

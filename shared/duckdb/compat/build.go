@@ -695,10 +695,10 @@ func (run *compatRun) metrics(path energyPath, q string) (*analysis.Metrics, int
 	if err != nil {
 		return nil, 0, fmt.Errorf("metrics: %w", err)
 	}
-	tts, _ := duckdb.Float64Value(v[0])
-	peak, _ := duckdb.Float64Value(v[1])
-	peakTime, _ := duckdb.Float64Value(v[2])
-	ets, _ := duckdb.Float64Value(v[4])
+	tts := analysis.Number(v[0])
+	peak := analysis.Number(v[1])
+	peakTime := analysis.Number(v[2])
+	ets := analysis.Number(v[4])
 	from := int64(-1)
 	if n, ok := v[3].(int64); ok && path == powerPath {
 		from = n
@@ -707,7 +707,7 @@ func (run *compatRun) metrics(path energyPath, q string) (*analysis.Metrics, int
 		if err != nil {
 			return nil, 0, fmt.Errorf("metrics: %w", err)
 		}
-		ets, _ = duckdb.Float64Value(w[0])
+		ets = analysis.Number(w[0])
 	}
 	return finiteMetrics(analysis.NewMetrics(ets, tts, peak, peakTime)), from, nil
 }
