@@ -85,6 +85,9 @@ type Table struct {
 	// by the pipeline, not in DuckDB): ScanRows calls it instead of
 	// querying Name. Values as in ScanRows.
 	Scan func(ctx context.Context, fn func(row []any) error) error
+	// ScanFloats, when set, produces the same rows unboxed
+	// (analysis.FloatRowSource).
+	ScanFloats func(ctx context.Context, fn func(texts []string, values []float64) error) error
 }
 
 // ResultTable is the DuckDB name of the finished table, a view. The full

@@ -18,7 +18,19 @@ import (
 // no table (it was skipped, failed, or there was none yet).
 var ErrNoTable = errors.New("duckdb: no result table")
 
-var _ analysis.RowSource = (*Engine)(nil)
+var _ analysis.FloatRowSource = (*Engine)(nil)
+
+// ScanFloatRows streams the last result table's rows unboxed when its
+// pipeline produces them in Go (analysis.FloatRowSource).
+func (e *Engine) ScanFloatRows(ctx context.Context, fn func(texts []string, values []float64) error) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := e.result
+	if t == nil || e.db == nil || t.ScanFloats == nil {
+		return false, nil // ScanRows says why there is no table
+	}
+	return true, t.ScanFloats(ctx, fn)
+}
 
 // ScanRows streams the rows of the last result table in order
 // (analysis.RowSource). fn gets a slice it must not keep; its values are,

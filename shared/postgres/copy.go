@@ -42,10 +42,7 @@ func copyRows(ctx context.Context, tx pgx.Tx, table pgx.Identifier, columns []an
 				return ctx.Err()
 			}
 		}
-		err := src.ScanRows(ctx, func(row []any) error {
-			if err := e.row(row); err != nil {
-				return err
-			}
+		added := func() error {
 			rows++
 			if len(e.buf) < copyBufferSize {
 				return nil
@@ -55,7 +52,24 @@ func copyRows(ctx context.Context, tx pgx.Tx, table pgx.Identifier, columns []an
 			}
 			e.buf = r.take()
 			return nil
-		})
+		}
+		done, err := false, error(nil)
+		if fs, ok := src.(analysis.FloatRowSource); ok {
+			done, err = fs.ScanFloatRows(ctx, func(texts []string, values []float64) error {
+				if err := e.floatRow(texts, values); err != nil {
+					return err
+				}
+				return added()
+			})
+		}
+		if !done && err == nil {
+			err = src.ScanRows(ctx, func(row []any) error {
+				if err := e.row(row); err != nil {
+					return err
+				}
+				return added()
+			})
+		}
 		if err == nil {
 			err = send(binary.BigEndian.AppendUint16(e.buf, 0xffff)) // the trailer
 		}
@@ -139,43 +153,100 @@ func (e *copyEncoder) row(row []any) error {
 	b := binary.BigEndian.AppendUint16(e.buf, uint16(len(row)))
 	for i, v := range row {
 		if v == nil {
-			b = binary.BigEndian.AppendUint32(b, math.MaxUint32) // length -1: NULL
+			b = appendNull(b)
 			continue
 		}
 		var ok bool
-		switch e.cols[i].Type {
-		case analysis.UInt16: // integer
-			var n int64
-			if n, ok = analysis.Int(v); ok && n >= math.MinInt32 && n <= math.MaxInt32 {
-				b = binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(b, 4), uint32(int32(n)))
-			} else {
-				ok = false
-			}
-		case analysis.UInt32, analysis.UInt64, analysis.Int64: // bigint
-			var n int64
-			if n, ok = analysis.Int(v); ok {
-				b = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(b, 8), uint64(n))
-			}
-		case analysis.Float32: // real
-			var f float64
-			if f, ok = analysis.Float(v); ok {
-				b = binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(b, 4), math.Float32bits(float32(f)))
-			}
+		switch typ := e.cols[i].Type; typ {
 		case analysis.Text:
 			var s string
 			if s, ok = v.(string); ok {
-				b = append(binary.BigEndian.AppendUint32(b, uint32(len(s))), s...)
+				b = appendText(b, s)
 			}
-		default: // double precision
+		case analysis.UInt16, analysis.UInt32, analysis.UInt64, analysis.Int64:
+			var n int64
+			if n, ok = analysis.Int(v); ok {
+				b, ok = appendInt(b, typ, n)
+			}
+		default:
 			var f float64
 			if f, ok = analysis.Float(v); ok {
-				b = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(b, 8), math.Float64bits(f))
+				b, ok = appendFloat(b, typ, f)
 			}
 		}
 		if !ok {
-			return fmt.Errorf("column %q (%s): cannot store %T %v", e.cols[i].Name, e.cols[i].Type.Postgres(), v, v)
+			return e.refuse(i, v)
 		}
 	}
 	e.buf = b
 	return nil
+}
+
+// floatRow is row for analysis.FloatRowSource's unboxed rows: texts, then
+// values with NaN as NULL.
+func (e *copyEncoder) floatRow(texts []string, values []float64) error {
+	k := len(texts)
+	if k+len(values) != len(e.cols) {
+		return fmt.Errorf("row has %d values, table has %d columns", k+len(values), len(e.cols))
+	}
+	b := binary.BigEndian.AppendUint16(e.buf, uint16(len(e.cols)))
+	for i, s := range texts {
+		if e.cols[i].Type != analysis.Text {
+			return e.refuse(i, s)
+		}
+		b = appendText(b, s)
+	}
+	for j, f := range values {
+		if math.IsNaN(f) {
+			b = appendNull(b)
+			continue
+		}
+		var ok bool
+		if b, ok = appendFloat(b, e.cols[k+j].Type, f); !ok {
+			return e.refuse(k+j, f)
+		}
+	}
+	e.buf = b
+	return nil
+}
+
+func (e *copyEncoder) refuse(i int, v any) error {
+	return fmt.Errorf("column %q (%s): cannot store %T %v", e.cols[i].Name, e.cols[i].Type.Postgres(), v, v)
+}
+
+func appendNull(b []byte) []byte {
+	return binary.BigEndian.AppendUint32(b, math.MaxUint32) // length -1
+}
+
+func appendText(b []byte, s string) []byte {
+	return append(binary.BigEndian.AppendUint32(b, uint32(len(s))), s...)
+}
+
+// appendInt writes n as an integer column's type: UInt16 as integer, the
+// others as bigint.
+func appendInt(b []byte, typ analysis.DType, n int64) ([]byte, bool) {
+	if typ == analysis.UInt16 {
+		if n < math.MinInt32 || n > math.MaxInt32 {
+			return b, false
+		}
+		return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(b, 4), uint32(int32(n))), true
+	}
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(b, 8), uint64(n)), true
+}
+
+// appendFloat writes f as a column's type: real, double precision, or a
+// whole number for an integer column.
+func appendFloat(b []byte, typ analysis.DType, f float64) ([]byte, bool) {
+	switch typ {
+	case analysis.Float32:
+		return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(b, 4), math.Float32bits(float32(f))), true
+	case analysis.UInt16, analysis.UInt32, analysis.UInt64, analysis.Int64:
+		if n, ok := analysis.Int(f); ok {
+			return appendInt(b, typ, n)
+		}
+		return b, false
+	case analysis.Text:
+		return b, false
+	}
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(b, 8), math.Float64bits(f)), true
 }

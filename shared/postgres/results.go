@@ -482,6 +482,17 @@ func (s recordingSource) ScanRows(ctx context.Context, fn func(row []any) error)
 	})
 }
 
+func (s recordingSource) ScanFloatRows(ctx context.Context, fn func(texts []string, values []float64) error) (bool, error) {
+	fs, ok := s.RowSource.(analysis.FloatRowSource)
+	if !ok {
+		return false, nil
+	}
+	return fs.ScanFloatRows(ctx, func(texts []string, values []float64) error {
+		s.rec.FloatRow(texts, values)
+		return fn(texts, values)
+	})
+}
+
 // levelsLock is the advisory lock class of level builds (a run id is the
 // second key).
 const levelsLock = int32(0x6c766c73)

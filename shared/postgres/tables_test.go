@@ -292,3 +292,91 @@ func TestReplaceEncodesEveryType(t *testing.T) {
 		}
 	}
 }
+
+// floatRows is an analysis.FloatRowSource: its rows unboxed, and boxed
+// (NaN as nil) for ScanRows; unboxed says whether it offers the first.
+type floatRows struct {
+	texts   [][]string
+	values  [][]float64
+	unboxed bool
+}
+
+func (r *floatRows) ScanFloatRows(ctx context.Context, fn func([]string, []float64) error) (bool, error) {
+	if !r.unboxed {
+		return false, nil
+	}
+	for i := range r.texts {
+		if err := fn(r.texts[i], r.values[i]); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+func (r *floatRows) ScanRows(ctx context.Context, fn func([]any) error) error {
+	for i := range r.texts {
+		var row []any
+		for _, s := range r.texts[i] {
+			row = append(row, s)
+		}
+		for _, v := range r.values[i] {
+			if math.IsNaN(v) {
+				row = append(row, nil)
+			} else {
+				row = append(row, v)
+			}
+		}
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestReplaceFromFloatRows: a source's unboxed rows are written as its
+// boxed ones would be, into every column type, and refused alike.
+func TestReplaceFromFloatRows(t *testing.T) {
+	pool := openPool(t)
+	ctx := context.Background()
+	tw := postgres.Tables{Pool: pool}
+	cols := []analysis.Column{
+		{Name: "step", Type: analysis.Text}, {Name: "node", Type: analysis.Text},
+		{Name: "f64", Type: analysis.Float64}, {Name: "f32", Type: analysis.Float32},
+		{Name: "i64", Type: analysis.Int64}, {Name: "u16", Type: analysis.UInt16},
+	}
+	src := func(unboxed bool, values ...[]float64) *floatRows {
+		r := &floatRows{unboxed: unboxed, values: values}
+		for range values {
+			r.texts = append(r.texts, []string{"0", "node-01 ü"})
+		}
+		return r
+	}
+	good := [][]float64{{1.5, 0.25, -12, 7}, {math.NaN(), math.NaN(), math.NaN(), math.NaN()}, {math.Inf(1), -2, 1 << 40, 65535}}
+	var tables [2][][]any
+	for i, unboxed := range []bool{true, false} {
+		if _, n, err := tw.Replace(ctx, postgres.TableWrite{Schema: "floats", Name: "job_floats", Columns: cols, Rows: src(unboxed, good...)}); err != nil || n != 3 {
+			t.Fatalf("unboxed %v: Replace = %d, %v", unboxed, n, err)
+		}
+		var err error
+		if _, tables[i], err = postgres.ReadTable(ctx, pool, "floats", "job_floats"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "[[0 node-01 ü 1.5 0.25 -12 7] [0 node-01 ü <nil> <nil> <nil> <nil>] [0 node-01 ü +Inf -2 1099511627776 65535]]"
+	for i, got := range tables {
+		if s := fmt.Sprint(got); s != want {
+			t.Errorf("pass %d: %s, want %s", i, s, want)
+		}
+	}
+	for name, bad := range map[string][]float64{
+		"fraction to integer": {1, 1, 0.5, 1},
+		"over integer":        {1, 1, 1, 1 << 31},
+		"short row":           {1, 1, 1},
+	} {
+		for _, unboxed := range []bool{true, false} {
+			if _, _, err := tw.Replace(ctx, postgres.TableWrite{Schema: "floats", Name: "job_floats", Columns: cols, Rows: src(unboxed, good[0], bad)}); err == nil {
+				t.Errorf("%s (unboxed %v): no error", name, unboxed)
+			}
+		}
+	}
+}

@@ -315,7 +315,36 @@ func (r *LevelRecorder) Row(row []any) {
 		s, _ := row[i].(string)
 		return s
 	}
-	k := [2]string{text(r.step), text(r.node)}
+	se := r.series(text(r.step), text(r.node), analysis.Number(row[r.t]))
+	for i, c := range r.fields {
+		se.cols[i].add(analysis.Number(row[c]))
+	}
+}
+
+// FloatRow records one row of analysis.FloatRowSource: texts, then the
+// other columns' values (NaN for NULL).
+func (r *LevelRecorder) FloatRow(texts []string, values []float64) {
+	k := len(texts)
+	if k+len(values) != r.width || r.step >= k || r.node >= k || r.t < k || math.IsNaN(values[r.t-k]) {
+		return // not a layout this recorder reads
+	}
+	node := ""
+	if r.node >= 0 {
+		node = texts[r.node]
+	}
+	se := r.series(texts[r.step], node, values[r.t-k])
+	for i, c := range r.fields {
+		v := math.NaN()
+		if c >= k {
+			v = values[c-k]
+		}
+		se.cols[i].add(v)
+	}
+}
+
+// series is the recorded series of (step, node), with time tm added.
+func (r *LevelRecorder) series(step, node string, tm float64) *recorded {
+	k := [2]string{step, node}
 	se := r.last
 	if se == nil || se.key != k {
 		var ok bool
@@ -326,14 +355,11 @@ func (r *LevelRecorder) Row(row []any) {
 		}
 		r.last = se
 	}
-	tm := analysis.Number(row[r.t])
 	if se.t.n > 0 && tm < se.t.last() {
 		se.unsorted = true
 	}
 	se.t.add(tm)
-	for i, c := range r.fields {
-		se.cols[i].add(analysis.Number(row[c]))
-	}
+	return se
 }
 
 // Levels encodes the recorded table's levels.

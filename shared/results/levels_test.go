@@ -16,6 +16,7 @@ func TestLevelRecorder(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	cols := []string{"step", "node", "epoch_s", "power_w", "energy_j", "cpu_util_norm_pct", "other"}
 	rec := NewLevelRecorder(cols)
+	frec := NewLevelRecorder(cols) // the same rows, unboxed (FloatRow)
 	want := map[[2]string]*series{}
 	var order []*series
 	for _, s := range []struct {
@@ -43,6 +44,7 @@ func TestLevelRecorder(t *testing.T) {
 			}
 			e += p
 			rec.Row([]any{"0", s.node, tm, p, e, cpu, "x"})
+			frec.FloatRow([]string{"0", s.node}, []float64{tm, p, e, analysis.Number(cpu), 1})
 			se.T = append(se.T, tm)
 			se.Cols["power"] = append(se.Cols["power"], p)
 			se.Cols["energy"] = append(se.Cols["energy"], e)
@@ -50,7 +52,12 @@ func TestLevelRecorder(t *testing.T) {
 		}
 	}
 	rec.Row([]any{"0", "n1", nil, 1.0, 1.0, 1.0, "x"}) // no time: not a series row
+	frec.FloatRow([]string{"0", "n1"}, []float64{math.NaN(), 1, 1, 1, 1})
+	frec.FloatRow([]string{"0"}, []float64{1, 1, 1, 1, 1, 1}) // not the recorder's layout
 	got := rec.Levels()
+	if fgot := frec.Levels(); !bytes.Equal(fgot, got) {
+		t.Fatalf("levels recorded from unboxed rows (%d bytes) differ from the boxed rows' (%d bytes)", len(fgot), len(got))
+	}
 	for _, se := range order {
 		se.finish(true)
 		if se.LT != nil {

@@ -112,7 +112,7 @@ func (run *fileRun) build() error {
 	run.quality.TableNulls = nulls
 	run.sum.Quality.TableNulls = nulls
 
-	run.out = &duckdb.Table{Columns: out, Rows: rows, Ordered: true, Scan: t.scan}
+	run.out = &duckdb.Table{Columns: out, Rows: rows, Ordered: true, Scan: t.scan, ScanFloats: t.scanFloats}
 	run.Res.Rows, run.Res.Columns = rows, out
 	run.Res.Metrics = run.sum.Metrics()
 	return nil
@@ -171,16 +171,23 @@ func (t *rowSource) each(ctx context.Context, w *work, fn func(s *series, v []fl
 	return nil
 }
 
+// scanFloats is the table's duckdb.Table.ScanFloats: step and node, then
+// the values (NaN for NULL).
+func (t *rowSource) scanFloats(ctx context.Context, fn func(texts []string, v []float64) error) error {
+	texts := make([]string, 2)
+	var w work
+	return t.each(ctx, &w, func(s *series, v []float64) error {
+		texts[0], texts[1] = s.step, s.node
+		return fn(texts, v)
+	})
+}
+
 // scan is the table's duckdb.Table.Scan: the rows boxed as ScanRows
 // gives them (text, float64 or nil).
 func (t *rowSource) scan(ctx context.Context, fn func(row []any) error) error {
 	row := make([]any, 7+len(t.cols))
-	var cur *series
-	var w work
-	return t.each(ctx, &w, func(s *series, v []float64) error {
-		if s != cur {
-			cur, row[0], row[1] = s, s.step, s.node
-		}
+	return t.scanFloats(ctx, func(texts []string, v []float64) error {
+		row[0], row[1] = texts[0], texts[1]
 		for j, x := range v {
 			if math.IsNaN(x) {
 				row[2+j] = nil
