@@ -549,13 +549,7 @@ func (r *Reader) read(ds *profile.Dataset, p *plan) ([]profile.Column, *profile.
 		defer C.bw_set_chunk_cap(C.size_t(r.opt.MaxChunkBytes))
 	}
 	for r0 := 0; r0 < p.rows; r0 += block {
-		if r0 > 0 && p.cols == 1 {
-			// Let other readers' calls in between blocks: the lock is
-			// process-wide, and a big dataset's read lasts seconds.
-			unlock()
-			lock()
-		}
-		if p.chunkB > 0 { // the cap is global: set again after the pause
+		if p.chunkB > 0 { // the cap is global: set again after each pause below
 			C.bw_set_chunk_cap(C.size_t(p.chunkB + p.chunkB>>11 + 64))
 		}
 		n := min(block, p.rows-r0)
@@ -584,11 +578,14 @@ func (r *Reader) read(ds *profile.Dataset, p *plan) ([]profile.Column, *profile.
 			return nil, dsErr(profile.DatasetUnreadable, err, "cannot read the data")
 		}
 		C.H5Sclose(mspace)
+		// Other readers' calls go in between blocks (the lock is
+		// process-wide, and a big dataset's read lasts seconds); the
+		// split into columns needs no HDF5 call.
+		unlock()
 		if p.cols > 1 {
-			unlock() // the split needs no HDF5 call
 			scatter(cols, buf[:n*p.cols], r0, n)
-			lock()
 		}
+		lock()
 	}
 	return cols, nil
 }

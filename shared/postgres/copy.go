@@ -53,7 +53,8 @@ func copyRows(ctx context.Context, tx pgx.Tx, table pgx.Identifier, columns []an
 			e.buf = r.take()
 			return nil
 		}
-		done, err := false, error(nil)
+		var done bool
+		var err error
 		if fs, ok := src.(analysis.FloatRowSource); ok {
 			done, err = fs.ScanFloatRows(ctx, func(texts []string, values []float64) error {
 				if err := e.floatRow(texts, values); err != nil {
