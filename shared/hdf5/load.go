@@ -31,6 +31,7 @@ type plan struct {
 	kinds   []memberKind // one per column
 	chunk0  int          // rows per chunk (0 if not chunked)
 	chunkB  uint64       // bytes per chunk (0 if not chunked)
+	direct  *directPlan  // set when Go reads the chunks itself (chunkread.go)
 	err     *profile.DatasetError
 }
 
@@ -57,7 +58,8 @@ func dsErr(class profile.DatasetClass, err error, format string, args ...any) *p
 // inspect fills ds's shape, type and fields from the open dataset did, and
 // records a plan for Load. Limits are checked here, on the declared sizes,
 // before anything is allocated.
-func (r *Reader) inspect(did C.hid_t, ds *profile.Dataset, addr C.haddr_t, chunkElem uint64) {
+func (r *Reader) inspect(did C.hid_t, ds *profile.Dataset, addr C.haddr_t, info objectInfo) {
+	chunkElem := info.chunkElem
 	p := &plan{addr: addr}
 	r.plans[ds] = p
 	fail := func(e *profile.DatasetError) {
@@ -104,6 +106,10 @@ func (r *Reader) inspect(did C.hid_t, ds *profile.Dataset, addr C.haddr_t, chunk
 	class := C.H5Tget_class(tid)
 	ds.Compound = class == C.H5T_COMPOUND
 	var desc strings.Builder
+	// Per column: its byte offset in the element and whether the file
+	// stores it exactly as its memory type (for the direct read).
+	var offs []int
+	asIs := true
 	if ds.Compound {
 		nm := int(C.H5Tget_nmembers(tid))
 		if nm < 0 {
@@ -126,6 +132,7 @@ func (r *Reader) inspect(did C.hid_t, ds *profile.Dataset, addr C.haddr_t, chunk
 			}
 			mk, mdesc, why := numericType(mt)
 			msize := uint64(C.H5Tget_size(mt))
+			same := sameAsMemory(mt, mk)
 			C.H5Tclose(mt)
 			// libhdf5 does not check that a decoded member lies inside
 			// the compound; its conversion then copies out of bounds.
@@ -147,6 +154,8 @@ func (r *Reader) inspect(did C.hid_t, ds *profile.Dataset, addr C.haddr_t, chunk
 			}
 			p.members = append(p.members, name)
 			p.kinds = append(p.kinds, mk)
+			offs = append(offs, int(C.H5Tget_member_offset(tid, C.uint(i))))
+			asIs = asIs && same
 		}
 		desc.WriteString("}")
 	} else {
@@ -158,6 +167,7 @@ func (r *Reader) inspect(did C.hid_t, ds *profile.Dataset, addr C.haddr_t, chunk
 			return
 		}
 		p.kinds = []memberKind{mk}
+		offs, asIs = []int{0}, sameAsMemory(tid, mk)
 	}
 	ds.Type = desc.String()
 
@@ -171,7 +181,8 @@ func (r *Reader) inspect(did C.hid_t, ds *profile.Dataset, addr C.haddr_t, chunk
 		fail(dsErr(profile.DatasetUnreadable, nil, "layout records %d-byte elements, the datatype has %d", chunkElem, elemSize))
 		return
 	}
-	if e := r.checkStorage(did, ds, p, elemSize); e != nil {
+	deflate, e := r.checkStorage(did, ds, p, elemSize)
+	if e != nil {
 		fail(e)
 		return
 	}
@@ -228,6 +239,9 @@ func (r *Reader) inspect(did C.hid_t, ds *profile.Dataset, addr C.haddr_t, chunk
 		return
 	}
 	p.rows, p.cols = int(rows), int(cols)
+	if asIs && deflate >= 0 && len(p.dims) == 1 && p.chunkB > 0 {
+		p.direct = newDirectPlan(info, p, elemSize, deflate == 1, offs)
+	}
 
 	// Fields, named like the original pipeline.
 	switch {
@@ -250,31 +264,33 @@ func (r *Reader) inspect(did C.hid_t, ds *profile.Dataset, addr C.haddr_t, chunk
 
 // checkStorage refuses storage the reader must not follow (raw data in
 // external files, virtual datasets that map other files) and chunks too
-// large to allocate.
-func (r *Reader) checkStorage(did C.hid_t, ds *profile.Dataset, p *plan, elemSize uint64) *profile.DatasetError {
+// large to allocate. For a chunked dataset it also says whether the Go
+// chunk reader can decode its filters: 0 no filter, 1 deflate alone, -1
+// neither.
+func (r *Reader) checkStorage(did C.hid_t, ds *profile.Dataset, p *plan, elemSize uint64) (int, *profile.DatasetError) {
 	dcpl := C.H5Dget_create_plist(did)
 	if dcpl < 0 {
-		return dsErr(profile.DatasetUnreadable, lastError("creation properties of %s", ds.Path()), "cannot read the storage layout")
+		return -1, dsErr(profile.DatasetUnreadable, lastError("creation properties of %s", ds.Path()), "cannot read the storage layout")
 	}
 	defer C.H5Pclose(dcpl)
 	layout := C.H5Pget_layout(dcpl)
 	switch layout {
 	case C.H5D_COMPACT, C.H5D_CONTIGUOUS, C.H5D_CHUNKED:
 	case C.H5D_VIRTUAL:
-		return dsErr(profile.DatasetUnsupported, nil, "virtual dataset (maps other files) not read")
+		return -1, dsErr(profile.DatasetUnsupported, nil, "virtual dataset (maps other files) not read")
 	default:
-		return dsErr(profile.DatasetUnreadable, lastError("layout of %s", ds.Path()), "unknown storage layout")
+		return -1, dsErr(profile.DatasetUnreadable, lastError("layout of %s", ds.Path()), "unknown storage layout")
 	}
 	if n := C.H5Pget_external_count(dcpl); n != 0 {
-		return dsErr(profile.DatasetUnsupported, nil, "raw data stored in external files not read")
+		return -1, dsErr(profile.DatasetUnsupported, nil, "raw data stored in external files not read")
 	}
 	var bad C.int
 	switch C.bw_filters_ok(dcpl, &bad) {
 	case 1:
 	case 0:
-		return dsErr(profile.DatasetUnsupported, nil, "filter %d not read (only deflate, shuffle and fletcher32 are)", int(bad))
+		return -1, dsErr(profile.DatasetUnsupported, nil, "filter %d not read (only deflate, shuffle and fletcher32 are)", int(bad))
 	default:
-		return dsErr(profile.DatasetUnreadable, lastError("filters of %s", ds.Path()), "cannot read the filter pipeline")
+		return -1, dsErr(profile.DatasetUnreadable, lastError("filters of %s", ds.Path()), "cannot read the filter pipeline")
 	}
 	if layout != C.H5D_CHUNKED {
 		// libhdf5 1.10.8 copies elements x element size out of compact
@@ -285,7 +301,7 @@ func (r *Reader) checkStorage(did C.hid_t, ds *profile.Dataset, p *plan, elemSiz
 		for _, d := range p.dims {
 			hi, lo := bits.Mul64(elems, d)
 			if hi != 0 {
-				return dsErr(profile.DatasetTooLarge, nil, "shape %v overflows", p.dims)
+				return -1, dsErr(profile.DatasetTooLarge, nil, "shape %v overflows", p.dims)
 			}
 			elems = lo
 		}
@@ -295,26 +311,26 @@ func (r *Reader) checkStorage(did C.hid_t, ds *profile.Dataset, p *plan, elemSiz
 		hi, need := bits.Mul64(elems, elemSize)
 		stored := uint64(C.H5Dget_storage_size(did))
 		if hi != 0 || (stored != 0 && stored != need) || (layout == C.H5D_COMPACT && stored != need) {
-			return dsErr(profile.DatasetUnreadable, nil, "stored size %d bytes does not match %d elements of %d bytes", stored, elems, elemSize)
+			return -1, dsErr(profile.DatasetUnreadable, nil, "stored size %d bytes does not match %d elements of %d bytes", stored, elems, elemSize)
 		}
-		return nil
+		return -1, nil
 	}
 	var cd [32]C.hsize_t
 	rank := int(C.H5Pget_chunk(dcpl, 32, &cd[0]))
 	if rank < 1 || rank > 32 {
-		return dsErr(profile.DatasetUnreadable, lastError("chunk shape of %s", ds.Path()), "cannot read the chunk shape")
+		return -1, dsErr(profile.DatasetUnreadable, lastError("chunk shape of %s", ds.Path()), "cannot read the chunk shape")
 	}
 	// libhdf5 does not check that the chunk rank matches the dataspace; a
 	// mismatch (e.g. a scalar dataspace) makes it map an unbounded number
 	// of chunks for one read (gigabytes of memory).
 	if p.scalar || p.null || rank != len(p.dims) {
-		return dsErr(profile.DatasetUnreadable, nil, "chunks of rank %d for a dataspace of rank %d", rank, len(p.dims))
+		return -1, dsErr(profile.DatasetUnreadable, nil, "chunks of rank %d for a dataspace of rank %d", rank, len(p.dims))
 	}
 	total := elemSize
 	for i := 0; i < rank; i++ {
 		hi, lo := bits.Mul64(total, uint64(cd[i]))
 		if hi != 0 || lo > uint64(r.opt.MaxChunkBytes) {
-			return dsErr(profile.DatasetTooLarge, nil, "chunks larger than %d bytes", r.opt.MaxChunkBytes)
+			return -1, dsErr(profile.DatasetTooLarge, nil, "chunks larger than %d bytes", r.opt.MaxChunkBytes)
 		}
 		total = lo
 	}
@@ -327,9 +343,12 @@ func (r *Reader) checkStorage(did C.hid_t, ds *profile.Dataset, p *plan, elemSiz
 	// make it allocate gigabytes. Together the chunks cannot be larger than
 	// the file.
 	if stored := uint64(C.H5Dget_storage_size(did)); stored > uint64(r.file.Size) {
-		return dsErr(profile.DatasetUnreadable, nil, "chunk index claims %d stored bytes in a %d-byte file", stored, r.file.Size)
+		return -1, dsErr(profile.DatasetUnreadable, nil, "chunk index claims %d stored bytes in a %d-byte file", stored, r.file.Size)
 	}
-	return nil
+	if f := int(C.bw_deflate_only(dcpl)); f == 0 || f == 1 {
+		return f, nil
+	}
+	return -1, nil
 }
 
 // numericType classifies an HDF5 type: the column kind and size when it is a
@@ -366,6 +385,20 @@ func numericType(t C.hid_t) (memberKind, string, string) {
 		name := typeClassName(class)
 		return memberKind{}, name, name + " type is not numeric"
 	}
+}
+
+// sameAsMemory reports whether a numeric type is stored exactly as its
+// memory type (little-endian 8-byte integer of the same sign, IEEE double).
+func sameAsMemory(t C.hid_t, mk memberKind) bool {
+	switch int(C.bw_le64(t)) {
+	case C.BW_U64:
+		return mk.kind == profile.Uint
+	case C.BW_I64:
+		return mk.kind == profile.Int
+	case C.BW_F64:
+		return mk.kind == profile.Float
+	}
+	return false
 }
 
 func nativeType(k profile.Kind) C.hid_t {
@@ -444,6 +477,18 @@ func (r *Reader) LoadAll() (failed int) {
 // lets it go between blocks (the dataset's handles stay valid), so other
 // files' reads interleave with a big one's.
 func (r *Reader) read(ds *profile.Dataset, p *plan) ([]profile.Column, *profile.DatasetError) {
+	var cols []profile.Column
+	if p.direct != nil && p.rows > 0 && directOn.Load() {
+		cols = newColumns(ds, p)
+		// No libhdf5 call: other readers go on meanwhile.
+		unlock()
+		err := r.hdr.readDirect(p, cols)
+		lock()
+		if err == nil {
+			return cols, nil
+		}
+		p.direct = nil // libhdf5 reads it (into the same columns), now and next time
+	}
 	did := C.H5Oopen_by_addr(r.fid, p.addr)
 	if did < 0 {
 		return nil, dsErr(profile.DatasetUnreadable, lastError("open %s", ds.Path()), "cannot open the dataset")
@@ -489,19 +534,8 @@ func (r *Reader) read(ds *profile.Dataset, p *plan) ([]profile.Column, *profile.
 		mtype = nativeType(p.kinds[0].kind)
 	}
 
-	cols := make([]profile.Column, p.cols)
-	for j := range cols {
-		k := p.kinds[j]
-		c := &cols[j]
-		c.Name, c.Kind, c.Size = ds.Fields[j].Name, k.kind, k.size
-		switch k.kind {
-		case profile.Uint:
-			c.U = make([]uint64, p.rows)
-		case profile.Int:
-			c.I = make([]int64, p.rows)
-		default:
-			c.F = make([]float64, p.rows)
-		}
+	if cols == nil {
+		cols = newColumns(ds, p)
 	}
 	if p.rows == 0 {
 		return cols, nil
@@ -588,6 +622,25 @@ func (r *Reader) read(ds *profile.Dataset, p *plan) ([]profile.Column, *profile.
 		lock()
 	}
 	return cols, nil
+}
+
+// newColumns allocates the columns of a dataset's plan.
+func newColumns(ds *profile.Dataset, p *plan) []profile.Column {
+	cols := make([]profile.Column, p.cols)
+	for j := range cols {
+		k := p.kinds[j]
+		c := &cols[j]
+		c.Name, c.Kind, c.Size = ds.Fields[j].Name, k.kind, k.size
+		switch k.kind {
+		case profile.Uint:
+			c.U = make([]uint64, p.rows)
+		case profile.Int:
+			c.I = make([]int64, p.rows)
+		default:
+			c.F = make([]float64, p.rows)
+		}
+	}
+	return cols
 }
 
 // columnData is the address of value i of a column.

@@ -224,6 +224,10 @@ func (h *headerReader) parseV2(b []byte, attrOrder bool, out []headerMsg, q []pe
 type objectInfo struct {
 	dataset   bool   // has a layout message
 	chunkElem uint64 // element size recorded in a chunked layout (versions 1-3), 0 if none
+	// A version 1-3 chunked layout's chunk index (a version 1 B-tree) and
+	// chunk dimensions (the last one the element size); 0 and nil if none.
+	chunkIndex uint64
+	chunkDims  []uint64
 }
 
 // checkObject returns an error wrapping errCrashy when the object header at
@@ -244,6 +248,7 @@ func (h *headerReader) checkObject(addr uint64) (info objectInfo, err error) {
 				return info, fmt.Errorf("%w: %w", errCrashy, err)
 			}
 			info.chunkElem = h.layoutElemSize(m.data)
+			info.chunkIndex, info.chunkDims = h.layoutChunkIndex(m.data)
 		case msgSymbolTable:
 			if err := h.checkSymbolTable(m.data); err != nil {
 				return info, fmt.Errorf("%w: %w", errCrashy, err)
@@ -256,6 +261,31 @@ func (h *headerReader) checkObject(addr uint64) (info objectInfo, err error) {
 		}
 	}
 	return info, nil
+}
+
+// layoutChunkIndex is the B-tree address and the chunk dimensions of a
+// version 1-3 chunked layout message (versions 1-3 index chunks with a
+// version 1 B-tree only).
+func (h *headerReader) layoutChunkIndex(d []byte) (uint64, []uint64) {
+	var ndims, at int
+	switch {
+	case len(d) >= 8 && (d[0] == 1 || d[0] == 2) && d[2] == 2:
+		ndims, at = int(d[1]), 8
+	case len(d) >= 3 && d[0] == 3 && d[1] == 2:
+		ndims, at = int(d[2]), 3
+	default:
+		return 0, nil
+	}
+	pos := at + h.sb.offSize
+	if ndims == 0 || pos+4*ndims > len(d) {
+		return 0, nil
+	}
+	addr, _ := h.uint(d[at:], h.sb.offSize)
+	dims := make([]uint64, ndims)
+	for i := range dims {
+		dims[i] = uint64(binary.LittleEndian.Uint32(d[pos+4*i:]))
+	}
+	return addr, dims
 }
 
 // layoutElemSize is the last chunk dimension of a version 1-3 chunked

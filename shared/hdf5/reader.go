@@ -236,7 +236,7 @@ func (r *Reader) walkGroup(gid C.hid_t, g *profile.Group, ancestors []C.haddr_t)
 			}
 		case C.H5I_DATASET:
 			ds := &profile.Dataset{Name: name, Parts: parts}
-			r.inspect(oid, ds, addrs[i], oinfo.chunkElem)
+			r.inspect(oid, ds, addrs[i], oinfo)
 			g.Items = append(g.Items, profile.Item{Dataset: ds})
 		case C.H5I_DATATYPE:
 			g.Notes = append(g.Notes, fmt.Sprintf("link %q: named datatype skipped", name))

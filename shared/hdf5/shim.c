@@ -142,6 +142,47 @@ int bw_filters_ok(hid_t dcpl, int *bad) {
 	return 1;
 }
 
+// bw_deflate_only reports a filter pipeline the Go chunk reader decodes
+// itself (chunkread.go): 0 no filter, 1 deflate alone, 2 anything else,
+// -1 on error.
+int bw_deflate_only(hid_t dcpl) {
+	int n = H5Pget_nfilters(dcpl);
+	if (n < 0) {
+		return -1;
+	}
+	if (n == 0) {
+		return 0;
+	}
+	if (n > 1) {
+		return 2;
+	}
+	unsigned fl;
+	size_t nelm = 0;
+	unsigned conf;
+	H5Z_filter_t id = H5Pget_filter2(dcpl, 0, &fl, &nelm, NULL, 0, NULL, &conf);
+	if (id < 0) {
+		return -1;
+	}
+	return id == H5Z_FILTER_DEFLATE ? 1 : 2;
+}
+
+// bw_le64 reports whether a type is stored exactly as the reader's memory
+// type for it, so that its bytes can be taken as they are: BW_U64 for a
+// little-endian u64, BW_I64 for an i64, BW_F64 for an IEEE little-endian
+// double, 0 otherwise.
+int bw_le64(hid_t t) {
+	if (H5Tequal(t, H5T_STD_U64LE) > 0) {
+		return BW_U64;
+	}
+	if (H5Tequal(t, H5T_STD_I64LE) > 0) {
+		return BW_I64;
+	}
+	if (H5Tequal(t, H5T_IEEE_F64LE) > 0) {
+		return BW_F64;
+	}
+	return 0;
+}
+
 // bw_write_raw_chunk stores bytes as the (already filtered) chunk at
 // offset, for the tests' bombs.
 herr_t bw_write_raw_chunk(hid_t ds, const hsize_t *offset, size_t n, const void *buf) {

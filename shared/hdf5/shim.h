@@ -14,6 +14,8 @@ int bw_init(void);
 void bw_set_chunk_cap(size_t cap);
 int bw_chunk_overflowed(void);
 int bw_filters_ok(hid_t dcpl, int *bad);
+int bw_deflate_only(hid_t dcpl);
+int bw_le64(hid_t t);
 herr_t bw_write_raw_chunk(hid_t ds, const hsize_t *offset, size_t n, const void *buf);
 void bw_quiet(void);
 
