@@ -137,6 +137,7 @@ func TestDirectReadGivesUp(t *testing.T) {
 		}, true},
 		{"row-outside", func(b []byte) { binary.LittleEndian.PutUint64(b[first+head+8:], 1<<40) }, true},
 		{"size", func(b []byte) { binary.LittleEndian.PutUint32(b[first+head:], 5) }, true},
+		{"size-beyond-file", func(b []byte) { binary.LittleEndian.PutUint32(b[first+head:], 0xfffffff0) }, true},
 		{"address", func(b []byte) { binary.LittleEndian.PutUint64(b[first+head+key:], uint64(len(b))) }, true},
 		{"mask", func(b []byte) { binary.LittleEndian.PutUint32(b[first+head+4:], 2) }, true},
 	}

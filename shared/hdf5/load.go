@@ -242,6 +242,12 @@ func (r *Reader) inspect(did C.hid_t, ds *profile.Dataset, addr C.haddr_t, info 
 	if asIs && deflate >= 0 && len(p.dims) == 1 && p.chunkB > 0 {
 		p.direct = newDirectPlan(info, p, elemSize, deflate == 1, offs)
 	}
+	if p.chunkB > 0 && p.direct == nil {
+		if e := r.storedFits(did); e != nil {
+			fail(e)
+			return
+		}
+	}
 
 	// Fields, named like the original pipeline.
 	switch {
@@ -338,13 +344,6 @@ func (r *Reader) checkStorage(did C.hid_t, ds *profile.Dataset, p *plan, elemSiz
 		p.chunk0 = int(cd[0])
 	}
 	p.chunkB = total
-	// The chunk index records each chunk's stored size, and libhdf5
-	// allocates that much to read a (filtered) chunk: a corrupt index can
-	// make it allocate gigabytes. Together the chunks cannot be larger than
-	// the file.
-	if stored := uint64(C.H5Dget_storage_size(did)); stored > uint64(r.file.Size) {
-		return -1, dsErr(profile.DatasetUnreadable, nil, "chunk index claims %d stored bytes in a %d-byte file", stored, r.file.Size)
-	}
 	if f := int(C.bw_deflate_only(dcpl)); f == 0 || f == 1 {
 		return f, nil
 	}
@@ -385,6 +384,19 @@ func numericType(t C.hid_t) (memberKind, string, string) {
 		name := typeClassName(class)
 		return memberKind{}, name, name + " type is not numeric"
 	}
+}
+
+// storedFits checks a chunked dataset's index before libhdf5 reads its
+// chunks. The index records each chunk's stored size, and libhdf5
+// allocates that much to read a (filtered) chunk: a corrupt index can make
+// it allocate gigabytes. Together the chunks cannot be larger than the
+// file. (libhdf5 walks the whole index for it: the direct read, which
+// bounds each chunk itself, skips it.)
+func (r *Reader) storedFits(did C.hid_t) *profile.DatasetError {
+	if stored := uint64(C.H5Dget_storage_size(did)); stored > uint64(r.file.Size) {
+		return dsErr(profile.DatasetUnreadable, nil, "chunk index claims %d stored bytes in a %d-byte file", stored, r.file.Size)
+	}
+	return nil
 }
 
 // sameAsMemory reports whether a numeric type is stored exactly as its
@@ -478,6 +490,7 @@ func (r *Reader) LoadAll() (failed int) {
 // files' reads interleave with a big one's.
 func (r *Reader) read(ds *profile.Dataset, p *plan) ([]profile.Column, *profile.DatasetError) {
 	var cols []profile.Column
+	checkStored := p.direct != nil // inspect left the check to this read
 	if p.direct != nil && p.rows > 0 && directOn.Load() {
 		cols = newColumns(ds, p)
 		// No libhdf5 call: other readers go on meanwhile.
@@ -494,6 +507,11 @@ func (r *Reader) read(ds *profile.Dataset, p *plan) ([]profile.Column, *profile.
 		return nil, dsErr(profile.DatasetUnreadable, lastError("open %s", ds.Path()), "cannot open the dataset")
 	}
 	defer C.H5Oclose(did)
+	if checkStored {
+		if e := r.storedFits(did); e != nil {
+			return nil, e
+		}
+	}
 	fspace := C.H5Dget_space(did)
 	if fspace < 0 {
 		return nil, dsErr(profile.DatasetUnreadable, lastError("dataspace of %s", ds.Path()), "cannot read the dataspace")
