@@ -148,3 +148,25 @@ type FloatRowSource interface {
 	RowSource
 	ScanFloatRows(ctx context.Context, fn func(texts []string, values []float64) error) (ok bool, err error)
 }
+
+// SeriesRange is one (step, node) series of a table as its row source
+// knows it before a scan: the epoch_s of its first and last rows and its
+// row count. Node is "" for a table without a node column.
+type SeriesRange struct {
+	Step, Node string
+	From, To   float64 // epoch_s of the series' first and last row
+	Rows       int64
+}
+
+// SeriesRangeSource is a RowSource that can announce its table's series
+// before a scan, so a reader can summarise each series as its rows pass
+// instead of keeping them (results.LevelRecorder). It is optional, and
+// SeriesRanges returns nil when the table's series are not known.
+type SeriesRangeSource interface {
+	RowSource
+	// SeriesRanges lists the table's series. In a scan that follows, the
+	// rows of each listed series arrive contiguous (no row of another
+	// series among them) and sorted by epoch_s, non-decreasing: exactly
+	// Rows of them, the first at From and the last at To.
+	SeriesRanges() []SeriesRange
+}

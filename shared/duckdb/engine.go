@@ -88,6 +88,9 @@ type Table struct {
 	// ScanFloats, when set, produces the same rows unboxed
 	// (analysis.FloatRowSource).
 	ScanFloats func(ctx context.Context, fn func(texts []string, values []float64) error) error
+	// Ranges, when set, gives the table's series as a scan then produces
+	// them (analysis.SeriesRangeSource: contiguous and sorted by epoch_s).
+	Ranges func() []analysis.SeriesRange
 }
 
 // ResultTable is the DuckDB name of the finished table, a view. The full

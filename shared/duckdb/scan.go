@@ -32,6 +32,20 @@ func (e *Engine) ScanFloatRows(ctx context.Context, fn func(texts []string, valu
 	return true, t.ScanFloats(ctx, fn)
 }
 
+var _ analysis.SeriesRangeSource = (*Engine)(nil)
+
+// SeriesRanges announces the series of the last result table when its
+// pipeline knows them (Table.Ranges), else nil
+// (analysis.SeriesRangeSource).
+func (e *Engine) SeriesRanges() []analysis.SeriesRange {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t := e.result; t != nil && t.Ranges != nil {
+		return t.Ranges()
+	}
+	return nil
+}
+
 // ScanRows streams the rows of the last result table in order
 // (analysis.RowSource). fn gets a slice it must not keep; its values are,
 // by column type: UInt16 uint16, UInt32 uint32, UInt64 uint64, Int64

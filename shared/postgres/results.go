@@ -445,11 +445,22 @@ func recordLevels(columns []analysis.Column, rows analysis.RowSource) (store fun
 	if rec == nil {
 		return func(context.Context, pgx.Tx, int64) error { return nil }, rows
 	}
+	if rs, ok := rows.(analysis.SeriesRangeSource); ok {
+		// Its big series are leveled as they pass, not kept (nil: the
+		// source does not know its series).
+		rec.Expect(rs.SeriesRanges())
+	}
 	return func(ctx context.Context, tx pgx.Tx, runID int64) error {
-		// In a savepoint: levels that cannot be stored are built by the
-		// run's first series request instead; the analysis stands.
-		err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
-			return storeLevels(ctx, sp, runID, results.LevelsVersion, rec.Levels())
+		// Levels that cannot be recorded or stored are built by the run's
+		// first series request instead; the analysis stands.
+		levels, err := rec.Levels()
+		if err != nil {
+			slog.WarnContext(ctx, "series levels not recorded", "run", runID, "error", err)
+			return nil
+		}
+		// In a savepoint: a failed store leaves the transaction usable.
+		err = pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+			return storeLevels(ctx, sp, runID, results.LevelsVersion, levels)
 		})
 		if err != nil {
 			slog.WarnContext(ctx, "series levels not stored", "run", runID, "error", err)

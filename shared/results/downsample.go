@@ -25,12 +25,7 @@ func M4(t []float64, cols [][]float64, from, to float64, buckets int, lo, hi int
 	}
 	width := to - from
 	visit := func(i int32) {
-		b := 0
-		if width > 0 {
-			b = int((t[i] - from) / width * float64(buckets))
-			b = min(max(b, 0), buckets-1)
-		}
-		k := &bs[b]
+		k := &bs[bucketOf(t[i], from, width, buckets)]
 		if k.first < 0 {
 			k.first = i
 			k.min = make([]int32, len(cols))
@@ -81,6 +76,18 @@ func M4(t []float64, cols [][]float64, from, to float64, buckets int, lo, hi int
 		}
 	}
 	return out
+}
+
+// bucketOf is the bucket of time x on M4's grid of buckets over [from,
+// from+width]: one formula for M4 and the streamed levels (levelstream.go),
+// which must pick the same rows.
+func bucketOf(x, from, width float64, buckets int) int {
+	b := 0
+	if width > 0 {
+		b = int((x - from) / width * float64(buckets))
+		b = min(max(b, 0), buckets-1)
+	}
+	return b
 }
 
 // BucketsFor is how many M4 buckets fit in points output rows for n

@@ -91,7 +91,8 @@ func (s *Service) levels(ctx context.Context, key string, files []File) (*jobSer
 const levelsMagic = "BWL1"
 
 func encodeLevels(ses []*series) []byte {
-	b := []byte(levelsMagic)
+	b := make([]byte, 0, levelsSize(ses))
+	b = append(b, levelsMagic...)
 	b = binary.AppendUvarint(b, uint64(len(ses)))
 	str := func(s string) {
 		b = binary.AppendUvarint(b, uint64(len(s)))
@@ -136,6 +137,27 @@ func encodeLevels(ses []*series) []byte {
 		}
 	}
 	return b
+}
+
+// levelsSize bounds the encoding's size, so that it is made at once:
+// grown by append, a big table's levels would be allocated about five
+// times over.
+func levelsSize(ses []*series) int {
+	const uv = binary.MaxVarintLen64
+	n := len(levelsMagic) + uv
+	for _, se := range ses {
+		t, cols := se.LT, se.LCols
+		if t == nil {
+			t, cols = se.T, se.Cols
+		}
+		n += 5*uv + 1 + len(se.key[0]) + len(se.key[1]) + 4*len(se.LIdx) + 8*len(t)
+		for name, c := range cols {
+			if c != nil {
+				n += uv + len(name) + 8*len(t)
+			}
+		}
+	}
+	return n
 }
 
 var errLevels = errors.New("levels: malformed")
@@ -227,6 +249,8 @@ func decodeLevels(b []byte, f File) ([]*series, error) {
 // publishes the table: a job is never seen analysed without them. The
 // rows, in the order written, are the table's physical order, which a
 // read of the table gives back: the levels equal those built from it.
+// A series its source announced (Expect) is leveled as its rows pass
+// (streamed) instead of kept.
 type LevelRecorder struct {
 	width         int // values per row
 	step, node, t int
@@ -235,13 +259,33 @@ type LevelRecorder struct {
 	by            map[[2]string]*recorded
 	order         []*recorded
 	last          *recorded
+	vals          []float64                          // a row's fields' values
+	announced     map[[2]string]analysis.SeriesRange // big series to level as they pass (Expect)
 }
 
+// recorded is a series' rows (t, cols), or its level as they pass
+// (stream).
 type recorded struct {
 	key      [2]string
 	t        chunked
 	cols     []chunked
 	unsorted bool // a time went backwards
+	stream   *streamed
+}
+
+// add records the series' next row: its time and fields' values.
+func (rec *recorded) add(tm float64, vals []float64) {
+	if rec.stream != nil {
+		rec.stream.add(tm, vals)
+		return
+	}
+	if rec.t.n > 0 && tm < rec.t.last() {
+		rec.unsorted = true
+	}
+	rec.t.add(tm)
+	for i, v := range vals {
+		rec.cols[i].add(v)
+	}
 }
 
 // chunked is a growing column kept in fixed chunks: no copy as it grows.
@@ -279,7 +323,7 @@ func (c *chunked) flat() []float64 {
 // NewLevelRecorder returns a recorder for a table of these columns, or
 // nil when the table has no series (no epoch_s or step column).
 func NewLevelRecorder(columns []string) *LevelRecorder {
-	r := &LevelRecorder{width: len(columns), step: -1, node: -1, t: -1, by: map[[2]string]*recorded{}}
+	r := &LevelRecorder{width: len(columns), step: -1, node: -1, t: -1, by: map[[2]string]*recorded{}, announced: map[[2]string]analysis.SeriesRange{}}
 	at := map[string]int{}
 	for i, c := range columns {
 		at[c] = i
@@ -300,7 +344,26 @@ func NewLevelRecorder(columns []string) *LevelRecorder {
 			r.names = append(r.names, n)
 		}
 	}
+	r.vals = make([]float64, len(r.fields))
 	return r
+}
+
+// Expect takes the series of the rows to come, as their source announces
+// them (analysis.SeriesRangeSource), before the first row: a series of
+// more than levelMinRows rows is then leveled as its rows pass, without
+// keeping them. A series announced twice is recorded as unannounced (its
+// two announcements are not one range).
+func (r *LevelRecorder) Expect(ranges []analysis.SeriesRange) {
+	times := map[[2]string]int{}
+	for _, sr := range ranges {
+		times[[2]string{sr.Step, sr.Node}]++
+	}
+	for _, sr := range ranges {
+		// Small series are stored whole: their rows are kept anyway.
+		if k := [2]string{sr.Step, sr.Node}; times[k] == 1 && sr.Rows > levelMinRows {
+			r.announced[k] = sr
+		}
+	}
 }
 
 // Row records one row as written.
@@ -315,10 +378,10 @@ func (r *LevelRecorder) Row(row []any) {
 		s, _ := row[i].(string)
 		return s
 	}
-	se := r.series(text(r.step), text(r.node), analysis.Number(row[r.t]))
 	for i, c := range r.fields {
-		se.cols[i].add(analysis.Number(row[c]))
+		r.vals[i] = analysis.Number(row[c])
 	}
+	r.series(text(r.step), text(r.node)).add(analysis.Number(row[r.t]), r.vals)
 }
 
 // FloatRow records one row of analysis.FloatRowSource: texts, then the
@@ -332,41 +395,54 @@ func (r *LevelRecorder) FloatRow(texts []string, values []float64) {
 	if r.node >= 0 {
 		node = texts[r.node]
 	}
-	se := r.series(texts[r.step], node, values[r.t-k])
 	for i, c := range r.fields {
 		v := math.NaN()
 		if c >= k {
 			v = values[c-k]
 		}
-		se.cols[i].add(v)
+		r.vals[i] = v
 	}
+	r.series(texts[r.step], node).add(values[r.t-k], r.vals)
 }
 
-// series is the recorded series of (step, node), with time tm added.
-func (r *LevelRecorder) series(step, node string, tm float64) *recorded {
+// series is the recorded series of (step, node).
+func (r *LevelRecorder) series(step, node string) *recorded {
 	k := [2]string{step, node}
 	se := r.last
 	if se == nil || se.key != k {
 		var ok bool
 		if se, ok = r.by[k]; !ok {
-			se = &recorded{key: k, cols: make([]chunked, len(r.fields))}
+			se = &recorded{key: k}
+			if sr, ok := r.announced[k]; ok {
+				se.stream = newStreamed(sr, len(r.fields))
+			} else {
+				se.cols = make([]chunked, len(r.fields))
+			}
 			r.by[k] = se
 			r.order = append(r.order, se)
 		}
 		r.last = se
 	}
-	if se.t.n > 0 && tm < se.t.last() {
-		se.unsorted = true
-	}
-	se.t.add(tm)
 	return se
 }
 
-// Levels encodes the recorded table's levels.
-func (r *LevelRecorder) Levels() []byte {
+// Levels encodes the recorded table's levels. An error says they could
+// not be recorded: a series broke its announced range (Expect), and its
+// rows, not kept, cannot be leveled otherwise. No levels must then be
+// stored for the table: the stored levels list the table's series, so one
+// left out would be taken for a series the table lacks; without stored
+// levels the first series request builds them from the table instead.
+func (r *LevelRecorder) Levels() ([]byte, error) {
 	ses := make([]*series, 0, len(r.order))
 	for _, rec := range r.order {
 		se := &series{key: rec.key, Cols: map[string][]float64{}, count: -1}
+		if rec.stream != nil {
+			if err := rec.stream.level(se, r.names); err != nil {
+				return nil, fmt.Errorf("levels: series (step %q, node %q): %w", rec.key[0], rec.key[1], err)
+			}
+			ses = append(ses, se)
+			continue
+		}
 		if !rec.unsorted && rec.t.n > levelMinRows {
 			rec.level(se, r.names) // the rows stay in their chunks: no copy of a big series
 			ses = append(ses, se)
@@ -385,7 +461,7 @@ func (r *LevelRecorder) Levels() []byte {
 		ses = append(ses, se)
 	}
 	r.order, r.by, r.last = nil, nil, nil
-	return encodeLevels(ses)
+	return encodeLevels(ses), nil
 }
 
 // level computes a sorted series' M4 level (what finish computes from the

@@ -54,9 +54,12 @@ func TestLevelRecorder(t *testing.T) {
 	rec.Row([]any{"0", "n1", nil, 1.0, 1.0, 1.0, "x"}) // no time: not a series row
 	frec.FloatRow([]string{"0", "n1"}, []float64{math.NaN(), 1, 1, 1, 1})
 	frec.FloatRow([]string{"0"}, []float64{1, 1, 1, 1, 1, 1}) // not the recorder's layout
-	got := rec.Levels()
-	if fgot := frec.Levels(); !bytes.Equal(fgot, got) {
-		t.Fatalf("levels recorded from unboxed rows (%d bytes) differ from the boxed rows' (%d bytes)", len(fgot), len(got))
+	got, err := rec.Levels()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fgot, err := frec.Levels(); err != nil || !bytes.Equal(fgot, got) {
+		t.Fatalf("levels recorded from unboxed rows (%d bytes, %v) differ from the boxed rows' (%d bytes)", len(fgot), err, len(got))
 	}
 	for _, se := range order {
 		se.finish(true)

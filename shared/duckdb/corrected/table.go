@@ -112,7 +112,7 @@ func (run *fileRun) build() error {
 	run.quality.TableNulls = nulls
 	run.sum.Quality.TableNulls = nulls
 
-	run.out = &duckdb.Table{Columns: out, Rows: rows, Ordered: true, Scan: t.scan, ScanFloats: t.scanFloats}
+	run.out = &duckdb.Table{Columns: out, Rows: rows, Ordered: true, Scan: t.scan, ScanFloats: t.scanFloats, Ranges: t.ranges}
 	run.Res.Rows, run.Res.Columns = rows, out
 	run.Res.Metrics = run.sum.Metrics()
 	return nil
@@ -169,6 +169,22 @@ func (t *rowSource) each(ctx context.Context, w *work, fn func(s *series, v []fl
 		}
 	}
 	return nil
+}
+
+// ranges is the table's duckdb.Table.Ranges: the series in the order each
+// writes them, their first and last epoch_s computed as each does.
+func (t *rowSource) ranges() []analysis.SeriesRange {
+	run := t.run
+	epoch := run.startEpoch()
+	out := make([]analysis.SeriesRange, 0, len(run.series))
+	for _, s := range run.series {
+		if len(s.rows) == 0 {
+			continue // no rows: not a series of the table
+		}
+		out = append(out, analysis.SeriesRange{Step: s.step, Node: s.node, Rows: int64(len(s.rows)),
+			From: epoch + run.rel(s, s.rows[0]), To: epoch + run.rel(s, s.rows[len(s.rows)-1])})
+	}
+	return out
 }
 
 // scanFloats is the table's duckdb.Table.ScanFloats: step and node, then
