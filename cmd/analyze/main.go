@@ -303,6 +303,12 @@ func (b *batch) file(ctx context.Context, path string) {
 	started := time.Now()
 	b.analyzer.Lock()
 	defer b.analyzer.Unlock()
+	// The file's hash on the other core, while it is analysed.
+	hash := make(chan string, 1)
+	go func() {
+		sum, _ := analyzer.FileSHA256(path)
+		hash <- sum
+	}()
 	out, err := b.analyzer.Analyze(ctx, path, path)
 	if err != nil {
 		b.fail(path, started, err)
@@ -310,9 +316,7 @@ func (b *batch) file(ctx context.Context, path string) {
 	}
 	run := analyzer.NewRun(out, b.o.schema, started)
 	run.Source, run.Path = "file", path
-	if sum, err := analyzer.FileSHA256(path); err == nil {
-		run.SHA256 = sum
-	}
+	run.SHA256 = <-hash
 	b.publish(ctx, out, &run, started)
 }
 

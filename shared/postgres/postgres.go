@@ -106,6 +106,18 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return err
 	}
+	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return fmt.Errorf("migrate queue: %w", err)
+	}
+	// Every process migrates when it starts: when nothing is pending (the
+	// usual case), two reads say so, instead of a locked transaction per
+	// migration.
+	if pending, err := Pending(ctx, pool); err == nil && len(pending) == 0 {
+		if have, err := migrator.ExistingVersions(ctx); err == nil && len(have) >= len(migrator.AllVersions()) {
+			return nil
+		}
+	}
 	locked := func(f func(tx pgx.Tx) error) error {
 		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
@@ -148,10 +160,6 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	// River's tables (the analysis queue), one version per transaction
 	// (some must be: an enum value added, then used) under the same
 	// transaction-scoped lock, so it holds through PgBouncer too.
-	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return fmt.Errorf("migrate queue: %w", err)
-	}
 	for {
 		applied := 0
 		err := locked(func(tx pgx.Tx) error {
