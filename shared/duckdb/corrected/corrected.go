@@ -3,8 +3,8 @@
 // duckdb.Engine. This file is the entry point, the discovery of the
 // (step, node) series of a file and the loading and cleaning of their
 // datasets; energy.go computes the energy figures and the summary,
-// sources.go chooses between energy sources, table.go builds the result
-// table in DuckDB.
+// sources.go chooses between energy sources, table.go lays out the result
+// table and scans it from the series.
 package corrected
 
 import (
@@ -193,12 +193,39 @@ func (run *fileRun) file(p string) error {
 		return duckdb.Skipf(analysis.SkipNoData, "no node has a usable energy, task, filesystem or network series")
 	}
 	run.order()
+	t, err := run.table()
+	if err != nil {
+		return err
+	}
+	// The table's NULL counts (a pass over every row) on the other core
+	// while the summary is computed: both only read the series.
+	type counted struct {
+		nulls map[string]int64
+		w     work
+		err   error
+	}
+	done := make(chan counted, 1)
+	go func() {
+		var c counted
+		c.nulls, c.err = t.nullCounts(run.Ctx, &c.w)
+		done <- c
+	}()
 	run.summarize()
+	c := <-done
+	if c.err != nil {
+		return c.err
+	}
+	run.p.lastWork = c.w
+	run.quality.TableNulls = c.nulls
+	run.sum.Quality.TableNulls = c.nulls
+	run.out = t.table()
+	run.Res.Rows, run.Res.Columns = t.rows, t.out
+	run.Res.Metrics = run.sum.Metrics()
 	// The datasets' columns are garbage now: hand them back to the OS
-	// before DuckDB's copy of the table grows, so that the peak is not
-	// both at once.
+	// before the writer's buffers grow, so that the peak is not both at
+	// once.
 	debug.FreeOSMemory()
-	return run.build()
+	return nil
 }
 
 // discover finds the (step, node) series: /Steps/<step>/Nodes/<node> of
@@ -649,12 +676,7 @@ func longGaps(el []float64) int64 {
 	for i := 1; i < len(el); i++ {
 		d[i-1] = el[i] - el[i-1]
 	}
-	s := append([]float64(nil), d...)
-	sort.Float64s(s)
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
+	med := median(d)
 	var n int64
 	for _, x := range d {
 		if x > 3*med {
@@ -662,6 +684,60 @@ func longGaps(el []float64) int64 {
 		}
 	}
 	return n
+}
+
+// median is the median of d (the mean of the two middle values for an
+// even count), in linear time: a radix selection on the values' bits,
+// which order as unsigned integers for the non-negative values of sorted
+// times. Anything else (never from sampleTimes) is sorted.
+func median(d []float64) float64 {
+	keys := make([]uint64, len(d))
+	for i, x := range d {
+		if !(x >= 0) {
+			s := append([]float64(nil), d...)
+			sort.Float64s(s)
+			if len(s)%2 == 0 {
+				return (s[len(s)/2-1] + s[len(s)/2]) / 2
+			}
+			return s[len(s)/2]
+		}
+		keys[i] = math.Float64bits(x) &^ (1 << 63) // -0 orders as 0
+	}
+	k := len(keys) / 2
+	hi := math.Float64frombits(selectKey(keys, k))
+	if len(keys)%2 == 1 {
+		return hi
+	}
+	return (math.Float64frombits(selectKey(keys, k-1)) + hi) / 2
+}
+
+// selectKey returns the k-th smallest key (from 0), 16 bits at a time from
+// the top: four counting passes at most, over fewer keys each time.
+func selectKey(keys []uint64, k int) uint64 {
+	cand := keys
+	var prefix uint64
+	for shift := 48; shift >= 0; shift -= 16 {
+		var count [1 << 16]int
+		for _, x := range cand {
+			count[(x>>shift)&0xffff]++
+		}
+		digit := 0
+		for ; k >= count[digit]; digit++ {
+			k -= count[digit]
+		}
+		prefix |= uint64(digit) << shift
+		if count[digit] == len(cand) {
+			continue // all share this digit (regular sampling): no copy
+		}
+		next := make([]uint64, 0, count[digit])
+		for _, x := range cand {
+			if (x>>shift)&0xffff == uint64(digit) {
+				next = append(next, x)
+			}
+		}
+		cand = next
+	}
+	return prefix
 }
 
 // values returns column c per merged sample: the mean of the values of

@@ -57,9 +57,9 @@ var auxColumns = []auxCol{
 	{auxNetOut, "net_out_mb", "sum", true},
 }
 
-// build checks the table's size, counts its NULLs (one pass over the
-// rows) and makes the run's result a table scanned from the series.
-func (run *fileRun) build() error {
+// table checks the table's size and lays out its columns, to be scanned
+// from the series.
+func (run *fileRun) table() (*rowSource, error) {
 	var rows int64
 	present := make([]bool, auxCols)
 	hasGPU := false
@@ -73,27 +73,30 @@ func (run *fileRun) build() error {
 		}
 	}
 	if rows > run.Opt.MaxRows {
-		return duckdb.Skipf(analysis.SkipTooLarge, "the table would have %d rows (limit %d)", rows, run.Opt.MaxRows)
+		return nil, duckdb.Skipf(analysis.SkipTooLarge, "the table would have %d rows (limit %d)", rows, run.Opt.MaxRows)
 	}
 	t := &rowSource{run: run, rows: rows, hasGPU: hasGPU}
-	out := []analysis.Column{{Name: "step", Type: analysis.Text}, {Name: "node", Type: analysis.Text}}
+	t.out = []analysis.Column{{Name: "step", Type: analysis.Text}, {Name: "node", Type: analysis.Text}}
 	for _, name := range []string{"elapsed_s", "epoch_s", "power_w", "gpu_power_w", "energy_j"} {
-		out = append(out, analysis.Column{Name: name, Type: analysis.Float64})
+		t.out = append(t.out, analysis.Column{Name: name, Type: analysis.Float64})
 	}
 	for _, c := range auxColumns {
 		// The task columns are always there (NULL without tasks), the
 		// filesystem and network ones when present.
 		if present[c.idx] || c.idx <= auxWrite {
-			out = append(out, analysis.Column{Name: c.name, Type: analysis.Float64})
+			t.out = append(t.out, analysis.Column{Name: c.name, Type: analysis.Float64})
 			t.cols = append(t.cols, c)
 			t.absent = append(t.absent, !present[c.idx])
 		}
 	}
+	return t, nil
+}
 
-	// NULL counts of the table (no silent nulls).
-	counts := make([]int64, len(out)-2)
-	var w work
-	err := t.each(run.Ctx, &w, func(_ *series, v []float64) error {
+// nullCounts counts the NULLs of each value column (no silent nulls): one
+// pass over the rows.
+func (t *rowSource) nullCounts(ctx context.Context, w *work) (map[string]int64, error) {
+	counts := make([]int64, len(t.out)-2)
+	err := t.each(ctx, w, func(_ *series, v []float64) error {
 		for j, x := range v {
 			if math.IsNaN(x) {
 				counts[j]++
@@ -102,26 +105,25 @@ func (run *fileRun) build() error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	run.p.lastWork = w
 	nulls := make(map[string]int64)
-	for i, c := range out[2:] {
+	for i, c := range t.out[2:] {
 		nulls[c.Name] = counts[i]
 	}
-	run.quality.TableNulls = nulls
-	run.sum.Quality.TableNulls = nulls
+	return nulls, nil
+}
 
-	run.out = &duckdb.Table{Columns: out, Rows: rows, Ordered: true, Scan: t.scan, ScanFloats: t.scanFloats, Ranges: t.ranges}
-	run.Res.Rows, run.Res.Columns = rows, out
-	run.Res.Metrics = run.sum.Metrics()
-	return nil
+// table is the run's result: a table scanned from the series.
+func (t *rowSource) table() *duckdb.Table {
+	return &duckdb.Table{Columns: t.out, Rows: t.rows, Ordered: true, Scan: t.scan, ScanFloats: t.scanFloats, Ranges: t.ranges}
 }
 
 // rowSource walks the series' samples as the table's rows.
 type rowSource struct {
 	run    *fileRun
 	rows   int64
+	out    []analysis.Column // the table's columns
 	hasGPU bool
 	cols   []auxCol // the aux columns of the table, in order
 	absent []bool   // per aux column: no series has it (always NULL)
