@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"sync"
 	"sync/atomic"
 
 	"github.com/benchwrap/backend/shared/profile"
@@ -82,6 +83,11 @@ type chunkRef struct {
 	row  uint64 // first row
 }
 
+// parallelRows is the size from which a direct read splits its chunks
+// between two goroutines (the other core is otherwise idle while a file
+// is read). A variable for the tests.
+var parallelRows uint64 = 1 << 17
+
 // readDirect fills cols (allocated for p.rows rows) from the dataset's
 // chunks. An error (errGiveUp, or a read error of the file) means the
 // columns are not filled and libhdf5 must read the dataset.
@@ -89,57 +95,117 @@ func (h *headerReader) readDirect(p *plan, cols []profile.Column) error {
 	d := p.direct
 	rows := uint64(p.rows)
 	nchunks := (rows + d.chunk0 - 1) / d.chunk0
-	rd := &directRead{h: h, d: d, cols: cols, rows: rows, seen: make([]uint64, (nchunks+63)/64),
-		chunk: make([]byte, d.chunk0*uint64(d.elem)), maxNodes: nchunks + 64}
-	if err := rd.node(d.btree, -1); err != nil {
+	sh := &directShared{h: h, d: d, cols: cols, rows: rows, seen: make([]uint64, (nchunks+63)/64), maxNodes: nchunks + 64}
+	var leaves []uint64
+	if err := sh.walk(d.btree, -1, &leaves); err != nil {
 		return err
 	}
-	if rd.found != nchunks {
-		return fmt.Errorf("%w: %d of %d chunks indexed", errGiveUp, rd.found, nchunks)
+	parts := 1
+	if rows >= parallelRows && len(leaves) >= 2 {
+		parts = 2
+	}
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		part := leaves[len(leaves)*i/parts : len(leaves)*(i+1)/parts]
+		wg.Go(func() {
+			rd := &directRead{directShared: sh, chunk: make([]byte, d.chunk0*uint64(d.elem))}
+			for _, addr := range part {
+				refs, err := sh.node(addr, 0)
+				if err == nil {
+					err = rd.leaf(refs)
+				}
+				if err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if found := sh.found.Load(); found != nchunks {
+		return fmt.Errorf("%w: %d of %d chunks indexed", errGiveUp, found, nchunks)
 	}
 	directReads.Add(1)
 	return nil
 }
 
-type directRead struct {
+// directShared is the state of one direct read its goroutines share.
+type directShared struct {
 	h     *headerReader
 	d     *directPlan
-	cols  []profile.Column
+	cols  []profile.Column // each chunk's rows are written by one goroutine
 	rows  uint64
-	seen  []uint64 // bitmap of the chunks met
-	found uint64
+	seen  []uint64 // bitmap of the chunks met (atomic)
+	found atomic.Uint64
 	// nodes visited, bounded: a B-tree whose nodes share children cannot
 	// make the walk longer than one visit per chunk.
-	nodes, maxNodes uint64
-	span            []byte // a leaf's chunks, read at once
-	chunk           []byte // one inflated chunk
-	zr              io.ReadCloser
-	src             bytes.Reader
+	nodes    atomic.Uint64
+	maxNodes uint64
 }
 
-// node walks the B-tree node at addr, whose level must be level (-1 for
-// the root), in key order.
-func (rd *directRead) node(addr uint64, level int) error {
-	rd.nodes++
-	if rd.nodes > rd.maxNodes {
-		return fmt.Errorf("%w: chunk index has more nodes than chunks", errGiveUp)
+// directRead is one goroutine's part of a direct read.
+type directRead struct {
+	*directShared
+	span  []byte // a leaf's chunks, read at once
+	chunk []byte // one inflated chunk
+	zr    io.ReadCloser
+	src   bytes.Reader
+}
+
+// walk lists the leaves of the B-tree under the node at addr, whose level
+// must be level (-1 for the root), in key order. The leaves themselves are
+// read by node when their chunks are.
+func (sh *directShared) walk(addr uint64, level int, leaves *[]uint64) error {
+	if level == 0 {
+		*leaves = append(*leaves, addr)
+		return nil
 	}
-	h := rd.h
-	so := h.sb.offSize
-	head := h.block(addr, uint64(8+2*so))
+	head := sh.h.block(addr, uint64(8+2*sh.h.sb.offSize))
 	if head == nil || string(head[:4]) != "TREE" || head[4] != 1 {
 		return fmt.Errorf("%w: chunk index node at %d unreadable", errGiveUp, addr)
 	}
 	lvl := int(head[5])
-	if level >= 0 && lvl != level {
-		return fmt.Errorf("%w: chunk index node at %d at level %d, expected %d", errGiveUp, addr, lvl, level)
+	if lvl == 0 { // the root is the only leaf
+		*leaves = append(*leaves, addr)
+		return nil
+	}
+	refs, err := sh.node(addr, lvl)
+	if err != nil {
+		return err
+	}
+	for _, c := range refs {
+		if err := sh.walk(c.addr, lvl-1, leaves); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// node reads the B-tree node at addr, whose level must be level: its
+// entries (chunks for a leaf, children for an inner node).
+func (sh *directShared) node(addr uint64, level int) ([]chunkRef, error) {
+	if sh.nodes.Add(1) > sh.maxNodes {
+		return nil, fmt.Errorf("%w: chunk index has more nodes than chunks", errGiveUp)
+	}
+	h := sh.h
+	so := h.sb.offSize
+	head := h.block(addr, uint64(8+2*so))
+	if head == nil || string(head[:4]) != "TREE" || head[4] != 1 {
+		return nil, fmt.Errorf("%w: chunk index node at %d unreadable", errGiveUp, addr)
+	}
+	if lvl := int(head[5]); lvl != level {
+		return nil, fmt.Errorf("%w: chunk index node at %d at level %d, expected %d", errGiveUp, addr, lvl, level)
 	}
 	entries := int(binary.LittleEndian.Uint16(head[6:]))
-	keySize := 8 + 8*rd.d.keyDims
+	keySize := 8 + 8*sh.d.keyDims
 	size := 8 + 2*so + (entries+1)*keySize + entries*so
 	b := h.block(addr, uint64(size))
 	if b == nil {
-		return fmt.Errorf("%w: chunk index node at %d outside the file", errGiveUp, addr)
+		return nil, fmt.Errorf("%w: chunk index node at %d outside the file", errGiveUp, addr)
 	}
 	refs := make([]chunkRef, entries)
 	pos := 8 + 2*so
@@ -148,20 +214,12 @@ func (rd *directRead) node(addr uint64, level int) error {
 		refs[i] = chunkRef{size: uint64(binary.LittleEndian.Uint32(k)), mask: binary.LittleEndian.Uint32(k[4:]),
 			row: binary.LittleEndian.Uint64(k[8:])}
 		if binary.LittleEndian.Uint64(k[16:]) != 0 { // the element dimension's offset
-			return fmt.Errorf("%w: chunk key with an offset in the element", errGiveUp)
+			return nil, fmt.Errorf("%w: chunk key with an offset in the element", errGiveUp)
 		}
 		refs[i].addr, _ = h.uint(b[pos+keySize:], so)
 		pos += keySize + so
 	}
-	if lvl > 0 {
-		for _, c := range refs {
-			if err := rd.node(c.addr, lvl-1); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return rd.leaf(refs)
+	return refs, nil
 }
 
 // leaf reads a leaf's chunks: with one read when they lie close together
@@ -217,12 +275,13 @@ func (rd *directRead) chunkAt(c chunkRef, stored []byte) error {
 	if c.row%d.chunk0 != 0 || c.row >= rd.rows {
 		return fmt.Errorf("%w: chunk at row %d", errGiveUp, c.row)
 	}
+	// Claimed before its rows are written: a chunk indexed twice has its
+	// rows written once, and the read gives up.
 	i := c.row / d.chunk0
-	if rd.seen[i/64]&(1<<(i%64)) != 0 {
+	if atomic.OrUint64(&rd.seen[i/64], 1<<(i%64))&(1<<(i%64)) != 0 {
 		return fmt.Errorf("%w: chunk at row %d indexed twice", errGiveUp, c.row)
 	}
-	rd.seen[i/64] |= 1 << (i % 64)
-	rd.found++
+	rd.found.Add(1)
 
 	data := stored
 	switch {
