@@ -82,7 +82,7 @@ func run(rows, tasks int, modes []string, analyzeBin, dbURL, keep string) error 
 	fmt.Printf("file: %s, %d energy rows, %d task series, %.1f MiB, generated in %.1fs\n",
 		filepath.Base(files[0]), rows, tasks, float64(fi.Size())/(1<<20), time.Since(t0).Seconds())
 
-	pool, err := postgres.Open(ctx, dbURL)
+	pool, err := openMigrated(ctx, dbURL)
 	if err != nil {
 		return err
 	}
@@ -93,6 +93,21 @@ func run(rows, tasks int, modes []string, analyzeBin, dbURL, keep string) error 
 		}
 	}
 	return nil
+}
+
+// openMigrated opens the database and applies the migrations, as a
+// deployment does once: bin/analyze then finds nothing to migrate, and its
+// time is the file's.
+func openMigrated(ctx context.Context, dbURL string) (*pgxpool.Pool, error) {
+	pool, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := postgres.Migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
 }
 
 // profileDir, when set, gets bin/analyze's profiles (-pprof).

@@ -21,7 +21,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/benchwrap/backend/shared/hdf5/gen"
-	"github.com/benchwrap/backend/shared/postgres"
 )
 
 // shape is one input shape: how it changes the default spec for n energy
@@ -61,7 +60,7 @@ type shapeResult struct {
 
 func runShapes(names, sizes, modes []string, analyzeBin, dbURL string) error {
 	ctx := context.Background()
-	pool, err := postgres.Open(ctx, dbURL)
+	pool, err := openMigrated(ctx, dbURL)
 	if err != nil {
 		return err
 	}
