@@ -21,18 +21,20 @@ import (
 
 // plan is what the walk learned about a dataset, enough to read it later.
 type plan struct {
-	addr    C.haddr_t
-	dims    []uint64 // nil for scalar / null
-	scalar  bool
-	null    bool
-	rows    int
-	cols    int          // columns produced
-	members []string     // compound: numeric member names, in member order
-	kinds   []memberKind // one per column
-	chunk0  int          // rows per chunk (0 if not chunked)
-	chunkB  uint64       // bytes per chunk (0 if not chunked)
-	direct  *directPlan  // set when Go reads the chunks itself (chunkread.go)
-	err     *profile.DatasetError
+	addr     C.haddr_t
+	dims     []uint64 // nil for scalar / null
+	scalar   bool
+	null     bool
+	rows     int
+	cols     int           // columns produced
+	members  []string      // compound: numeric member names, in member order
+	kinds    []memberKind  // one per column
+	chunk0   int           // rows per chunk (0 if not chunked)
+	chunkB   uint64        // bytes per chunk (0 if not chunked)
+	direct   *directPlan   // set when Go reads the chunks itself (chunkread.go)
+	loading  chan struct{} // closed when a read under way ends
+	released bool          // loaded, then released: not prefetched again
+	err      *profile.DatasetError
 }
 
 type memberKind struct {
@@ -427,40 +429,72 @@ func nativeType(k profile.Kind) C.hid_t {
 // On failure ds.Err is set and returned (as a *profile.DatasetError); the
 // rest of the file stays readable. Loading a loaded dataset is a no-op.
 func (r *Reader) Load(ds *profile.Dataset) error {
+	_, err := r.load(ds, false)
+	return err
+}
+
+// Prefetch loads ds ahead of its use, typically from another goroutine
+// while the previous dataset is processed: a later Load of it (which waits
+// for a prefetch under way) then finds it loaded. When the reader's budget
+// cannot hold ds beside what is held now it does nothing and returns
+// false (a prefetcher stops there), so that a prefetch never makes a later
+// Load fail. A file's own problems are recorded as Load would record them,
+// and a dataset already used and released is not read again.
+func (r *Reader) Prefetch(ds *profile.Dataset) bool {
+	refused, _ := r.load(ds, true)
+	return !refused
+}
+
+// load is Load, or Prefetch when ahead; it reports whether the budget
+// refused a prefetch.
+func (r *Reader) load(ds *profile.Dataset, ahead bool) (bool, error) {
 	lock()
 	defer unlock()
 	if r.closed {
-		return ErrClosed
+		return false, ErrClosed
 	}
 	p := r.plans[ds]
 	if p == nil {
-		return fmt.Errorf("hdf5: dataset %s does not belong to this reader", ds.Path())
+		return false, fmt.Errorf("hdf5: dataset %s does not belong to this reader", ds.Path())
+	}
+	for p.loading != nil { // a read of it under way (the lock is let go during reads)
+		done := p.loading
+		unlock()
+		<-done
+		lock()
 	}
 	if p.err != nil {
 		ds.Err = p.err
-		return p.err
+		return false, p.err
 	}
-	if ds.Loaded {
-		return nil
+	if ds.Loaded || (ahead && p.released) {
+		return false, nil
 	}
 	need := int64(p.rows) * int64(p.cols) * 8 // bounded by MaxBytes in inspect
 	if r.held+need > r.opt.MaxBytes {
+		if ahead {
+			return true, nil
+		}
 		ds.Err = dsErr(profile.DatasetTooLarge, nil,
 			"loading %d bytes would exceed the reader's budget of %d bytes (%d held)", need, r.opt.MaxBytes, r.held)
-		return ds.Err
+		return false, ds.Err
 	}
+	r.held += need // held from now: a read beside this one counts it
+	p.loading = make(chan struct{})
 	cols, err := r.read(ds, p)
+	close(p.loading)
+	p.loading = nil
 	if err != nil {
+		r.held -= need
 		p.err = err
 		ds.Err = err
-		return err
+		return false, err
 	}
 	ds.Err = nil
 	ds.Columns = cols
 	ds.Rows = p.rows
 	ds.Loaded = true
-	r.held += need
-	return nil
+	return false, nil
 }
 
 // Release drops the columns of a loaded dataset and returns its bytes to
@@ -470,6 +504,7 @@ func (r *Reader) Release(ds *profile.Dataset) {
 	defer unlock()
 	if p := r.plans[ds]; p != nil && ds.Loaded {
 		r.held -= int64(p.rows) * int64(p.cols) * 8
+		p.released = true
 	}
 	ds.Release()
 }

@@ -78,6 +78,7 @@ type fileRun struct {
 
 	series  []*series
 	dropped []*series // node groups without any usable series (their quality counts)
+	ahead   *prefetcher
 	reports map[string]*analysis.GroupReport
 	quality analysis.Quality
 	fields  map[string]bool // power fields used, for Details
@@ -173,6 +174,8 @@ func (run *fileRun) file(p string) error {
 		run.warn("root group listed incompletely: %v", f.Root.Err)
 	}
 	run.discover(f.Root)
+	run.ahead = prefetch(r, run.loadOrder())
+	defer run.ahead.stop() // before r.Close
 	for _, s := range run.series {
 		if err := run.load(r, s); err != nil {
 			return err
@@ -452,12 +455,12 @@ func (run *fileRun) finishReports(root *profile.Group) {
 	}
 }
 
-// load reads the datasets of one series, one at a time.
-func (run *fileRun) load(r *hdf5.Reader, s *series) error {
-	g := s.group
-	s.energy, s.gpuEnergy, s.trapEnergy = math.NaN(), math.NaN(), math.NaN()
-	s.cpus = 1
-	// The node's series by kind, in the file's order.
+// auxKinds are the kinds of a node's datasets used after its energy, in
+// the order they are loaded.
+var auxKinds = []string{kindTasks, kindFilesystem, kindNetwork}
+
+// datasetsByKind lists a node group's series by kind, in the file's order.
+func datasetsByKind(g *profile.Group) map[string][]*profile.Dataset {
 	byKind := make(map[string][]*profile.Dataset)
 	for _, it := range g.Items {
 		switch {
@@ -476,6 +479,30 @@ func (run *fileRun) load(r *hdf5.Reader, s *series) error {
 			}
 		}
 	}
+	return byKind
+}
+
+// loadOrder lists the datasets the loads of the run's series use, in the
+// order they use them (see load).
+func (run *fileRun) loadOrder() []*profile.Dataset {
+	var out []*profile.Dataset
+	for _, s := range run.series {
+		byKind := datasetsByKind(s.group)
+		out = append(out, byKind[kindEnergy]...)
+		for _, k := range auxKinds {
+			out = append(out, byKind[k]...)
+		}
+	}
+	return out
+}
+
+// load reads the datasets of one series, one at a time (the prefetcher
+// reading the next one meanwhile).
+func (run *fileRun) load(r *hdf5.Reader, s *series) error {
+	g := s.group
+	s.energy, s.gpuEnergy, s.trapEnergy = math.NaN(), math.NaN(), math.NaN()
+	s.cpus = 1
+	byKind := datasetsByKind(g)
 	if v, ok := g.AttrInt("CPUs per Task"); ok && v > 0 {
 		s.cpus = v
 	} else if len(byKind[kindTasks]) > 0 {
@@ -486,7 +513,7 @@ func (run *fileRun) load(r *hdf5.Reader, s *series) error {
 	if err := run.energySources(r, s, byKind[kindEnergy]); err != nil {
 		return err
 	}
-	for _, kind := range []string{kindTasks, kindFilesystem, kindNetwork} {
+	for _, kind := range auxKinds {
 		for _, ds := range byKind[kind] {
 			if err := run.Ctx.Err(); err != nil {
 				return err
@@ -506,10 +533,9 @@ func (run *fileRun) load(r *hdf5.Reader, s *series) error {
 
 // dataset loads one dataset of a series and uses it.
 func (run *fileRun) dataset(r *hdf5.Reader, s *series, kind string, ds *profile.Dataset) error {
-	if ds.Err != nil {
-		run.report(s.top, ds, duckdb.DatasetErrorStatus(ds.Err), ds.Err.Error(), 0)
-		return nil
-	}
+	run.ahead.next()
+	// A dataset refused by the walk fails its Load too, with that error
+	// (ds is only read after its Load: the prefetcher may be loading it).
 	if err := r.Load(ds); err != nil {
 		if skip := duckdb.InflateSkip(ds, err); skip != nil {
 			return skip
