@@ -7,6 +7,7 @@ package main
 // from the smallest size to the largest.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -88,6 +89,7 @@ func runShapes(names, sizes, modes []string, analyzeBin, dbURL string) error {
 		n           int
 	}
 	res := map[key]shapeResult{}
+	failed := 0
 	for _, sh := range shapes {
 		if !want["all"] && !want[sh.name] {
 			continue
@@ -104,7 +106,10 @@ func runShapes(names, sizes, modes []string, analyzeBin, dbURL string) error {
 			for _, mode := range modes {
 				r, err := analyzeOnce(ctx, pool, analyzeBin, dbURL, files, mode)
 				if err != nil {
-					return fmt.Errorf("%s %d %s: %w", sh.name, n, mode, err)
+					// Reported in the matrix, which goes on.
+					failed++
+					fmt.Printf("%-15s %9d %-9s failed: %v\n", sh.name, n, mode, err)
+					continue
 				}
 				res[key{sh.name, mode, n}] = r
 				fmt.Printf("%-15s %9d %-9s %8.2f %8.2f %11.0f %9.0f %10d\n", sh.name, n, mode, r.secs, r.cpu, float64(r.rows)/r.secs, r.peakMiB, r.rows)
@@ -137,6 +142,9 @@ func runShapes(names, sizes, modes []string, analyzeBin, dbURL string) error {
 			fmt.Printf("%s %40s\n", line, strings.Join(growth, ", "))
 		}
 	}
+	if failed > 0 {
+		return fmt.Errorf("%d analyses failed (see the table)", failed)
+	}
 	return nil
 }
 
@@ -146,14 +154,15 @@ func analyzeOnce(ctx context.Context, pool *pgxpool.Pool, analyzeBin, dbURL stri
 	schema := "bench_shapes_" + mode
 	args := append([]string{"--postgres", dbURL, "--schema", schema, "--mode", mode}, files...)
 	cmd := exec.Command(analyzeBin, args...)
-	cmd.Stderr = nil
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return shapeResult{}, err
 	}
 	peak := watchPeakRSS(cmd.Process.Pid)
 	if err := cmd.Wait(); err != nil {
-		return shapeResult{}, fmt.Errorf("%s: %w", analyzeBin, err)
+		return shapeResult{}, fmt.Errorf("%s: %w: %s", analyzeBin, err, lastLines(stderr.String(), 5))
 	}
 	r := shapeResult{secs: time.Since(start).Seconds(), peakMiB: float64(<-peak) / 1024}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -181,4 +190,10 @@ func analyzeOnce(ctx context.Context, pool *pgxpool.Pool, analyzeBin, dbURL stri
 	}
 	_, err = pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
 	return r, err
+}
+
+// lastLines is the end of a command's output, for its error.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -16,12 +16,16 @@
 // bugs for corrupt compact/dense links and attributes, compound members are
 // bounds-checked and compact/contiguous storage sizes are checked before
 // H5Dread. Declared sizes are checked against Options before allocating.
-// Reads go by blocks of rows through a bounded deflate filter that
-// replaces libhdf5's (which grows its buffer until the stream ends): a
-// chunk that inflates beyond its declared size stops the read
-// (ErrChunkInflates), and filters that size their output from values in
-// the file (szip, n-bit, scale-offset) are not read. So a read holds its
-// columns, one block and one chunk, whatever the file.
+// The common datasets (Slurm's: rank 1, a version 1 B-tree of chunks,
+// deflate or no filter, 8-byte little-endian members) are read by Go
+// itself, without libhdf5 (chunkread.go): each chunk bounded by its
+// declared size, libhdf5 reading the dataset instead whenever anything is
+// unexpected. libhdf5's reads go by blocks of rows through a bounded
+// deflate filter that replaces libhdf5's (which grows its buffer until the
+// stream ends): a chunk that inflates beyond its declared size stops the
+// read (ErrChunkInflates), and filters that size their output from values
+// in the file (szip, n-bit, scale-offset) are not read. So a read holds
+// its columns, one block and one chunk, whatever the file.
 // libhdf5 1.10.8 can still crash the process (SIGSEGV/abort) on some
 // deliberately corrupted files, in its B-tree, local-heap and metadata
 // decoding: run the reader in a child process where files come from
