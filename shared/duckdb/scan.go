@@ -88,9 +88,18 @@ func (e *Engine) ScanRows(ctx context.Context, fn func(row []any) error) error {
 	o := orderer{fn: fn, width: len(t.Columns), row: make([]any, len(t.Columns)), pending: make(map[int64][]any), ordered: t.Ordered}
 	err := e.db.Pipeline(ctx, query, o.chunk)
 	if err == errReorder {
-		// Too far out of order: the rest comes sorted by DuckDB.
+		// Too far out of order (a hash join that outgrew the memory limit
+		// partitions its rows): the rest goes into a table first, which
+		// DuckDB spills to its temp directory, then comes sorted from it.
+		// (Sorting the view itself holds the joins and the sort at once:
+		// out of memory on a jittered 2,000,000-row file at 1 GB.)
 		o.pending = nil
-		err = e.db.Pipeline(ctx, fmt.Sprintf("%s WHERE %s >= %d ORDER BY %s", query, HiddenPos, o.next, HiddenPos), o.chunk)
+		const rest = "bw_scan_rest"
+		err = e.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS %s WHERE %s >= %d", rest, query, HiddenPos, o.next))
+		if err == nil {
+			err = e.db.Pipeline(ctx, fmt.Sprintf("SELECT * FROM %s ORDER BY %s", rest, HiddenPos), o.chunk)
+		}
+		_ = e.exec(context.Background(), "DROP TABLE IF EXISTS "+rest)
 	}
 	if err != nil {
 		return err
