@@ -171,7 +171,7 @@ type powerCurve struct{ t, p []float64 }
 
 // curve is the power curve of s (the samples with a power).
 func (run *fileRun) curve(s *series) powerCurve {
-	var c powerCurve
+	c := powerCurve{t: make([]float64, 0, len(s.pw)), p: make([]float64, 0, len(s.pw))}
 	for i, p := range s.pw {
 		if !math.IsNaN(p) {
 			c.t = append(c.t, run.rel(s, s.el[i]))
