@@ -111,7 +111,7 @@ func (h *headerReader) readDirect(p *plan, cols []profile.Column) error {
 		wg.Go(func() {
 			rd := &directRead{directShared: sh, chunk: make([]byte, d.chunk0*uint64(d.elem))}
 			for _, addr := range part {
-				refs, err := sh.node(addr, 0)
+				_, refs, err := sh.node(addr, 0)
 				if err == nil {
 					err = rd.leaf(refs)
 				}
@@ -164,18 +164,13 @@ func (sh *directShared) walk(addr uint64, level int, leaves *[]uint64) error {
 		*leaves = append(*leaves, addr)
 		return nil
 	}
-	head := sh.h.block(addr, uint64(8+2*sh.h.sb.offSize))
-	if head == nil || string(head[:4]) != "TREE" || head[4] != 1 {
-		return fmt.Errorf("%w: chunk index node at %d unreadable", errGiveUp, addr)
-	}
-	lvl := int(head[5])
-	if lvl == 0 { // the root is the only leaf
-		*leaves = append(*leaves, addr)
-		return nil
-	}
-	refs, err := sh.node(addr, lvl)
+	lvl, refs, err := sh.node(addr, level)
 	if err != nil {
 		return err
+	}
+	if lvl == 0 { // the root is the only leaf (read again with its chunks)
+		*leaves = append(*leaves, addr)
+		return nil
 	}
 	for _, c := range refs {
 		if err := sh.walk(c.addr, lvl-1, leaves); err != nil {
@@ -185,27 +180,29 @@ func (sh *directShared) walk(addr uint64, level int, leaves *[]uint64) error {
 	return nil
 }
 
-// node reads the B-tree node at addr, whose level must be level: its
-// entries (chunks for a leaf, children for an inner node).
-func (sh *directShared) node(addr uint64, level int) ([]chunkRef, error) {
+// node reads the B-tree node at addr, whose level must be level (-1 for
+// the root: any): its level and entries (chunks for a leaf, children for
+// an inner node).
+func (sh *directShared) node(addr uint64, level int) (int, []chunkRef, error) {
 	if sh.nodes.Add(1) > sh.maxNodes {
-		return nil, fmt.Errorf("%w: chunk index has more nodes than chunks", errGiveUp)
+		return 0, nil, fmt.Errorf("%w: chunk index has more nodes than chunks", errGiveUp)
 	}
 	h := sh.h
 	so := h.sb.offSize
 	head := h.block(addr, uint64(8+2*so))
 	if head == nil || string(head[:4]) != "TREE" || head[4] != 1 {
-		return nil, fmt.Errorf("%w: chunk index node at %d unreadable", errGiveUp, addr)
+		return 0, nil, fmt.Errorf("%w: chunk index node at %d unreadable", errGiveUp, addr)
 	}
-	if lvl := int(head[5]); lvl != level {
-		return nil, fmt.Errorf("%w: chunk index node at %d at level %d, expected %d", errGiveUp, addr, lvl, level)
+	lvl := int(head[5])
+	if level >= 0 && lvl != level {
+		return 0, nil, fmt.Errorf("%w: chunk index node at %d at level %d, expected %d", errGiveUp, addr, lvl, level)
 	}
 	entries := int(binary.LittleEndian.Uint16(head[6:]))
 	keySize := 8 + 8*sh.d.keyDims
 	size := 8 + 2*so + (entries+1)*keySize + entries*so
 	b := h.block(addr, uint64(size))
 	if b == nil {
-		return nil, fmt.Errorf("%w: chunk index node at %d outside the file", errGiveUp, addr)
+		return 0, nil, fmt.Errorf("%w: chunk index node at %d outside the file", errGiveUp, addr)
 	}
 	refs := make([]chunkRef, entries)
 	pos := 8 + 2*so
@@ -214,12 +211,12 @@ func (sh *directShared) node(addr uint64, level int) ([]chunkRef, error) {
 		refs[i] = chunkRef{size: uint64(binary.LittleEndian.Uint32(k)), mask: binary.LittleEndian.Uint32(k[4:]),
 			row: binary.LittleEndian.Uint64(k[8:])}
 		if binary.LittleEndian.Uint64(k[16:]) != 0 { // the element dimension's offset
-			return nil, fmt.Errorf("%w: chunk key with an offset in the element", errGiveUp)
+			return 0, nil, fmt.Errorf("%w: chunk key with an offset in the element", errGiveUp)
 		}
 		refs[i].addr, _ = h.uint(b[pos+keySize:], so)
 		pos += keySize + so
 	}
-	return refs, nil
+	return lvl, refs, nil
 }
 
 // leaf reads a leaf's chunks: with one read when they lie close together
@@ -346,16 +343,4 @@ func (rd *directRead) inflate(stored []byte) error {
 		return fmt.Errorf("%w: chunk inflates beyond %d bytes or fails its checksum", errGiveUp, len(rd.chunk))
 	}
 	return nil
-}
-
-// readAt fills b from relative address addr, false when not all of it is
-// inside the file.
-func (h *headerReader) readAt(b []byte, addr uint64) bool {
-	n := uint64(len(b))
-	abs := uint64(h.sb.base) + addr
-	if abs < addr || abs > uint64(h.sb.size) || n > uint64(h.sb.size)-abs {
-		return false
-	}
-	_, err := h.f.ReadAt(b, int64(abs))
-	return err == nil
 }

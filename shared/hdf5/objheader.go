@@ -60,15 +60,23 @@ func (h *headerReader) block(addr, n uint64) []byte {
 	if n == 0 || n > maxBlockBytes || addr == undefAddr {
 		return nil
 	}
-	abs := uint64(h.sb.base) + addr
-	if abs < addr || abs > uint64(h.sb.size) || n > uint64(h.sb.size)-abs {
-		return nil
-	}
 	b := make([]byte, n)
-	if _, err := h.f.ReadAt(b, int64(abs)); err != nil {
+	if !h.readAt(b, addr) {
 		return nil
 	}
 	return b
+}
+
+// readAt fills b from relative address addr, false when not all of it is
+// inside the file.
+func (h *headerReader) readAt(b []byte, addr uint64) bool {
+	n := uint64(len(b))
+	abs := uint64(h.sb.base) + addr
+	if abs < addr || abs > uint64(h.sb.size) || n > uint64(h.sb.size)-abs {
+		return false
+	}
+	_, err := h.f.ReadAt(b, int64(abs))
+	return err == nil
 }
 
 func (h *headerReader) uint(b []byte, size int) (uint64, bool) {
