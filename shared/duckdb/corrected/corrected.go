@@ -196,7 +196,7 @@ func (run *fileRun) file(p string) error {
 		return duckdb.Skipf(analysis.SkipNoData, "no node has a usable energy, task, filesystem or network series")
 	}
 	run.order()
-	t, err := run.table()
+	t, err := run.layout()
 	if err != nil {
 		return err
 	}

@@ -57,9 +57,9 @@ var auxColumns = []auxCol{
 	{auxNetOut, "net_out_mb", "sum", true},
 }
 
-// table checks the table's size and lays out its columns, to be scanned
+// layout checks the table's size and lays out its columns, to be scanned
 // from the series.
-func (run *fileRun) table() (*rowSource, error) {
+func (run *fileRun) layout() (*rowSource, error) {
 	var rows int64
 	present := make([]bool, auxCols)
 	hasGPU := false
