@@ -26,8 +26,8 @@ import (
 	"github.com/benchwrap/backend/shared/analyzer"
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/config"
-	"github.com/benchwrap/backend/shared/duckdb"
 	"github.com/benchwrap/backend/shared/duckdb/store"
+	"github.com/benchwrap/backend/shared/engine"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/logging"
 	"github.com/benchwrap/backend/shared/minio"
@@ -65,7 +65,6 @@ type options struct {
 	csvDir      string
 	jsonOut     bool
 	maxRows     int64
-	memory      string
 	price       string
 	carbon      string
 }
@@ -98,7 +97,6 @@ func parse(args []string, stderr io.Writer) (options, []string, error) {
 	fl.StringVar(&o.csvDir, "csv", "", "also write each table as DIR/<table>.csv")
 	fl.BoolVar(&o.jsonOut, "json", false, "print one JSON object per file on stdout")
 	fl.Int64Var(&o.maxRows, "max-rows", hdf5.DefaultMaxRows, "largest dataset or table, in rows (ANALYZE_MAX_ROWS)")
-	fl.StringVar(&o.memory, "memory-limit", duckdb.DefaultMemoryLimit, "DuckDB's memory limit")
 	if v := os.Getenv("ANALYZE_MAX_ROWS"); v != "" {
 		_ = fl.Set("max-rows", v)
 	}
@@ -278,7 +276,7 @@ func newBatch(ctx context.Context, a *app.App, o options, stdout, stderr io.Writ
 		return nil, err
 	}
 	b.analyzer, err = analyzer.New(analyzer.Config{Mode: analysis.Mode(o.mode), Price: price, Carbon: carbon,
-		Engine: duckdb.Options{MemoryLimit: o.memory, MaxRows: o.maxRows, Reader: hdf5.Options{MaxRows: o.maxRows, Isolate: true}}})
+		Engine: engine.Options{MaxRows: o.maxRows, Reader: hdf5.Options{MaxRows: o.maxRows, Isolate: true}}})
 	if err != nil {
 		b.close()
 		return nil, err

@@ -38,7 +38,7 @@ import (
 	"github.com/benchwrap/backend/cmd/internal/localstack"
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/analyzer"
-	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/engine"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/postgres"
@@ -334,7 +334,7 @@ func (b *bench) loginLoad(ctx context.Context, keys []string, nLogins int) error
 
 // components times the per-file steps of a small file's analysis in
 // isolation, without the queue: the HDF5 metadata probe in a child
-// process, opening the file in-process, a DuckDB engine's start, and the
+// process, opening the file in-process, an engine's start, and the
 // whole compat analysis on a warm engine.
 func components(ctx context.Context, path string) error {
 	const n = 20
@@ -368,7 +368,7 @@ func components(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	engine, err := timeIt(func() error {
+	start, err := timeIt(func() error {
 		a, err := analyzer.New(analyzer.Config{Mode: mode})
 		if err == nil {
 			a.Close()
@@ -379,7 +379,7 @@ func components(ctx context.Context, path string) error {
 		return err
 	}
 	warm := func(isolate bool) (time.Duration, error) {
-		a, err := analyzer.New(analyzer.Config{Mode: mode, Engine: duckdb.Options{Reader: hdf5.Options{Isolate: isolate}}})
+		a, err := analyzer.New(analyzer.Config{Mode: mode, Engine: engine.Options{Reader: hdf5.Options{Isolate: isolate}}})
 		if err != nil {
 			return 0, err
 		}
@@ -394,8 +394,8 @@ func components(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("components of a small file (%d runs each, ms): HDF5 open with the isolated probe %.1f, without %.1f; DuckDB engine start %.1f; %s analysis on a warm engine %.1f (without the probe %.1f)\n",
-		n, ms(probe), ms(plain), ms(engine), mode, ms(withProbe), ms(noProbe))
+	fmt.Printf("components of a small file (%d runs each, ms): HDF5 open with the isolated probe %.1f, without %.1f; engine start %.1f; %s analysis on a warm engine %.1f (without the probe %.1f)\n",
+		n, ms(probe), ms(plain), ms(start), mode, ms(withProbe), ms(noProbe))
 	return nil
 }
 

@@ -1,7 +1,7 @@
 // Package analysis holds the domain of the energy analysis: modes, output
 // column types, metrics, the appliance comparison, table names, and the
-// outcome of analysing one file. The hdf5 and duckdb packages produce it;
-// the postgres and duckdb writers store it.
+// outcome of analysing one file. The engine's pipelines produce it; the
+// postgres and duckdb writers store it.
 package analysis
 
 import (

@@ -1,8 +1,8 @@
 // Package analyzer runs profiles through the analysis and publishes what
 // comes out: local files for the batch analyzer, bucket objects for the
-// analyze function and the nightly re-scan. It wires the hdf5/duckdb
-// pipeline to a sink (PostgreSQL, or the embedded DuckDB file) and keeps
-// the catalog of runs.
+// analyze function and the nightly re-scan. It wires the engine's
+// pipelines to a sink (PostgreSQL, or a DuckDB file for the batch
+// analyzer) and keeps the catalog of runs.
 package analyzer
 
 import (
@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/benchwrap/backend/shared/analysis"
-	"github.com/benchwrap/backend/shared/duckdb"
-	"github.com/benchwrap/backend/shared/duckdb/compat"
-	"github.com/benchwrap/backend/shared/duckdb/corrected"
+	"github.com/benchwrap/backend/shared/engine"
+	"github.com/benchwrap/backend/shared/engine/compat"
+	"github.com/benchwrap/backend/shared/engine/corrected"
 	"github.com/benchwrap/backend/shared/pricing"
 )
 
@@ -31,7 +31,7 @@ type Sink interface {
 // Config configures an Analyzer.
 type Config struct {
 	Mode   analysis.Mode
-	Engine duckdb.Options
+	Engine engine.Options
 	// Price and Carbon are the electricity price and carbon-intensity
 	// sources; nil is off (the original's default).
 	Price, Carbon pricing.Source
@@ -41,38 +41,19 @@ type Config struct {
 type Analyzer struct {
 	cfg    Config
 	mu     sync.Mutex
-	engine *duckdb.Engine
+	engine *engine.Engine
 }
 
-// New opens an analyzer with its own DuckDB engine.
+// New opens an analyzer with its own engine.
 func New(cfg Config) (*Analyzer, error) {
 	if _, err := analysis.ParseMode(string(cfg.Mode)); err != nil {
 		return nil, err
 	}
-	e, err := duckdb.New(cfg.Engine)
+	e, err := engine.New(cfg.Engine)
 	if err != nil {
 		return nil, err
 	}
 	return &Analyzer{cfg: cfg, engine: e}, nil
-}
-
-// SetThreads reopens the engine with n DuckDB worker threads (n <= 0: no
-// change). The queue's small lane runs its engines on one thread: a small
-// file gains nothing from more, and its slots run side by side, so extra
-// threads only contend for the cores (measured: `make bench-queue`).
-func (a *Analyzer) SetThreads(n int) error {
-	if n <= 0 || n == a.cfg.Engine.Threads {
-		return nil
-	}
-	opt := a.cfg.Engine
-	opt.Threads = n
-	e, err := duckdb.New(opt)
-	if err != nil {
-		return err
-	}
-	_ = a.engine.Close()
-	a.engine, a.cfg.Engine = e, opt
-	return nil
 }
 
 // Close releases the engine.
@@ -95,7 +76,7 @@ func (o Output) RowSource() analysis.RowSource { return o.rows }
 // WriteCSV writes the table as CSV: a header row, an empty field for NULL,
 // numbers as the original printed them.
 func (o Output) WriteCSV(ctx context.Context, w io.Writer) error {
-	return duckdb.WriteCSV(ctx, w, o.Columns, o.rows)
+	return engine.WriteCSV(ctx, w, o.Columns, o.rows)
 }
 
 // Analyze runs the pipeline on a local file; name is what the table is

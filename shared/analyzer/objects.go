@@ -70,7 +70,7 @@ type Outcome struct {
 type Timings struct {
 	Lookup    float64 `json:"lookup"`    // the owner's account and the catalog's earlier run
 	Download  float64 `json:"download"`  // the object into a temporary file
-	Transform float64 `json:"transform"` // HDF5 (with its isolated metadata probe) and DuckDB: the table in the engine
+	Transform float64 `json:"transform"` // HDF5 (with its isolated metadata probe) to the table in the engine
 	Publish   float64 `json:"publish"`   // the table, catalog row and job status in one transaction
 }
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/benchwrap/backend/shared/account"
 	"github.com/benchwrap/backend/shared/analysis"
-	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/engine"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/storage"
 )
@@ -106,7 +106,7 @@ func (s *fakeSink) Publish(ctx context.Context, res *analysis.Result, rows analy
 
 func newTestAnalyzer(t *testing.T) *Analyzer {
 	t.Helper()
-	a, err := New(Config{Mode: analysis.Compat, Engine: duckdb.Options{MemoryLimit: "256MB",
+	a, err := New(Config{Mode: analysis.Compat, Engine: engine.Options{
 		MaxRows: 1_000_000, Reader: hdf5.Options{MaxRows: 1_000_000}}})
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +259,7 @@ func TestProcessCleansUp(t *testing.T) {
 // An engine that cannot run records the version as failed (a later
 // re-scan or an operator retries it), not as a property of the file.
 func TestProcessEngineFailure(t *testing.T) {
-	a, err := New(Config{Mode: analysis.Compat, Engine: duckdb.Options{MemoryLimit: "256MB"}})
+	a, err := New(Config{Mode: analysis.Compat, Engine: engine.Options{}})
 	if err != nil {
 		t.Fatal(err)
 	}

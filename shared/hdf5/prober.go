@@ -13,7 +13,7 @@ import (
 	"github.com/benchwrap/backend/shared/profile"
 )
 
-// Starting a probe child (this whole binary, DuckDB linked in) costs about
+// Starting a probe child (this whole binary) costs about
 // 0.2 s, ten times the analysis of a small file; walking a small file's
 // metadata takes about 2 ms. So probes are served by long-lived children,
 // one per concurrent caller, that walk one file after another. A child

@@ -12,7 +12,7 @@ import (
 // Phases of an analysis, the values of the phase label.
 const (
 	PhaseRead      = "read"      // object download (or local file read)
-	PhaseTransform = "transform" // HDF5 to table: the DuckDB pipeline
+	PhaseTransform = "transform" // HDF5 to table: the engine's pipeline
 	PhaseWrite     = "write"     // the table and catalog row into PostgreSQL
 )
 

@@ -25,7 +25,7 @@ import (
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/analyzer"
 	"github.com/benchwrap/backend/shared/config"
-	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/engine"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/minio"
 	"github.com/benchwrap/backend/shared/notification"
@@ -95,7 +95,7 @@ func storeOf(b testenv.Bucket) (*minio.Store, error) {
 // publish delay when asked: the window in which a test kills a worker or
 // restarts PostgreSQL.
 func newProcessor(pool *pgxpool.Pool, objects analyzer.ObjectStore, slowPublish time.Duration) (*analyzer.Processor, error) {
-	a, err := analyzer.New(analyzer.Config{Mode: analysis.Compat, Engine: duckdb.Options{MemoryLimit: "256MB",
+	a, err := analyzer.New(analyzer.Config{Mode: analysis.Compat, Engine: engine.Options{
 		MaxRows: 10_000_000, Reader: hdf5.Options{MaxRows: 10_000_000, Isolate: true}}})
 	if err != nil {
 		return nil, err

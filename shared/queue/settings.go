@@ -22,9 +22,6 @@ type Settings struct {
 	// at once; the large lane runs half as many (at least 1) in slots of
 	// its own. 0 is the CPU count.
 	Concurrency int `envconfig:"ANALYZE_CONCURRENCY"`
-	// SmallThreads is the DuckDB worker threads of the small lane's
-	// engines (0: ANALYZE_THREADS, as the large lane's).
-	SmallThreads int `envconfig:"ANALYZE_SMALL_THREADS" default:"1"`
 	// MemoryBudget bounds the estimated memory of the analyses running at
 	// once in one process ("4GiB", "512MiB" or bytes).
 	MemoryBudget Bytes `envconfig:"ANALYZE_MEMORY_BUDGET" default:"4GiB"`

@@ -456,14 +456,7 @@ func (w *worker) take(lane string) (*analyzer.Processor, error) {
 	if p != nil {
 		return p, nil
 	}
-	p, err := w.cfg.NewProcessor()
-	if err == nil && lane == LaneSmall {
-		if err = p.Analyzer.SetThreads(w.s.SmallThreads); err != nil {
-			p.Analyzer.Close()
-			p = nil
-		}
-	}
-	return p, err
+	return w.cfg.NewProcessor()
 }
 
 func (w *worker) give(lane string, p *analyzer.Processor) {

@@ -47,7 +47,7 @@ var driverImporters = map[string][]allowed{
 		{"testkit/devserver", "test helper: configures MinIO's notification targets"},
 	},
 	"duckdb": {
-		{"shared/duckdb/...", "the DuckDB adapter (engines and file store)"},
+		{"shared/duckdb/...", "the DuckDB adapter (the batch analyzer's file store)"},
 	},
 }
 

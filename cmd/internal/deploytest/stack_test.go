@@ -26,7 +26,7 @@ import (
 	"github.com/benchwrap/backend/shared/routes"
 )
 
-// The templates: pure Go, and cgo (libhdf5, DuckDB) for analyze.
+// The templates: pure Go, and cgo (libhdf5) for analyze.
 const (
 	goTemplate  = "benchwrap-go"
 	cgoTemplate = "benchwrap-go-cgo"

@@ -1,6 +1,6 @@
 // Package pipeline wires the analysis on an app.App: the analyze
 // function's intake and the queue's workers. It is apart from package app
-// so the light functions do not link the cgo pipeline (libhdf5, DuckDB).
+// so the light functions do not link the cgo pipeline (libhdf5).
 package pipeline
 
 import (
@@ -15,7 +15,7 @@ import (
 	"github.com/benchwrap/backend/shared/app"
 	"github.com/benchwrap/backend/shared/apperr"
 	"github.com/benchwrap/backend/shared/config"
-	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/engine"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/metrics"
 	"github.com/benchwrap/backend/shared/postgres"
@@ -26,20 +26,18 @@ import (
 
 // AnalyzeSettings are the analyze function's settings.
 type AnalyzeSettings struct {
-	Mode        string `envconfig:"ANALYZE_MODE" default:"corrected"`
-	Price       string `envconfig:"ANALYZE_PRICE"`                          // smard[:REGION], file:PATH, fixed:EUR_PER_KWH; off by default
-	Carbon      string `envconfig:"ANALYZE_CARBON"`                         // file:PATH (epoch_seconds,g_co2_per_kwh) or fixed:G_PER_KWH
-	MaxBytes    int64  `envconfig:"ANALYZE_MAX_BYTES" default:"2147483648"` // 2 GiB per object, and of declared (decompressed) data per file
-	MaxRows     int64  `envconfig:"ANALYZE_MAX_ROWS" default:"50000000"`
-	MemoryLimit string `envconfig:"ANALYZE_MEMORY_LIMIT" default:"1GB"` // DuckDB's
-	TempDir     string `envconfig:"ANALYZE_TEMP_DIR"`
-	Threads     int    `envconfig:"ANALYZE_THREADS"` // DuckDB's worker threads; default GOMAXPROCS
+	Mode     string `envconfig:"ANALYZE_MODE" default:"corrected"`
+	Price    string `envconfig:"ANALYZE_PRICE"`                          // smard[:REGION], file:PATH, fixed:EUR_PER_KWH; off by default
+	Carbon   string `envconfig:"ANALYZE_CARBON"`                         // file:PATH (epoch_seconds,g_co2_per_kwh) or fixed:G_PER_KWH
+	MaxBytes int64  `envconfig:"ANALYZE_MAX_BYTES" default:"2147483648"` // 2 GiB per object, and of declared (decompressed) data per file
+	MaxRows  int64  `envconfig:"ANALYZE_MAX_ROWS" default:"50000000"`
+	TempDir  string `envconfig:"ANALYZE_TEMP_DIR"` // downloaded objects
 }
 
 // EngineOptions are the pipeline limits of these settings.
-func (s AnalyzeSettings) EngineOptions() duckdb.Options {
-	return duckdb.Options{MemoryLimit: s.MemoryLimit, MaxRows: s.MaxRows, MaxBytes: s.MaxBytes, Threads: s.Threads,
-		TempDir: s.TempDir, Reader: hdf5.Options{MaxRows: s.MaxRows, MaxBytes: s.MaxBytes, Isolate: true}}
+func (s AnalyzeSettings) EngineOptions() engine.Options {
+	return engine.Options{MaxRows: s.MaxRows, MaxBytes: s.MaxBytes,
+		Reader: hdf5.Options{MaxRows: s.MaxRows, MaxBytes: s.MaxBytes, Isolate: true}}
 }
 
 // Pipeline is the analysis wiring of one process on its App: the

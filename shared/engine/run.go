@@ -1,4 +1,4 @@
-package duckdb
+package engine
 
 import (
 	"context"
@@ -13,45 +13,37 @@ import (
 )
 
 // Run is one pipeline run on the engine, handed to the pipeline by
-// Engine.Run: the request's context, the result being filled, the
-// database and the engine's options, and the intermediate tables to drop
-// at the end. It is only valid during the call.
+// Engine.Run: the request's context, the result being filled and the
+// engine's options. It is only valid during the call.
 type Run struct {
 	Ctx context.Context
 	Res *analysis.Result
-	DB  *DB
 	Opt Options
-
-	e       *Engine
-	scratch []string // intermediate tables to drop
 }
 
 // Pipeline builds the table of one file in a Run. A file that yields no
-// table returns a SkipError (see Skipf); a value the pipeline cannot
-// process (a DuckDB data error) becomes an unexpected skip; any other
-// error is the engine's own failure.
+// table returns a SkipError (see Skipf); any other error is the engine's
+// own failure.
 type Pipeline func(r *Run) (*Table, error)
 
 // Run runs a pipeline of mode on the file at path, under the engine's
 // lock: callers need no locking of their own. The label (and so the table
 // name) derives from name, the path when empty. A file that yields no
 // table is not an error: the Result's Skip says why. The error is for
-// failures of the engine itself (cancelled context, DuckDB out of memory,
-// ...); the Result is nil then. On success the table replaces the
-// previous one in the engine and ScanRows/WriteCSV read it; after a skip
-// there is no table.
+// failures of the engine itself (a cancelled context, a closed engine);
+// the Result is nil then. On success the table replaces the previous one
+// in the engine and ScanRows/WriteCSV read it; after a skip there is no
+// table.
 func (e *Engine) Run(ctx context.Context, mode analysis.Mode, path, name string, p Pipeline) (*analysis.Result, error) {
 	start := time.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.db == nil {
-		return nil, errors.New("duckdb: engine is closed")
+	if e.closed {
+		return nil, errClosed
 	}
+	e.result = nil // its memory may serve this run
 	res := newResult(mode, path, name)
-	if err := e.dropResult(ctx); err != nil {
-		return nil, fmt.Errorf("duckdb: %w", err)
-	}
-	run := &Run{Ctx: ctx, Res: res, DB: e.db, Opt: e.opt, e: e}
+	run := &Run{Ctx: ctx, Res: res, Opt: e.opt}
 	var out *Table
 	err := run.protect(func() (err error) {
 		out, err = p(run)
@@ -60,6 +52,7 @@ func (e *Engine) Run(ctx context.Context, mode analysis.Mode, path, name string,
 	if err := run.finish(out, err, start); err != nil {
 		return nil, err
 	}
+	e.result = out
 	return res, nil
 }
 
@@ -84,34 +77,6 @@ func (r *Run) protect(fn func() error) (err error) {
 	return fn()
 }
 
-// Exec runs one statement, traced when the engine has a tracer.
-func (r *Run) Exec(query string) error {
-	if tr := r.Opt.Trace; tr != nil {
-		defer func(t0 time.Time) { tr(query, time.Since(t0)) }(time.Now())
-	}
-	if err := r.e.exec(r.Ctx, query); err != nil {
-		return fmt.Errorf("%w\nquery: %s", err, query)
-	}
-	return nil
-}
-
-// Create runs a CREATE TABLE name AS query and records name as scratch.
-func (r *Run) Create(name, query string) error {
-	r.scratch = append(r.scratch, name)
-	return r.Exec("CREATE OR REPLACE TABLE " + name + " AS " + query)
-}
-
-// AddScratch records a table the pipeline created (e.g. through an
-// Appender) as scratch: dropped with the run's result.
-func (r *Run) AddScratch(name string) { r.scratch = append(r.scratch, name) }
-
-func (r *Run) dropScratch() {
-	for _, t := range r.scratch {
-		_ = r.e.exec(context.Background(), "DROP TABLE IF EXISTS "+t)
-	}
-	r.scratch = nil
-}
-
 // newResult starts the result of a run of mode on path; the label (and
 // so the table name) derives from name, the path when empty.
 func newResult(mode analysis.Mode, path, name string) *analysis.Result {
@@ -134,30 +99,23 @@ func baseName(name string) string {
 	return path.Base(strings.ReplaceAll(name, "\\", "/"))
 }
 
-// finish settles a run: on success its table becomes the engine's result
-// (the result view reads the intermediate tables, so they stay until the
-// next run); a skip, or a value the pipeline cannot process, becomes the
-// Result's Skip; anything else is the engine's own failure.
+// finish settles a run: a skip becomes the Result's Skip; anything else
+// is the engine's own failure (or the context's).
 func (r *Run) finish(out *Table, err error, start time.Time) error {
 	r.Res.Seconds = time.Since(start).Seconds()
 	if err == nil {
-		r.e.result, r.e.scratch = out, r.scratch
+		if out == nil || out.Scan == nil {
+			return fmt.Errorf("engine: %s %s: the pipeline returned no table", r.Res.Mode, r.Res.File)
+		}
 		return nil
 	}
-	r.dropScratch()
-	_ = r.e.dropResult(context.Background())
 	var se *SkipError
-	var de *dbError
 	switch {
 	case errors.As(err, &se):
 	case r.Ctx.Err() != nil:
 		return r.Ctx.Err()
-	case isDataError(err) && errors.As(err, &de):
-		// A value the pipeline cannot process (e.g. a NaN EpochTime under
-		// the strict integer cast): the original failed the file the same way.
-		se = &SkipError{analysis.Skip{Class: analysis.SkipUnexpected, Detail: de.msg}}
 	default:
-		return fmt.Errorf("duckdb: %s %s: %w", r.Res.Mode, r.Res.File, err)
+		return fmt.Errorf("engine: %s %s: %w", r.Res.Mode, r.Res.File, err)
 	}
 	skip := se.Skip
 	r.Res.Skip, r.Res.Rows, r.Res.Columns, r.Res.Metrics = &skip, 0, nil, nil

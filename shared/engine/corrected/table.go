@@ -21,7 +21,7 @@ package corrected
 // utilisation) or their sum. Filesystem and network totals then become the
 // amount since the previous row. So the analysis holds the samples (less
 // than the table) and a writer's batch, and the table goes from Go to its
-// writer once, instead of into DuckDB and out again.
+// writer once.
 //
 // This was SQL before: a range join of the node's breakpoints with its
 // series and two ASOF joins on (node, series). DuckDB planned those as
@@ -35,7 +35,7 @@ import (
 	"math"
 
 	"github.com/benchwrap/backend/shared/analysis"
-	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/engine"
 )
 
 // auxCol is one aux column of the table.
@@ -73,7 +73,7 @@ func (run *fileRun) layout() (*rowSource, error) {
 		}
 	}
 	if rows > run.Opt.MaxRows {
-		return nil, duckdb.Skipf(analysis.SkipTooLarge, "the table would have %d rows (limit %d)", rows, run.Opt.MaxRows)
+		return nil, engine.Skipf(analysis.SkipTooLarge, "the table would have %d rows (limit %d)", rows, run.Opt.MaxRows)
 	}
 	t := &rowSource{run: run, rows: rows, hasGPU: hasGPU}
 	t.out = []analysis.Column{{Name: "step", Type: analysis.Text}, {Name: "node", Type: analysis.Text}}
@@ -115,8 +115,8 @@ func (t *rowSource) nullCounts(ctx context.Context, w *work) (map[string]int64, 
 }
 
 // table is the run's result: a table scanned from the series.
-func (t *rowSource) table() *duckdb.Table {
-	return &duckdb.Table{Columns: t.out, Rows: t.rows, Ordered: true, Scan: t.scan, ScanFloats: t.scanFloats, Ranges: t.ranges}
+func (t *rowSource) table() *engine.Table {
+	return &engine.Table{Columns: t.out, Rows: t.rows, Scan: t.scan, ScanFloats: t.scanFloats, Ranges: t.ranges}
 }
 
 // rowSource walks the series' samples as the table's rows.
@@ -173,7 +173,7 @@ func (t *rowSource) each(ctx context.Context, w *work, fn func(s *series, v []fl
 	return nil
 }
 
-// ranges is the table's duckdb.Table.Ranges: the series in the order each
+// ranges is the table's engine.Table.Ranges: the series in the order each
 // writes them, their first and last epoch_s computed as each does.
 func (t *rowSource) ranges() []analysis.SeriesRange {
 	run := t.run
@@ -189,7 +189,7 @@ func (t *rowSource) ranges() []analysis.SeriesRange {
 	return out
 }
 
-// scanFloats is the table's duckdb.Table.ScanFloats: step and node, then
+// scanFloats is the table's engine.Table.ScanFloats: step and node, then
 // the values (NaN for NULL).
 func (t *rowSource) scanFloats(ctx context.Context, fn func(texts []string, v []float64) error) error {
 	texts := make([]string, 2)
@@ -200,7 +200,7 @@ func (t *rowSource) scanFloats(ctx context.Context, fn func(texts []string, v []
 	})
 }
 
-// scan is the table's duckdb.Table.Scan: the rows boxed as ScanRows
+// scan is the table's engine.Table.Scan: the rows boxed as ScanRows
 // gives them (text, float64 or nil).
 func (t *rowSource) scan(ctx context.Context, fn func(row []any) error) error {
 	row := make([]any, 7+len(t.cols))

@@ -105,10 +105,13 @@ func TestEdgeCases(t *testing.T) {
 		return c
 	}
 	maxF32 := float64(math.MaxFloat32)
+	// The smallest float64 that rounds to +Inf as float32 (halfway
+	// between MaxFloat32 and 2^128).
+	const float32Overflow = 3.4028235677973366e38
 
 	t.Run("float32 overflow in a v>=0 column", func(t *testing.T) {
-		// DuckDB refuses to cast these to FLOAT; numpy and Go give +Inf
-		// (or MaxFloat32 just below the rounding midpoint).
+		// numpy and Go give +Inf from the rounding midpoint on, MaxFloat32
+		// just below it.
 		cpu := []float64{1e39, float32Overflow, math.Nextafter(float32Overflow, 0), maxF32, -1, math.MaxFloat64}
 		res, rows := run(t, e, root(node(map[string][]profile.Column{
 			"Tasks/0": {u64("ElapsedTime", 0, 1, 2, 3, 4, 5), epoch(6), f64("CPUTime", cpu...)},

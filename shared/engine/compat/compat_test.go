@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/benchwrap/backend/shared/analysis"
-	"github.com/benchwrap/backend/shared/duckdb"
-	"github.com/benchwrap/backend/shared/duckdb/internal/enginetest"
+	"github.com/benchwrap/backend/shared/engine"
+	"github.com/benchwrap/backend/shared/engine/internal/enginetest"
 	"github.com/benchwrap/backend/testkit/testenv"
 )
 
@@ -32,13 +32,13 @@ var skipClasses = map[string]analysis.SkipClass{
 
 // testEngine is an engine with its compat pipeline.
 type testEngine struct {
-	*duckdb.Engine
+	*engine.Engine
 	*Pipeline
 }
 
 // openEngine opens an engine with opt for a test; it is closed when the
 // test ends.
-func openEngine(t testing.TB, opt duckdb.Options) *testEngine {
+func openEngine(t testing.TB, opt engine.Options) *testEngine {
 	e := enginetest.Open(t, opt)
 	return &testEngine{e, New(e)}
 }
@@ -85,7 +85,7 @@ func TestCompatConformance(t *testing.T) {
 				if res.Metrics != nil || res.Rows != 0 || len(res.Columns) != 0 {
 					t.Errorf("skipped file has rows %d, columns %v, metrics %v", res.Rows, res.Columns, res.Metrics)
 				}
-				if err := e.ScanRows(context.Background(), func([]any) error { return nil }); err != duckdb.ErrNoTable {
+				if err := e.ScanRows(context.Background(), func([]any) error { return nil }); err != engine.ErrNoTable {
 					t.Errorf("ScanRows after a skip: %v", err)
 				}
 				return
@@ -264,7 +264,7 @@ func valueString(v any) string {
 	if v == nil {
 		return "NULL"
 	}
-	return strings.TrimSpace(string(duckdb.AppendValue(nil, v))) + " (" + typeName(v) + ")"
+	return strings.TrimSpace(string(engine.AppendValue(nil, v))) + " (" + typeName(v) + ")"
 }
 
 func typeName(v any) string {

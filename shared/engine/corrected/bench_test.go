@@ -2,24 +2,22 @@ package corrected
 
 import (
 	"context"
-	"github.com/benchwrap/backend/shared/duckdb"
-	"github.com/benchwrap/backend/shared/duckdb/internal/enginetest"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"testing"
 	"time"
+
+	"github.com/benchwrap/backend/shared/engine"
+	"github.com/benchwrap/backend/shared/engine/internal/enginetest"
 )
 
 // BenchmarkCorrected2M measures corrected mode on the file of
 // BenchmarkCompat2M (2,000,000 NodePower samples at 1 s, 4 tasks every
 // 30 s): the pipeline (HDF5 to the finished table and the summary) and a
-// scan of the table. The scan reads the view as ScanRows does, through
-// corrStream, because ScanRows cannot read the text columns until the
-// engine's duckdb.ColumnReader knows VARCHAR (see docs/corrected-mode.md).
+// scan of the table.
 func BenchmarkCorrected2M(b *testing.B) {
 	path := enginetest.BigFile(b)
-	e := openEngine(b, duckdb.Options{MemoryLimit: os.Getenv("BENCH_MEM")})
+	e := openEngine(b, engine.Options{})
 	ctx := context.Background()
 	var ms runtime.MemStats
 	var pipe, scan time.Duration
@@ -48,7 +46,7 @@ func BenchmarkCorrected2M(b *testing.B) {
 		}
 		t1 := time.Now()
 		var n int64
-		if err := corrStream(ctx, e, func([]any) error { n++; return nil }); err != nil {
+		if err := e.ScanRows(ctx, func([]any) error { n++; return nil }); err != nil {
 			b.Fatal(err)
 		}
 		scan += time.Since(t1)

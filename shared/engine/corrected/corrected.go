@@ -1,6 +1,6 @@
 // Package corrected is the corrected-mode pipeline (docs/corrected-mode.md):
 // the analysis without the original pipeline's defects, run on a
-// duckdb.Engine. This file is the entry point, the discovery of the
+// engine.Engine. This file is the entry point, the discovery of the
 // (step, node) series of a file and the loading and cleaning of their
 // datasets; energy.go computes the energy figures and the summary,
 // sources.go chooses between energy sources, table.go lays out the result
@@ -17,7 +17,7 @@ import (
 	"strings"
 
 	"github.com/benchwrap/backend/shared/analysis"
-	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/engine"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/pricing"
 	"github.com/benchwrap/backend/shared/profile"
@@ -36,7 +36,7 @@ type Options struct {
 
 // Pipeline runs the corrected pipeline on an engine.
 type Pipeline struct {
-	e *duckdb.Engine
+	e *engine.Engine
 
 	// What the last run's aux pass touched, for tests (written under the
 	// engine's lock).
@@ -44,7 +44,7 @@ type Pipeline struct {
 }
 
 // New returns the corrected pipeline of an engine.
-func New(e *duckdb.Engine) *Pipeline { return &Pipeline{e: e} }
+func New(e *engine.Engine) *Pipeline { return &Pipeline{e: e} }
 
 // Run analyses one HDF5 file in corrected mode. Whole-file failures are
 // skips, as in compat mode: the Result's Skip says why and the summary is
@@ -54,7 +54,7 @@ func New(e *duckdb.Engine) *Pipeline { return &Pipeline{e: e} }
 // job totals under the compat names and the Summary everything else.
 func (p *Pipeline) Run(ctx context.Context, path string, opt Options) (*analysis.Result, *analysis.Summary, error) {
 	var sum *analysis.Summary
-	res, err := p.e.Run(ctx, analysis.Corrected, path, opt.Name, func(r *duckdb.Run) (*duckdb.Table, error) {
+	res, err := p.e.Run(ctx, analysis.Corrected, path, opt.Name, func(r *engine.Run) (*engine.Table, error) {
 		run := &fileRun{Run: r, opt: opt, label: r.Res.Label, p: p}
 		err := run.file(path)
 		sum = run.sum
@@ -71,7 +71,7 @@ func (p *Pipeline) Run(ctx context.Context, path string, opt Options) (*analysis
 
 // fileRun is the state of one corrected run.
 type fileRun struct {
-	*duckdb.Run
+	*engine.Run
 	opt   Options
 	label string
 	p     *Pipeline
@@ -85,7 +85,7 @@ type fileRun struct {
 
 	// The job's time origin: elapsed_s = (series start - ref) + el - firstRel.
 	ref, firstRel float64
-	out           *duckdb.Table
+	out           *engine.Table
 	sum           *analysis.Summary
 }
 
@@ -193,7 +193,7 @@ func (run *fileRun) file(p string) error {
 	}
 	run.series = used
 	if len(used) == 0 {
-		return duckdb.Skipf(analysis.SkipNoData, "no node has a usable energy, task, filesystem or network series")
+		return engine.Skipf(analysis.SkipNoData, "no node has a usable energy, task, filesystem or network series")
 	}
 	run.order()
 	t, err := run.layout()
@@ -537,14 +537,14 @@ func (run *fileRun) dataset(r *hdf5.Reader, s *series, kind string, ds *profile.
 	// A dataset refused by the walk fails its Load too, with that error
 	// (ds is only read after its Load: the prefetcher may be loading it).
 	if err := r.Load(ds); err != nil {
-		if skip := duckdb.InflateSkip(ds, err); skip != nil {
+		if skip := engine.InflateSkip(ds, err); skip != nil {
 			return skip
 		}
 		if de, ok := profile.AsDatasetError(err); ok {
-			run.report(s.top, ds, duckdb.DatasetErrorStatus(de), de.Error(), 0)
+			run.report(s.top, ds, engine.DatasetErrorStatus(de), de.Error(), 0)
 			return nil
 		}
-		return duckdb.Skipf(analysis.SkipUnexpected, "load %s: %v", ds.Path(), err)
+		return engine.Skipf(analysis.SkipUnexpected, "load %s: %v", ds.Path(), err)
 	}
 	defer r.Release(ds)
 	if ds.Rows == 0 || len(ds.Columns) == 0 {
@@ -553,7 +553,7 @@ func (run *fileRun) dataset(r *hdf5.Reader, s *series, kind string, ds *profile.
 	}
 	for i := range ds.Columns {
 		if ds.Columns[i].Len() != ds.Rows {
-			return duckdb.Skipf(analysis.SkipUnexpected, "%s: column %s has %d values for %d rows", ds.Path(), ds.Columns[i].Name, ds.Columns[i].Len(), ds.Rows)
+			return engine.Skipf(analysis.SkipUnexpected, "%s: column %s has %d values for %d rows", ds.Path(), ds.Columns[i].Name, ds.Columns[i].Len(), ds.Rows)
 		}
 	}
 	var why string

@@ -7,17 +7,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchwrap/backend/shared/duckdb"
-	"github.com/benchwrap/backend/shared/duckdb/internal/enginetest"
+	"github.com/benchwrap/backend/shared/engine"
+	"github.com/benchwrap/backend/shared/engine/internal/enginetest"
 )
 
-// BenchmarkCompat2M measures the pipeline (HDF5 to the finished DuckDB
-// table, metrics included) and the scan of the result, on the 2M-row
+// BenchmarkCompat2M measures the pipeline (HDF5 to the finished table,
+// metrics included) and the scan of the result, on the 2M-row
 // file. Figures: pipeline-s, scan-s, allocations of each phase, the
 // table's size as 8-byte values and the process's peak RSS during both.
 func BenchmarkCompat2M(b *testing.B) {
 	path := enginetest.BigFile(b)
-	e := openEngine(b, duckdb.Options{})
+	e := openEngine(b, engine.Options{})
 	ctx := context.Background()
 	var ms runtime.MemStats
 	var pipe, scan time.Duration
@@ -75,7 +75,7 @@ func BenchmarkCompat2M(b *testing.B) {
 // BenchmarkWriteCSV2M measures the CSV output of the 2M-row table.
 func BenchmarkWriteCSV2M(b *testing.B) {
 	path := enginetest.BigFile(b)
-	e := openEngine(b, duckdb.Options{})
+	e := openEngine(b, engine.Options{})
 	if _, err := e.Compat(context.Background(), path, Options{}); err != nil {
 		b.Fatal(err)
 	}

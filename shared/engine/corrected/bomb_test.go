@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/benchwrap/backend/shared/analysis"
-	"github.com/benchwrap/backend/shared/duckdb"
-	"github.com/benchwrap/backend/shared/duckdb/compat"
-	"github.com/benchwrap/backend/shared/duckdb/internal/enginetest"
+	"github.com/benchwrap/backend/shared/engine"
+	"github.com/benchwrap/backend/shared/engine/compat"
+	"github.com/benchwrap/backend/shared/engine/internal/enginetest"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 )
 
@@ -23,12 +23,12 @@ func TestBombRefused(t *testing.T) {
 		name    string
 		bytes   uint64
 		inflate uint64
-		opt     duckdb.Options
+		opt     engine.Options
 	}{
-		{"4 GiB, default limits", 4 << 30, 0, duckdb.Options{}},
-		{"256 MiB, MaxBytes 64 MiB", 256 << 20, 0, duckdb.Options{MaxBytes: 64 << 20}},
+		{"4 GiB, default limits", 4 << 30, 0, engine.Options{}},
+		{"256 MiB, MaxBytes 64 MiB", 256 << 20, 0, engine.Options{MaxBytes: 64 << 20}},
 		// Declares its rows only; its first chunk inflates to 1 GiB.
-		{"chunk inflating to 1 GiB", 0, 1 << 30, duckdb.Options{}},
+		{"chunk inflating to 1 GiB", 0, 1 << 30, engine.Options{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

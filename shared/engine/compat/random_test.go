@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/benchwrap/backend/shared/analysis"
-	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/engine"
 	"github.com/benchwrap/backend/shared/profile"
 	"github.com/benchwrap/backend/testkit/testenv"
 )
@@ -47,7 +47,7 @@ func TestOracleMatchesExpected(t *testing.T) {
 			for r, row := range o.rows {
 				for c, v := range row {
 					// Exact: the CSV holds the shortest digits of each value.
-					if got := string(duckdb.AppendValue(nil, v)); got != body[r][c] && bad < 5 {
+					if got := string(engine.AppendValue(nil, v)); got != body[r][c] && bad < 5 {
 						bad++
 						t.Errorf("row %d column %s: %s, want %s", r, want.Columns[c], got, body[r][c])
 					}
@@ -70,21 +70,33 @@ func TestCompatRandom(t *testing.T) {
 	if testing.Short() {
 		n = 15
 	}
-	paths := map[bool]int{} // running sum in Go or not
-	dense := 0
+	var dups, absent, plain int // plans with duplicate times, with a frame absent at some time, with neither
 	for seed := 0; seed < n; seed++ {
 		t.Run(strconv.Itoa(seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(seed), 7))
 			got := againstOracle(t, e, filepath.Join(dir, fmt.Sprintf("%d_0_rand.h5", seed)), randomTree(r))
-			t.Logf("skip=%v rows=%d cols=%d power=%q energy=%q goSum=%v", got.Skip, got.Rows, len(got.Columns), got.Details.PowerColumn, got.Details.EnergyColumn, e.lastSumInGo)
-			paths[e.lastSumInGo]++
-			if e.lastDense {
-				dense++
+			p := e.lastPlan
+			t.Logf("skip=%v rows=%d cols=%d power=%q energy=%q dups=%v absent=%v", got.Skip, got.Rows, len(got.Columns), got.Details.PowerColumn, got.Details.EnergyColumn, p.dups, p.absent)
+			if got.Skip != nil {
+				return
+			}
+			hasAbsent := false
+			for _, a := range p.absent {
+				hasAbsent = hasAbsent || a
+			}
+			if p.dups {
+				dups++
+			}
+			if hasAbsent {
+				absent++
+			}
+			if !p.dups && !hasAbsent {
+				plain++
 			}
 		})
 	}
-	if !testing.Short() && (paths[true] == 0 || paths[false] == 0 || dense == 0 || dense == n) {
-		t.Errorf("paths not all taken: running sum in Go %v, dense frame %d of %d", paths, dense, n)
+	if !testing.Short() && (dups == 0 || absent == 0 || plain == 0) {
+		t.Errorf("shapes not all taken: %d with duplicate times, %d with absent frames, %d with neither", dups, absent, plain)
 	}
 }
 
@@ -132,6 +144,39 @@ func compareWithOracle(t *testing.T, e *testEngine, got *analysis.Result, want o
 	}
 	if bad > 5 {
 		t.Errorf("%d cells differ", bad)
+	}
+	compareFloatRows(t, e, want)
+}
+
+// compareFloatRows checks the unboxed rows, when the table gives them,
+// against the typed ones: NaN exactly where NULL, the same number
+// elsewhere.
+func compareFloatRows(t *testing.T, e *testEngine, want oracle) {
+	t.Helper()
+	n, bad := 0, 0
+	ok, err := e.ScanFloatRows(context.Background(), func(texts []string, values []float64) error {
+		for c, v := range values {
+			w := want.rows[n][c]
+			good := math.IsNaN(v) && w == nil
+			if w != nil {
+				f := analysis.Number(w)
+				good = !math.IsNaN(f) && math.Float64bits(f) == math.Float64bits(v)
+			}
+			if !good {
+				bad++
+				if bad <= 5 {
+					t.Errorf("unboxed row %d column %s: %v, oracle %s", n, want.columns[c].Name, v, valueString(w))
+				}
+			}
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok && n != len(want.rows) {
+		t.Errorf("%d unboxed rows, oracle %d", n, len(want.rows))
 	}
 }
 

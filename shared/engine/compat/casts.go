@@ -1,13 +1,10 @@
 package compat
 
 import (
-	"fmt"
 	"math"
-
 	"strings"
 
 	"github.com/benchwrap/backend/shared/analysis"
-	"github.com/benchwrap/backend/shared/duckdb"
 )
 
 // castRule is one row of the §8 table.
@@ -62,32 +59,49 @@ func ruleFor(name string) (castRule, bool) {
 	return castRule{}, false
 }
 
-// float32Overflow is the smallest float64 that rounds to +Inf as float32
-// (halfway between MaxFloat32 and 2^128). DuckDB refuses to cast values
-// from there on, where Go and numpy give +Inf.
-const float32Overflow = 3.4028235677973366e38
+// caster is the §8 cast of a working value (float64): the range test
+// comes first (NULL, NaN and the infinities never pass); integers
+// truncate toward zero; float32 rounds to nearest, and what rounds beyond
+// MaxFloat32 becomes +Inf (an unbounded column's finite values only).
+type caster struct {
+	kind   castKind
+	lo, hi float64
+}
 
-// castExpr is the §8 cast of the working value x (a DOUBLE expression).
-// The range test comes first (NULL, NaN and infinities never pass);
-// integers truncate toward zero (DuckDB's cast alone would round).
-func castExpr(x string, r castRule) string {
-	// BETWEEN with finite bounds is false for NULL, NaN (DuckDB orders NaN
-	// above every number) and the infinities: one comparison per value.
-	hi := math.MaxFloat64
+type castKind uint8
+
+const (
+	castNone castKind = iota // Float64: the value as it is
+	castFloat32
+	castInteger
+)
+
+func newCaster(r castRule, ok bool) caster {
+	if !ok || r.typ == analysis.Float64 {
+		return caster{}
+	}
+	c := caster{kind: castInteger, lo: r.lo, hi: math.MaxFloat64}
 	if r.bounded {
-		hi = r.hi
+		c.hi = r.hi
 	}
-	switch r.typ {
-	case analysis.Float64:
-		return x
-	case analysis.Float32:
-		if !r.bounded {
-			// DuckDB refuses to cast what rounds to +Inf as float32.
-			below := math.Nextafter(float32Overflow, 0)
-			return fmt.Sprintf("CASE WHEN %s BETWEEN %s AND %s THEN CAST(%s AS FLOAT) WHEN %s BETWEEN %s AND %s THEN CAST('Infinity' AS FLOAT) END",
-				x, duckdb.SQLFloat(r.lo), duckdb.SQLFloat(below), x, x, duckdb.SQLFloat(float32Overflow), duckdb.SQLFloat(hi))
-		}
-		return fmt.Sprintf("CASE WHEN %s BETWEEN %s AND %s THEN CAST(%s AS FLOAT) END", x, duckdb.SQLFloat(r.lo), duckdb.SQLFloat(hi), x)
+	if r.typ == analysis.Float32 {
+		c.kind = castFloat32
 	}
-	return fmt.Sprintf("CASE WHEN %s BETWEEN %s AND %s THEN CAST(trunc(%s) AS %s) END", x, duckdb.SQLFloat(r.lo), duckdb.SQLFloat(hi), x, r.typ.DuckDB())
+	return c
+}
+
+// apply casts v (ok false for NULL); the result as float64 is exact for
+// the column's type.
+func (c caster) apply(v float64, ok bool) (float64, bool) {
+	switch {
+	case !ok:
+		return 0, false
+	case c.kind == castNone:
+		return v, true
+	case !(v >= c.lo && v <= c.hi):
+		return 0, false
+	case c.kind == castFloat32:
+		return float64(float32(v)), true
+	}
+	return math.Trunc(v), true
 }

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/benchwrap/backend/shared/analysis"
-	"github.com/benchwrap/backend/shared/duckdb"
-	"github.com/benchwrap/backend/shared/duckdb/compat"
-	"github.com/benchwrap/backend/shared/duckdb/internal/enginetest"
+	"github.com/benchwrap/backend/shared/engine"
+	"github.com/benchwrap/backend/shared/engine/compat"
+	"github.com/benchwrap/backend/shared/engine/internal/enginetest"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/pricing"
@@ -29,14 +29,14 @@ var fixtureDir = testenv.FixtureDir()
 
 // testEngine is an engine with its corrected and compat pipelines.
 type testEngine struct {
-	*duckdb.Engine
+	*engine.Engine
 	*Pipeline
 	compat *compat.Pipeline
 }
 
 // openEngine opens an engine with opt for a test; it is closed when the
 // test ends.
-func openEngine(t testing.TB, opt duckdb.Options) *testEngine {
+func openEngine(t testing.TB, opt engine.Options) *testEngine {
 	e := enginetest.Open(t, opt)
 	return &testEngine{e, New(e), compat.New(e)}
 }
@@ -53,18 +53,12 @@ func (e *testEngine) Compat(ctx context.Context, path string, opt compat.Options
 
 func corrTestEngine(t testing.TB) *testEngine { return openEngine(t, enginetest.TestOptions) }
 
-// corrStream streams the rows of the last result table in order, text
-// columns included (as Go strings).
-func corrStream(ctx context.Context, e *testEngine, fn func(row []any) error) error {
-	return e.ScanRows(ctx, fn)
-}
-
 // corrRows is the last result table as rows keyed by column name.
 func corrRows(t testing.TB, e *testEngine) []map[string]any {
 	t.Helper()
 	cols := e.Columns()
 	var out []map[string]any
-	err := corrStream(context.Background(), e, func(row []any) error {
+	err := e.ScanRows(context.Background(), func(row []any) error {
 		m := make(map[string]any, len(row))
 		for i, v := range row {
 			m[cols[i].Name] = v

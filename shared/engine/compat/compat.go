@@ -1,8 +1,10 @@
 // Package compat is the compat pipeline: the original Python pipeline's
-// semantics (docs/compat-pipeline.md), run on a duckdb.Engine. The HDF5
-// reader feeds one dataset at a time into DuckDB through the Appender, and
-// SQL builds the time-aligned table, its derived columns and the metrics
-// (build.go); casts.go holds the §8 output casts.
+// semantics (docs/compat-pipeline.md), run on an engine.Engine. The HDF5
+// reader loads one dataset at a time, each used one is kept as a frame
+// (its working values in time order), and build.go computes the
+// time-aligned table, its derived columns and the metrics from the
+// frames, row by row as the table is read; casts.go holds the §8 output
+// casts.
 package compat
 
 import (
@@ -11,11 +13,10 @@ import (
 	"math"
 	"sort"
 	"strings"
-
-	"github.com/duckdb/duckdb-go/v2/mapping"
+	"unsafe"
 
 	"github.com/benchwrap/backend/shared/analysis"
-	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/engine"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/profile"
 )
@@ -29,26 +30,24 @@ type Options struct {
 
 // Pipeline runs the compat pipeline on an engine.
 type Pipeline struct {
-	e *duckdb.Engine
+	e *engine.Engine
 
-	// How the last run went, for tests (written under the engine's lock).
-	lastSumInGo bool // Energy_used_J was summed in Go
-	lastDense   bool // a frame had one row at every time
+	lastPlan plan // the last run's plan, for tests (written under the engine's lock)
 }
 
 // New returns the compat pipeline of an engine.
-func New(e *duckdb.Engine) *Pipeline { return &Pipeline{e: e} }
+func New(e *engine.Engine) *Pipeline { return &Pipeline{e: e} }
 
 // Run analyses one HDF5 file as the original pipeline did
 // (docs/compat-pipeline.md). A file that yields no table is not an error:
 // the Result's Skip says why. The error is for failures of the engine
-// itself (cancelled context, DuckDB out of memory, ...); the Result is nil
-// then. On success the table replaces the previous one in the engine and
-// its ScanRows/WriteCSV read it; after a skip there is no table.
+// itself (a cancelled context, ...); the Result is nil then. On success
+// the table replaces the previous one in the engine and its
+// ScanRows/WriteCSV read it; after a skip there is no table.
 func (p *Pipeline) Run(ctx context.Context, path string, opt Options) (*analysis.Result, error) {
-	return p.e.Run(ctx, analysis.Compat, path, opt.Name, func(r *duckdb.Run) (*duckdb.Table, error) {
+	return p.e.Run(ctx, analysis.Compat, path, opt.Name, func(r *engine.Run) (*engine.Table, error) {
 		run := &compatRun{Run: r}
-		defer func() { p.lastSumInGo, p.lastDense = run.sumInGo, run.dense }()
+		defer func() { p.lastPlan = run.plan }()
 		err := run.file(path)
 		return run.out, err
 	})
@@ -56,30 +55,27 @@ func (p *Pipeline) Run(ctx context.Context, path string, opt Options) (*analysis
 
 // compatRun is the state of one compat run.
 type compatRun struct {
-	*duckdb.Run
+	*engine.Run
 	frames []*frame
-	out    *duckdb.Table
-
-	// How the run went, for tests.
-	sumInGo bool // Energy_used_J was summed in Go (inexact increments)
-	dense   bool // some frame had one row at every time
+	plan   plan
+	out    *engine.Table
 }
 
-// frame is one used dataset, stored in DuckDB as table f<k>: et UBIGINT
-// (ElapsedTime after the stable sort and truncation) and one DOUBLE column
-// c<j> per other member, holding the working (float64) values. Rows are
-// appended in the frame's sorted order, so rowid is the row's ordinal.
+// frame is one used dataset in the frame's sorted row order: its distinct
+// ElapsedTimes (after the stable sort and truncation) with the rows of
+// each, and one float64 column per other member, holding the working
+// values (§4.5: integers round to nearest).
 type frame struct {
-	table   string
 	prefix  string
-	members []string // member names of the value columns, in order
+	members []string
 	rows    int
-	// The distinct ElapsedTimes in order and the rows at each, kept to
-	// size the plan (timeline length, absent times, row count) before
-	// the SQL runs; dropped once the plan is made.
-	times  []uint64
-	counts []int32
-	dups   bool // some time has more than one row
+	times   []uint64    // distinct times, in order
+	starts  []int       // first row of each time; starts[len(times)] = rows
+	vals    [][]float64 // per member, per row
+	dups    bool        // some time has more than one row
+	// first is, for a frame absent at some time of the timeline, the
+	// position of the first joined row at each of its times (makePlan).
+	first []int64
 }
 
 // file runs the pipeline on one file: §2 whole-file checks, §3 group and
@@ -93,7 +89,7 @@ func (run *compatRun) file(p string) error {
 	if f.Root.Err != nil {
 		// h5py lists the root's links before anything else; a listing that
 		// fails makes the whole file unreadable.
-		return duckdb.Skipf(analysis.SkipUnreadable, "root group: %v", f.Root.Err)
+		return engine.Skipf(analysis.SkipUnreadable, "root group: %v", f.Root.Err)
 	}
 	// §3.1: top-level items in byte order; the first that yields a frame wins.
 	for _, it := range f.Root.Items {
@@ -105,7 +101,7 @@ func (run *compatRun) file(p string) error {
 			// The original lists the whole sub-tree before reading any
 			// dataset; a group that cannot be listed fails the file.
 			if err := subtreeError(it.Group); err != nil {
-				return duckdb.Skipf(analysis.SkipUnreadable, "%v", err)
+				return engine.Skipf(analysis.SkipUnreadable, "%v", err)
 			}
 			list = it.Group.Datasets()
 		default:
@@ -120,7 +116,7 @@ func (run *compatRun) file(p string) error {
 			return run.build()
 		}
 	}
-	return duckdb.Skipf(analysis.SkipNoData, "no group has a usable dataset")
+	return engine.Skipf(analysis.SkipNoData, "no group has a usable dataset")
 }
 
 func subtreeError(g *profile.Group) error {
@@ -173,19 +169,19 @@ func (run *compatRun) group(r *hdf5.Reader, name string, list []*profile.Dataset
 }
 
 // dataset loads one dataset, applies the §3.2 rules and, if it is used,
-// appends it to DuckDB as a frame. Its values are released before return.
+// keeps it as a frame. The loaded dataset is released before return.
 func (run *compatRun) dataset(r *hdf5.Reader, ds *profile.Dataset) (string, error) {
 	if ds.Err != nil {
-		return duckdb.DatasetErrorStatus(ds.Err), nil
+		return engine.DatasetErrorStatus(ds.Err), nil
 	}
 	if err := r.Load(ds); err != nil {
-		if skip := duckdb.InflateSkip(ds, err); skip != nil {
+		if skip := engine.InflateSkip(ds, err); skip != nil {
 			return "", skip
 		}
 		if de, ok := profile.AsDatasetError(err); ok {
-			return duckdb.DatasetErrorStatus(de), nil
+			return engine.DatasetErrorStatus(de), nil
 		}
-		return "", duckdb.Skipf(analysis.SkipUnexpected, "load %s: %v", ds.Path(), err)
+		return "", engine.Skipf(analysis.SkipUnexpected, "load %s: %v", ds.Path(), err)
 	}
 	defer r.Release(ds)
 	if ds.Rows == 0 || len(ds.Columns) == 0 {
@@ -240,7 +236,7 @@ func elapsed(ds *profile.Dataset) ([]uint64, []int, error) {
 		return et, nil, nil
 	}
 	bad := func(i int, v any) error {
-		return duckdb.Skipf(analysis.SkipUnexpected, "%s: ElapsedTime %v (row %d) does not convert to UInt64", ds.Path(), v, i)
+		return engine.Skipf(analysis.SkipUnexpected, "%s: ElapsedTime %v (row %d) does not convert to UInt64", ds.Path(), v, i)
 	}
 	var less func(a, b int) bool
 	switch c.Kind {
@@ -289,88 +285,73 @@ func elapsed(ds *profile.Dataset) ([]uint64, []int, error) {
 	return et, order, nil
 }
 
-// appendFrame stores a used dataset as frame table f<k> through the
-// Appender, in sorted order. Values are appended as float64 (the working
-// values of §4.5: integers round to nearest).
+// appendFrame keeps a used dataset as a frame, in sorted order. A
+// column already in order is converted in place and kept, not copied.
 func (run *compatRun) appendFrame(ds *profile.Dataset) error {
 	et, order, err := elapsed(ds)
 	if err != nil {
 		return err
 	}
-	fr := &frame{table: fmt.Sprintf("f%d", len(run.frames)), prefix: ds.Prefix(), rows: ds.Rows}
+	fr := &frame{prefix: ds.Prefix(), rows: ds.Rows}
 	for i, t := range et {
 		if i > 0 && t == et[i-1] {
-			fr.counts[len(fr.counts)-1]++
 			fr.dups = true
 			continue
 		}
 		fr.times = append(fr.times, t)
-		fr.counts = append(fr.counts, 1)
+		fr.starts = append(fr.starts, i)
 	}
-	var cols []*profile.Column
-	defs := []string{"et UBIGINT"}
+	fr.starts = append(fr.starts, ds.Rows)
 	for i := range ds.Columns {
 		c := &ds.Columns[i]
 		if c.Name == "ElapsedTime" {
 			continue
 		}
 		if c.Len() != ds.Rows {
-			return duckdb.Skipf(analysis.SkipUnexpected, "%s: column %s has %d values for %d rows", ds.Path(), c.Name, c.Len(), ds.Rows)
+			return engine.Skipf(analysis.SkipUnexpected, "%s: column %s has %d values for %d rows", ds.Path(), c.Name, c.Len(), ds.Rows)
 		}
-		defs = append(defs, fmt.Sprintf("c%d DOUBLE", len(cols)))
-		cols = append(cols, c)
 		fr.members = append(fr.members, c.Name)
-	}
-	run.AddScratch(fr.table)
-	if err := run.Exec(fmt.Sprintf("CREATE OR REPLACE TABLE %s (%s)", fr.table, strings.Join(defs, ", "))); err != nil {
-		return err
-	}
-	types := make([]mapping.Type, len(cols)+1)
-	types[0] = mapping.TypeUBigInt
-	for j := range cols {
-		types[j+1] = mapping.TypeDouble
-	}
-	a, err := run.DB.NewAppender(fr.table, types)
-	if err != nil {
-		return fmt.Errorf("append %s: %w", ds.Path(), err)
-	}
-	// One data chunk at a time, column by column: the values are written
-	// straight into the chunk's vectors (working values as float64,
-	// §4.5: integers round to nearest), in sorted order.
-	for off := 0; off < ds.Rows; off += duckdb.VectorSize {
-		n := min(duckdb.VectorSize, ds.Rows-off)
-		copy(a.Uint64s(0), et[off:off+n])
-		for j, c := range cols {
-			dst := a.Float64s(j + 1)[:n]
-			switch {
-			case order != nil:
-				for i := range dst {
-					dst[i] = c.Float(order[off+i])
-				}
-			case c.Kind == profile.Float:
-				copy(dst, c.F[off:off+n])
-			case c.Kind == profile.Uint:
-				for i, v := range c.U[off : off+n] {
-					dst[i] = float64(v)
-				}
-			default:
-				for i, v := range c.I[off : off+n] {
-					dst[i] = float64(v)
-				}
-			}
-		}
-		if err := a.Flush(n); err != nil {
-			a.Close()
-			return fmt.Errorf("append %s: %w", ds.Path(), err)
-		}
+		fr.vals = append(fr.vals, workingValues(c, order))
 		if err := run.Ctx.Err(); err != nil {
-			a.Close()
 			return err
 		}
 	}
-	if err := a.Close(); err != nil {
-		return fmt.Errorf("append %s: %w", ds.Path(), err)
-	}
 	run.frames = append(run.frames, fr)
 	return nil
+}
+
+// workingValues is a column's values as float64 in sorted order. The
+// loaded column is released after this, so a column in order is
+// converted in its own memory (8 bytes a value either way).
+func workingValues(c *profile.Column, order []int) []float64 {
+	n := c.Len()
+	if order != nil {
+		v := make([]float64, n)
+		for i, src := range order {
+			v[i] = c.Float(src)
+		}
+		return v
+	}
+	switch c.Kind {
+	case profile.Float:
+		return c.F
+	case profile.Uint:
+		if n == 0 {
+			return nil
+		}
+		v := unsafe.Slice((*float64)(unsafe.Pointer(&c.U[0])), n)
+		for i, x := range c.U {
+			v[i] = float64(x)
+		}
+		return v
+	default:
+		if n == 0 {
+			return nil
+		}
+		v := unsafe.Slice((*float64)(unsafe.Pointer(&c.I[0])), n)
+		for i, x := range c.I {
+			v[i] = float64(x)
+		}
+		return v
+	}
 }

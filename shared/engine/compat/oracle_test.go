@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/benchwrap/backend/shared/analysis"
-	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/engine"
 	"github.com/benchwrap/backend/shared/hdf5"
 	"github.com/benchwrap/backend/shared/profile"
 )
@@ -75,7 +75,7 @@ func runOracle(path string) oracle {
 			switch {
 			case ds.Err != nil:
 				g.Errors++
-				d.Status = duckdb.DatasetErrorStatus(ds.Err)
+				d.Status = engine.DatasetErrorStatus(ds.Err)
 			case ds.Rows == 0 || len(ds.Columns) == 0:
 				g.Empty++
 				d.Status = analysis.DatasetEmpty

@@ -1,4 +1,4 @@
-// Package enginetest holds what the tests and benchmarks of the DuckDB
+// Package enginetest holds what the tests and benchmarks of the analysis
 // engine and its pipelines share: the 2M-row benchmark file, the process's
 // peak RSS, an engine for a test, and a diff of two texts.
 package enginetest
@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchwrap/backend/shared/duckdb"
+	"github.com/benchwrap/backend/shared/engine"
 	"github.com/benchwrap/backend/shared/hdf5/gen"
 
 	"github.com/benchwrap/backend/testkit/testenv"
@@ -80,12 +80,12 @@ func FirstDiff(got, want string) string {
 }
 
 // TestOptions are the engine options of the tests.
-var TestOptions = duckdb.Options{MemoryLimit: "1GB", Threads: 2}
+var TestOptions = engine.Options{}
 
 // Open opens an engine for a test; it is closed when the test ends.
-func Open(t testing.TB, opt duckdb.Options) *duckdb.Engine {
+func Open(t testing.TB, opt engine.Options) *engine.Engine {
 	t.Helper()
-	e, err := duckdb.New(opt)
+	e, err := engine.New(opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,7 @@ package corrected
 // its choosing (segment trees, parallel partial sums), so its result can
 // change in the last bits from run to run, and the peak of the summed
 // power of several nodes needs a merge of their timelines that a join
-// would blow up. The samples are already in memory to be appended to
-// DuckDB, so these passes cost little next to the append.
+// would blow up.
 
 import (
 	"fmt"
