@@ -77,6 +77,8 @@ func (a *Analyzer) compatPrices(ctx context.Context, out *Output) error {
 }
 
 // withColumns appends float columns (NaN as NULL) to each row of src.
+var _ analysis.FloatRowSource = withColumns{}
+
 type withColumns struct {
 	src  analysis.RowSource
 	cols [][]float64
@@ -101,5 +103,27 @@ func (w withColumns) ScanRows(ctx context.Context, fn func([]any) error) error {
 		}
 		i++
 		return fn(row)
+	})
+}
+
+// ScanFloatRows gives the rows unboxed when src can (NaN is NULL there,
+// as in the added columns).
+func (w withColumns) ScanFloatRows(ctx context.Context, fn func(texts []string, values []float64) error) (bool, error) {
+	fs, ok := w.src.(analysis.FloatRowSource)
+	if !ok {
+		return false, nil
+	}
+	i := 0
+	var vals []float64
+	return fs.ScanFloatRows(ctx, func(texts []string, values []float64) error {
+		if i >= len(w.cols[0]) {
+			return errRowCount
+		}
+		vals = append(vals[:0], values...)
+		for _, c := range w.cols {
+			vals = append(vals, c[i])
+		}
+		i++
+		return fn(texts, vals)
 	})
 }
