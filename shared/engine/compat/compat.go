@@ -336,22 +336,21 @@ func workingValues(c *profile.Column, order []int) []float64 {
 	case profile.Float:
 		return c.F
 	case profile.Uint:
-		if n == 0 {
-			return nil
-		}
-		v := unsafe.Slice((*float64)(unsafe.Pointer(&c.U[0])), n)
-		for i, x := range c.U {
-			v[i] = float64(x)
-		}
-		return v
+		return toFloatInPlace(c.U)
 	default:
-		if n == 0 {
-			return nil
-		}
-		v := unsafe.Slice((*float64)(unsafe.Pointer(&c.I[0])), n)
-		for i, x := range c.I {
-			v[i] = float64(x)
-		}
-		return v
+		return toFloatInPlace(c.I)
 	}
+}
+
+// toFloatInPlace converts integers to float64 in their own memory (the
+// same 8 bytes each) and returns that memory as []float64.
+func toFloatInPlace[T uint64 | int64](x []T) []float64 {
+	if len(x) == 0 {
+		return nil
+	}
+	v := unsafe.Slice((*float64)(unsafe.Pointer(&x[0])), len(x))
+	for i, e := range x {
+		v[i] = float64(e)
+	}
+	return v
 }
