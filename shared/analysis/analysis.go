@@ -29,6 +29,10 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("unknown analysis mode %q (want compat or corrected)", s)
 }
 
+// MaxColumns is the most columns a table may have: PostgreSQL's limit.
+// A wider table is skipped as too large before it is computed.
+const MaxColumns = 1600
+
 // DType is an output column's type, named as the original's polars types
 // (the expected files use these names).
 type DType string

@@ -53,58 +53,118 @@ type plan struct {
 	absent []bool // frame k lacks some time of the timeline
 	dups   bool   // some frame has several rows at one time
 	maxT   uint64 // the last time
+	visits int64  // frames the merge touched (tests: linear in the frames' times)
 }
 
-// cursor walks the timeline one time at a time.
+// cursor walks the timeline one time at a time. The frames' next times
+// sit in a min-heap, so a time costs its present frames (times log of the
+// frame count), not every frame: a file may hold many datasets.
 type cursor struct {
-	frames []*frame
-	idx    []int // per frame: index of its next distinct time (of the current, once at it)
-	at     []bool
-	stride []int64 // S<k>, for the frames with dups
-	t, pt  uint64
-	hasPT  bool  // there is a previous time
-	pos    int64 // position of the first joined row at t
-	m      int64 // joined rows at t
-	limit  int64 // largest m allowed
+	frames  []*frame
+	idx     []int   // per frame: index of its next distinct time (of the current, once at it)
+	at      []bool  // per frame: it has rows at the current time
+	present []int   // the frames at the current time, in frame order
+	stride  []int64 // S<k> of the present frames
+	heap    []heapItem
+	t, pt   uint64
+	hasPT   bool  // there is a previous time
+	pos     int64 // position of the first joined row at t
+	m       int64 // joined rows at t
+	limit   int64 // largest m allowed
+	visits  int64 // frames taken off the heap: the merge's work (tests)
+}
+
+type heapItem struct {
+	t uint64
+	k int
 }
 
 func newCursor(frames []*frame, limit int64) *cursor {
-	return &cursor{frames: frames, idx: make([]int, len(frames)), at: make([]bool, len(frames)),
+	c := &cursor{frames: frames, idx: make([]int, len(frames)), at: make([]bool, len(frames)),
 		stride: make([]int64, len(frames)), limit: limit}
+	for k, f := range frames {
+		if len(f.times) > 0 {
+			c.push(heapItem{f.times[0], k})
+		}
+	}
+	return c
+}
+
+func (c *cursor) less(a, b int) bool {
+	x, y := c.heap[a], c.heap[b]
+	return x.t < y.t || x.t == y.t && x.k < y.k
+}
+
+func (c *cursor) push(it heapItem) {
+	c.heap = append(c.heap, it)
+	for i := len(c.heap) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !c.less(i, p) {
+			break
+		}
+		c.heap[i], c.heap[p] = c.heap[p], c.heap[i]
+		i = p
+	}
+}
+
+func (c *cursor) pop() heapItem {
+	h := c.heap
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	c.heap = h[:last]
+	for i := 0; ; {
+		l, small := 2*i+1, i
+		if l < last && c.less(l, small) {
+			small = l
+		}
+		if l+1 < last && c.less(l+1, small) {
+			small = l + 1
+		}
+		if small == i {
+			break
+		}
+		c.heap[i], c.heap[small] = c.heap[small], c.heap[i]
+		i = small
+	}
+	return top
 }
 
 // next moves to the next time; false at the end.
 func (c *cursor) next() (bool, error) {
 	if c.m > 0 { // leave the current time
-		for k := range c.frames {
-			if c.at[k] {
-				c.idx[k]++
+		for _, k := range c.present {
+			c.at[k] = false
+			c.idx[k]++
+			if f := c.frames[k]; c.idx[k] < len(f.times) {
+				c.push(heapItem{f.times[c.idx[k]], k})
 			}
 		}
 		c.pt, c.hasPT = c.t, true
 		c.pos += c.m
 	}
-	found := false
-	for k, f := range c.frames {
-		if i := c.idx[k]; i < len(f.times) && (!found || f.times[i] < c.t) {
-			c.t, found = f.times[i], true
-		}
-	}
-	if !found {
-		c.m = 0
+	if len(c.heap) == 0 {
+		c.m, c.present = 0, c.present[:0]
 		return false, nil
 	}
+	// The heap pops equal times in frame order.
+	c.t = c.heap[0].t
+	c.present = c.present[:0]
+	for len(c.heap) > 0 && c.heap[0].t == c.t {
+		k := c.pop().k
+		c.visits++
+		c.present = append(c.present, k)
+		c.at[k] = true
+	}
 	m := int64(1)
-	for k := len(c.frames) - 1; k >= 0; k-- {
+	for p := len(c.present) - 1; p >= 0; p-- {
+		k := c.present[p]
 		f := c.frames[k]
 		i := c.idx[k]
-		c.at[k] = i < len(f.times) && f.times[i] == c.t
 		c.stride[k] = m
-		if c.at[k] {
-			m *= int64(f.starts[i+1] - f.starts[i])
-			if m > c.limit {
-				return false, engine.Skipf(analysis.SkipTooLarge, "time %d alone would give more than %d joined rows", c.t, c.limit)
-			}
+		m *= int64(f.starts[i+1] - f.starts[i])
+		if m > c.limit {
+			return false, engine.Skipf(analysis.SkipTooLarge, "time %d alone would give more than %d joined rows", c.t, c.limit)
 		}
 	}
 	c.m = m
@@ -143,10 +203,8 @@ func (run *compatRun) makePlan(filter bool) (plan, error) {
 		}
 		p.times++
 		p.maxT = c.t
-		for k := range frames {
-			if c.at[k] {
-				first[k] = append(first[k], c.pos)
-			}
+		for _, k := range c.present {
+			first[k] = append(first[k], c.pos)
 		}
 		if !filter || c.t < maxElapsed {
 			p.rows += c.m
@@ -155,6 +213,7 @@ func (run *compatRun) makePlan(filter bool) (plan, error) {
 			}
 		}
 	}
+	p.visits = c.visits
 	for k, f := range frames {
 		p.absent[k] = int64(len(f.times)) < p.times
 		p.dups = p.dups || f.dups
@@ -296,6 +355,9 @@ func (run *compatRun) build() error {
 		add("Energy_Increment_J", colInc, -1, 0)
 		add("NodePower", colPower, -1, 0)
 	}
+	if len(t.out) > analysis.MaxColumns {
+		return engine.Skipf(analysis.SkipTooLarge, "the table would have %d columns; PostgreSQL allows at most %d", len(t.out), analysis.MaxColumns)
+	}
 	seen := make(map[string]string, len(t.out))
 	t.floats = p.maxT <= 1<<53 // ElapsedTime exact as float64
 	for i := range t.out {
@@ -386,11 +448,15 @@ func (t *table) walk(ctx context.Context, filter bool, need []bool, fn func(r *r
 	base := make([]int, len(frames)) // first source column of frame k
 	gaps := make([]gap, len(frames))
 	lastPos := make([]int64, len(frames)) // last joined row where frame k had a row
+	var valued []int                      // the frames whose values are asked for
 	for k, f := range frames {
 		if k > 0 {
 			base[k] = base[k-1] + len(frames[k-1].members)
 		}
-		gaps[k] = gap{idx: -1, low: make([]float64, len(f.members)), slope: make([]float64, len(f.members))}
+		if len(f.members) > 0 && (need == nil || need[k]) {
+			valued = append(valued, k)
+			gaps[k] = gap{idx: -1, low: make([]float64, len(f.members)), slope: make([]float64, len(f.members))}
+		}
 	}
 	var n int64
 	for {
@@ -404,11 +470,8 @@ func (t *table) walk(ctx context.Context, filter bool, need []bool, fn func(r *r
 		r.t, r.pt, r.hasPT = c.t, c.pt, c.hasPT
 		for o := int64(0); o < c.m; o++ {
 			r.pos, r.first = c.pos+o, o == 0
-			for k, f := range frames {
-				if need != nil && !need[k] {
-					continue
-				}
-				b := base[k]
+			for _, k := range valued {
+				f, b := frames[k], base[k]
 				if c.at[k] {
 					i := c.pick(k, o)
 					for j, v := range f.vals {
@@ -446,10 +509,8 @@ func (t *table) walk(ctx context.Context, filter bool, need []bool, fn func(r *r
 				}
 			}
 		}
-		for k := range frames {
-			if c.at[k] {
-				lastPos[k] = c.pos + c.m - 1
-			}
+		for _, k := range c.present {
+			lastPos[k] = c.pos + c.m - 1
 		}
 	}
 }

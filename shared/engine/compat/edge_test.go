@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -246,6 +247,52 @@ func TestEdgeCases(t *testing.T) {
 		cancel()
 		if _, err := e.Compat(ctx, filepath.Join(fixtureDir, "12345_0_node01.h5"), Options{}); err == nil {
 			t.Error("no error for a cancelled context")
+		}
+	})
+}
+
+// TestManyDatasets: hostile widths. Thousands of datasets without values
+// (only ElapsedTime) cost the merge their times, not times × datasets,
+// and match the oracle; a table wider than PostgreSQL allows is skipped
+// as too_large before it is computed.
+func TestManyDatasets(t *testing.T) {
+	e := newTestEngine(t)
+	t.Run("3000 datasets of one row", func(t *testing.T) {
+		const n = 3000
+		series := map[string][]profile.Column{"Energy": {u64("ElapsedTime", 0, n), u64("NodePower", 100, 200)}}
+		for i := 0; i < n; i++ {
+			series["Tasks/"+strconv.Itoa(i)] = []profile.Column{u64("ElapsedTime", uint64(i))}
+		}
+		root := &profile.Group{Items: []profile.Item{{Group: node(series)}}}
+		res := againstOracle(t, e, filepath.Join(t.TempDir(), "42_0_many.h5"), root)
+		if res.Skip != nil || res.Rows != n+1 {
+			t.Fatalf("skip %v, rows %d", res.Skip, res.Rows)
+		}
+		if p := e.lastPlan; p.visits != n+2 { // each dataset's one time, Energy's two
+			t.Errorf("the merge touched %d frames for %d frame times", p.visits, n+2)
+		}
+	})
+	t.Run("wider than PostgreSQL", func(t *testing.T) {
+		series := map[string][]profile.Column{}
+		for d := 0; d < 2; d++ {
+			cols := []profile.Column{u64("ElapsedTime", 0, 1)}
+			for j := 0; j < analysis.MaxColumns/2; j++ {
+				cols = append(cols, f64("m"+strconv.Itoa(j), 1, 2))
+			}
+			series["Tasks/"+strconv.Itoa(d)] = cols
+		}
+		root := &profile.Group{Items: []profile.Item{{Group: node(series)}}}
+		path := filepath.Join(t.TempDir(), "42_0_wide.h5")
+		if err := hdf5.WriteFile(path, root, hdf5.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Compat(context.Background(), path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Log(res.Skip)
+		if res.Skip == nil || res.Skip.Class != analysis.SkipTooLarge || !strings.Contains(res.Skip.Detail, "columns") {
+			t.Fatalf("skip %v, want too_large for the columns", res.Skip)
 		}
 	})
 }
