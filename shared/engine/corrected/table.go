@@ -33,6 +33,7 @@ package corrected
 import (
 	"context"
 	"math"
+	"sort"
 
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/engine"
@@ -237,6 +238,14 @@ type auxCursor struct {
 	sums []float64
 	cnt  []int
 	work *work
+	// A row looks only at the series whose range may contain it: starts
+	// lists the series by first sample, next is the first not yet begun,
+	// and active the begun ones not yet ended, in series order (the order
+	// their values are summed in). A node with many short series costs
+	// its rows and samples, not rows × series.
+	starts []int
+	next   int
+	active []int
 }
 
 func (run *fileRun) auxAt(s *series, cols []auxCol, work *work) *auxCursor {
@@ -248,7 +257,11 @@ func (run *fileRun) auxAt(s *series, cols []auxCol, work *work) *auxCursor {
 		for i, t := range x.t {
 			a.ts[k][i] = run.rel(s, t)
 		}
+		if len(x.t) > 0 {
+			a.starts = append(a.starts, k)
+		}
 	}
+	sort.SliceStable(a.starts, func(i, j int) bool { return a.ts[a.starts[i]][0] < a.ts[a.starts[j]][0] })
 	for j, c := range cols {
 		a.prev[j] = math.NaN() // the first row has no amount since a previous one
 		for _, x := range s.aux {
@@ -264,7 +277,20 @@ func (a *auxCursor) at(x float64, out []float64) {
 	a.work.Rows++
 	clear(a.sums)
 	clear(a.cnt)
-	for k, aux := range a.s.aux {
+	for a.next < len(a.starts) && a.ts[a.starts[a.next]][0] <= x {
+		// Begun: into active, kept in series order.
+		k := a.starts[a.next]
+		a.next++
+		i := len(a.active)
+		a.active = append(a.active, k)
+		for ; i > 0 && a.active[i-1] > k; i-- {
+			a.active[i] = a.active[i-1]
+		}
+		a.active[i] = k
+	}
+	kept := a.active[:0]
+	for _, k := range a.active {
+		aux := a.s.aux[k]
 		t := a.ts[k]
 		p := a.ptr[k]
 		for p < len(t) && t[p] < x {
@@ -273,9 +299,10 @@ func (a *auxCursor) at(x float64, out []float64) {
 		a.work.Samples += int64(p - a.ptr[k])
 		a.ptr[k] = p
 		a.work.Evals++
-		if p == len(t) || (p == 0 && t[0] != x) {
-			continue // outside the series' first and last sample
+		if p == len(t) {
+			continue // ended before x: never again, rows only go forward
 		}
+		kept = append(kept, k) // begun, so t[0] <= x: x is within its range
 		for j, c := range a.cols {
 			v := aux.v[c.idx]
 			if v == nil {
@@ -294,6 +321,7 @@ func (a *auxCursor) at(x float64, out []float64) {
 			}
 		}
 	}
+	a.active = kept
 	for j, c := range a.cols {
 		v := math.NaN()
 		switch {

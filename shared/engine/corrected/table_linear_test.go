@@ -1,9 +1,11 @@
 package corrected
 
 import (
+	"math"
 	"testing"
 
 	"github.com/benchwrap/backend/shared/hdf5/gen"
+	"github.com/benchwrap/backend/shared/profile"
 )
 
 // TestCorrectedLinearWork is issue 13's acceptance 1: on the shapes that
@@ -57,5 +59,46 @@ func TestCorrectedLinearWork(t *testing.T) {
 				t.Errorf("work per input sample grows with the file: %.2f then %.2f", perInput[0], perInput[1])
 			}
 		})
+	}
+}
+
+// TestCorrectedManyShortTasks: a node with many tasks that each live a
+// moment (two samples) costs its rows and samples, not rows × tasks: a
+// row looks only at the tasks whose range may contain it. Each row's CPU
+// utilisation is still the mean over the tasks running then.
+func TestCorrectedManyShortTasks(t *testing.T) {
+	e := corrTestEngine(t)
+	for _, tasks := range []int{500, 2000} {
+		rows := 4 * tasks
+		el := make([]uint64, rows)
+		power := make([]uint64, rows)
+		for i := range el {
+			el[i], power[i] = uint64(i), 200
+		}
+		energy := append(corrTimesCols(el...), corrU("NodePower", power...))
+		var tc [][]profile.Column
+		for k := 0; k < tasks; k++ {
+			// Task k runs from 4k to 4k+2, at 10 % then 30 %.
+			a := uint64(4 * k)
+			tc = append(tc, append(corrTimesCols(a, a+2), corrF("CPUUtilization", 10, 30), corrU("RSS", 1024, 1024)))
+		}
+		p := corrWriteRoot(t, "4243_0_short.h5", corrNodeGroup("node01", 1, energy, nil, tc...))
+		res, _ := corrAnalyse(t, e, p, Options{})
+		w := e.lastWork
+		if w.Rows != int64(rows) || res.Rows != int64(rows) {
+			t.Fatalf("%d tasks: %d rows in the pass, %d in the table", tasks, w.Rows, res.Rows)
+		}
+		input := int64(rows + 2*tasks)
+		if total := w.Rows + w.Samples + w.Evals; total > 4*input {
+			t.Errorf("%d tasks: %d steps of work for %d input samples (%+v)", tasks, total, input, w)
+		}
+		util := corrColumn(corrRows(t, e), "cpu_util_norm_pct")
+		for i, v := range util[:8] {
+			// 10, 20, 30 % over the task's three rows, then no task.
+			want := []float64{10, 20, 30, math.NaN()}[i%4]
+			if !(v == want || math.IsNaN(v) && math.IsNaN(want)) {
+				t.Errorf("%d tasks: row %d utilisation %v, want %v", tasks, i, v, want)
+			}
+		}
 	}
 }
