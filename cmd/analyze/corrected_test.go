@@ -65,6 +65,39 @@ func TestCorrectedByDefault(t *testing.T) {
 	if levels != "job,step,step,node,node,node" || jobEnergy != *m.EnergyJ {
 		t.Errorf("job_summaries: %s, job energy %v", levels, jobEnergy)
 	}
+	// The NULL counts, which the COPY's scan counts, are in the printed
+	// summary and in the catalog's (written after the COPY).
+	if nulls, ok := m.Quality["table_nulls"].(map[string]any); !ok || len(nulls) == 0 {
+		t.Errorf("printed table_nulls: %v", m.Quality["table_nulls"])
+	}
+	var stored int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM analysis_runs r,
+		jsonb_object_keys(r.metrics->'quality'->'table_nulls') WHERE r.mode = 'corrected'`).Scan(&stored); err != nil || stored == 0 {
+		t.Errorf("stored table_nulls: %d keys (%v)", stored, err)
+	}
+}
+
+// TestDryRunCountsNulls: a dry run scans nothing, and its summary still
+// has the table's NULL counts.
+func TestDryRunCountsNulls(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--dry-run", "--json", filepath.Join(fixtures, "12346_job_merged.h5")}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var line struct {
+		Metrics struct {
+			Quality struct {
+				TableNulls map[string]int64 `json:"table_nulls"`
+			} `json:"quality"`
+		} `json:"metrics"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &line); err != nil {
+		t.Fatalf("%s: %v", out.String(), err)
+	}
+	if len(line.Metrics.Quality.TableNulls) == 0 {
+		t.Errorf("dry run: no table_nulls in %s", out.String())
+	}
 }
 
 // TestCompatPricingColumns: with a price source, compat mode appends the

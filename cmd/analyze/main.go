@@ -332,6 +332,12 @@ func (b *batch) publish(ctx context.Context, out analyzer.Output, run *analysis.
 			return
 		}
 	}
+	// The summary's NULL counts come with the table's first scan; a dry
+	// run without --csv has not scanned it.
+	if err := b.analyzer.Complete(ctx); err != nil {
+		b.fail(out.File, started, err)
+		return
+	}
 	secs := time.Since(started).Seconds()
 	line := analyzer.NewLine(out, run.Status, secs)
 	b.report(line, run)

@@ -184,7 +184,9 @@ type Quality struct {
 	Columns map[string]QualityCounts `json:"columns"`
 	// TableNulls counts the NULLs of each column of the corrected table
 	// (a task value outside the task's sampled range, a series without
-	// GPU fields, ...).
+	// GPU fields, ...). The table's first complete scan fills the map (a
+	// published run's COPY, before its catalog row is written);
+	// engine.Engine.Complete fills it when nothing scanned the table.
 	TableNulls map[string]int64 `json:"table_nulls"`
 	// DuplicateSamples: samples merged into another one with the same
 	// time (their values averaged).

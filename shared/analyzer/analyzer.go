@@ -70,6 +70,11 @@ type Output struct {
 	rows    analysis.RowSource
 }
 
+// Complete finishes the output's summary when nothing has scanned its
+// table (engine.Engine.Complete): publishing scans it; a dry run calls
+// this before reading the summary.
+func (a *Analyzer) Complete(ctx context.Context) error { return a.engine.Complete(ctx) }
+
 // RowSource streams the table's rows (Result.Rows counts them).
 func (o Output) RowSource() analysis.RowSource { return o.rows }
 

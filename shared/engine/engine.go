@@ -62,6 +62,11 @@ type Table struct {
 	// Ranges, when set, gives the table's series as a scan then produces
 	// them (analysis.SeriesRangeSource: contiguous and sorted by epoch_s).
 	Ranges func() []analysis.SeriesRange
+	// Complete, when set, finishes what the pipeline leaves to the table's
+	// first complete scan (corrected mode: the quality report's NULL
+	// counts, which the COPY's scan counts instead of a pass of their
+	// own). It scans only if no scan has completed yet.
+	Complete func(ctx context.Context) error
 }
 
 // New opens an engine.

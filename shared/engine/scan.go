@@ -55,6 +55,19 @@ func (e *Engine) SeriesRanges() []analysis.SeriesRange {
 	return nil
 }
 
+// Complete finishes what the last table's pipeline leaves to its first
+// complete scan (Table.Complete): a reader of the run's summary calls it
+// when nothing may have scanned the table (a dry run). A no-op once a scan
+// has completed, and when there is no table.
+func (e *Engine) Complete(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t := e.result; t != nil && t.Complete != nil {
+		return t.Complete(ctx)
+	}
+	return nil
+}
+
 // Columns returns the columns of the last result table (nil if none).
 func (e *Engine) Columns() []analysis.Column {
 	e.mu.Lock()

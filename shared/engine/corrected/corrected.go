@@ -200,27 +200,11 @@ func (run *fileRun) file(p string) error {
 	if err != nil {
 		return err
 	}
-	// The table's NULL counts (a pass over every row) on the other core
-	// while the summary is computed: both only read the series.
-	type counted struct {
-		nulls map[string]int64
-		w     work
-		err   error
-	}
-	done := make(chan counted, 1)
-	go func() {
-		var c counted
-		c.nulls, c.err = t.nullCounts(run.Ctx, &c.w)
-		done <- c
-	}()
+	// The table's NULL counts come with its first complete scan (the
+	// COPY's), into this map, which the summary's quality report shares.
+	t.nulls = make(map[string]int64, len(t.out))
+	run.quality.TableNulls = t.nulls
 	run.summarize()
-	c := <-done
-	if c.err != nil {
-		return c.err
-	}
-	run.p.lastWork = c.w
-	run.quality.TableNulls = c.nulls
-	run.sum.Quality.TableNulls = c.nulls
 	run.out = t.table()
 	run.Res.Rows, run.Res.Columns = t.rows, t.out
 	run.Res.Metrics = run.sum.Metrics()

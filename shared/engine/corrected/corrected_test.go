@@ -564,6 +564,16 @@ func TestCorrectedNoExtrapolation(t *testing.T) {
 	fs := append(corrTimesCols(2, 8), corrF("ReadMB", 0, 60), corrF("WriteMB", 6, 6))
 	p := corrWriteRoot(t, "1_0_n1.h5", corrNodeGroup("n1", 1, energy, fs, task))
 	_, sum := corrAnalyse(t, e, p, Options{})
+	// The NULL counts come with the first complete scan, or Complete.
+	if len(sum.Quality.TableNulls) != 0 {
+		t.Errorf("table nulls before any scan: %v", sum.Quality.TableNulls)
+	}
+	if err := e.Complete(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := sum.Quality.TableNulls["cpu_util_norm_pct"]; got != 6 {
+		t.Errorf("table nulls of cpu_util_norm_pct after Complete: %d, want 6", got)
+	}
 	rows := corrRows(t, e)
 	n := math.NaN()
 	corrSame(t, "cpu", corrColumn(rows, "cpu_util_norm_pct"), []float64{n, n, n, 50, 50, 50, 50, 50, n, n, n})

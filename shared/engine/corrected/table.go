@@ -93,31 +93,9 @@ func (run *fileRun) layout() (*rowSource, error) {
 	return t, nil
 }
 
-// nullCounts counts the NULLs of each value column (no silent nulls): one
-// pass over the rows.
-func (t *rowSource) nullCounts(ctx context.Context, w *work) (map[string]int64, error) {
-	counts := make([]int64, len(t.out)-2)
-	err := t.each(ctx, w, func(_ *series, v []float64) error {
-		for j, x := range v {
-			if math.IsNaN(x) {
-				counts[j]++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	nulls := make(map[string]int64)
-	for i, c := range t.out[2:] {
-		nulls[c.Name] = counts[i]
-	}
-	return nulls, nil
-}
-
 // table is the run's result: a table scanned from the series.
 func (t *rowSource) table() *engine.Table {
-	return &engine.Table{Columns: t.out, Rows: t.rows, Scan: t.scan, ScanFloats: t.scanFloats, Ranges: t.ranges}
+	return &engine.Table{Columns: t.out, Rows: t.rows, Scan: t.scan, ScanFloats: t.scanFloats, Ranges: t.ranges, Complete: t.complete}
 }
 
 // rowSource walks the series' samples as the table's rows.
@@ -128,6 +106,11 @@ type rowSource struct {
 	hasGPU bool
 	cols   []auxCol // the aux columns of the table, in order
 	absent []bool   // per aux column: no series has it (always NULL)
+	// nulls is the quality report's table_nulls, filled when a scan
+	// first completes (no pass of its own before the COPY: the COPY's
+	// scan counts them), or by complete.
+	nulls   map[string]int64
+	counted bool
 }
 
 // each calls fn with every row's values after step and node, in the
@@ -191,14 +174,38 @@ func (t *rowSource) ranges() []analysis.SeriesRange {
 }
 
 // scanFloats is the table's engine.Table.ScanFloats: step and node, then
-// the values (NaN for NULL).
+// the values (NaN for NULL). It counts each column's NULLs on the way,
+// for the quality report.
 func (t *rowSource) scanFloats(ctx context.Context, fn func(texts []string, v []float64) error) error {
 	texts := make([]string, 2)
+	counts := make([]int64, len(t.out)-2)
 	var w work
-	return t.each(ctx, &w, func(s *series, v []float64) error {
+	err := t.each(ctx, &w, func(s *series, v []float64) error {
 		texts[0], texts[1] = s.step, s.node
+		for j, x := range v {
+			if math.IsNaN(x) {
+				counts[j]++
+			}
+		}
 		return fn(texts, v)
 	})
+	if err == nil && !t.counted {
+		for i, c := range t.out[2:] {
+			t.nulls[c.Name] = counts[i]
+		}
+		t.counted = true
+		t.run.p.lastWork = w
+	}
+	return err
+}
+
+// complete is the table's engine.Table.Complete: the NULL counts, by a
+// scan of their own when none has completed yet.
+func (t *rowSource) complete(ctx context.Context) error {
+	if t.counted {
+		return nil
+	}
+	return t.scanFloats(ctx, func([]string, []float64) error { return nil })
 }
 
 // scan is the table's engine.Table.Scan: the rows boxed as ScanRows

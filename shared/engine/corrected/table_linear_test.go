@@ -1,6 +1,7 @@
 package corrected
 
 import (
+	"context"
 	"math"
 	"testing"
 
@@ -42,6 +43,9 @@ func TestCorrectedLinearWork(t *testing.T) {
 					}
 				}
 				res, _ := corrAnalyse(t, e, paths[0], Options{})
+				if err := e.Complete(context.Background()); err != nil { // the scan that counts the NULLs
+					t.Fatal(err)
+				}
 				w := e.lastWork
 				if w.Rows != res.Rows {
 					t.Fatalf("n=%d: pass saw %d rows, table has %d", n, w.Rows, res.Rows)
@@ -84,6 +88,9 @@ func TestCorrectedManyShortTasks(t *testing.T) {
 		}
 		p := corrWriteRoot(t, "4243_0_short.h5", corrNodeGroup("node01", 1, energy, nil, tc...))
 		res, _ := corrAnalyse(t, e, p, Options{})
+		if err := e.Complete(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		w := e.lastWork
 		if w.Rows != int64(rows) || res.Rows != int64(rows) {
 			t.Fatalf("%d tasks: %d rows in the pass, %d in the table", tasks, w.Rows, res.Rows)
