@@ -11,8 +11,7 @@ out=${1:?usage: sh build.sh OUTPUT}
 case $out in /*) ;; *) out=$PWD/$out ;; esac
 cd "$(dirname "$0")"
 
-# cgo: libhdf5 (gonum.org/v1/hdf5) and DuckDB link into the binary; DuckDB
-# needs glibc.
+# cgo: libhdf5 (gonum.org/v1/hdf5) links into the binary.
 export CGO_ENABLED=1
 
 # The function's go.mod points at ../../shared, the repository's layout;
