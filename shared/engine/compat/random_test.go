@@ -11,6 +11,7 @@ import (
 
 	"github.com/benchwrap/backend/shared/analysis"
 	"github.com/benchwrap/backend/shared/engine"
+	"github.com/benchwrap/backend/shared/hdf5/gen"
 	"github.com/benchwrap/backend/shared/profile"
 	"github.com/benchwrap/backend/testkit/testenv"
 )
@@ -376,4 +377,43 @@ func ucol(name string, n int) profile.Column {
 
 func fcol(name string, n int) profile.Column {
 	return profile.Column{Name: name, Kind: profile.Float, Size: 8, F: make([]float64, 0, n)}
+}
+
+// TestCompatShapesMatchOracle: the generator's irregular shapes (issue
+// 13's jittered, duplicated and gapped times with every series, and a
+// merged file of 4 jittered nodes) agree with the oracle cell by cell.
+func TestCompatShapesMatchOracle(t *testing.T) {
+	e := newTestEngine(t)
+	irregular := func(s *gen.Spec) {
+		s.Energy, s.Interval, s.TaskInterval, s.TasksPerNode = gen.EnergyXCC, 3, 15, 3
+		s.Series = gen.ParseSeries("all")
+	}
+	for _, c := range []struct {
+		name string
+		set  func(*gen.Spec)
+	}{
+		{"jitter", func(s *gen.Spec) { irregular(s); s.Jitter = 1.5 }},
+		{"dups", func(s *gen.Spec) { irregular(s); s.Dups = 0.1 }},
+		{"gaps", func(s *gen.Spec) { irregular(s); s.Gaps = 0.1 }},
+		{"merged-4-nodes", func(s *gen.Spec) { irregular(s); s.Layout, s.Nodes, s.Jitter = gen.Merged, 4, 1.5 }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := gen.Default()
+			s.JobID, s.Rows, s.Seed = 900, 3000, 13
+			c.set(&s)
+			paths, err := gen.Write(t.TempDir(), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.Compat(context.Background(), paths[0], Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Skip != nil || got.Rows == 0 {
+				t.Fatalf("skip %v, %d rows", got.Skip, got.Rows)
+			}
+			compareWithOracle(t, e, got, runOracle(paths[0]))
+			t.Logf("%d rows x %d columns, dups %v", got.Rows, len(got.Columns), e.lastPlan.dups)
+		})
+	}
 }
