@@ -1,5 +1,5 @@
 // Package corrected is the corrected-mode pipeline (docs/corrected-mode.md):
-// the analysis without the original pipeline's defects, run on a
+// the analysis without the original pipeline's defects, run on an
 // engine.Engine. This file is the entry point, the discovery of the
 // (step, node) series of a file and the loading and cleaning of their
 // datasets; energy.go computes the energy figures and the summary,
