@@ -37,6 +37,9 @@ type plan struct {
 	err      *profile.DatasetError
 }
 
+// loadedBytes is what the dataset holds once loaded: 8 bytes a value.
+func (p *plan) loadedBytes() int64 { return int64(p.rows) * int64(p.cols) * 8 }
+
 type memberKind struct {
 	kind profile.Kind
 	size int
@@ -470,7 +473,7 @@ func (r *Reader) load(ds *profile.Dataset, ahead bool) (bool, error) {
 	if ds.Loaded || (ahead && p.released) {
 		return false, nil
 	}
-	need := int64(p.rows) * int64(p.cols) * 8 // bounded by MaxBytes in inspect
+	need := p.loadedBytes() // bounded by MaxBytes in inspect
 	if r.held+need > r.opt.MaxBytes {
 		if ahead {
 			return true, nil
@@ -503,7 +506,7 @@ func (r *Reader) Release(ds *profile.Dataset) {
 	lock()
 	defer unlock()
 	if p := r.plans[ds]; p != nil && ds.Loaded {
-		r.held -= int64(p.rows) * int64(p.cols) * 8
+		r.held -= p.loadedBytes()
 		p.released = true
 	}
 	ds.Release()
