@@ -49,11 +49,7 @@ func New(cfg Config) (*Analyzer, error) {
 	if _, err := analysis.ParseMode(string(cfg.Mode)); err != nil {
 		return nil, err
 	}
-	e, err := engine.New(cfg.Engine)
-	if err != nil {
-		return nil, err
-	}
-	return &Analyzer{cfg: cfg, engine: e}, nil
+	return &Analyzer{cfg: cfg, engine: engine.New(cfg.Engine)}, nil
 }
 
 // Close releases the engine.
@@ -69,11 +65,6 @@ type Output struct {
 	Summary *analysis.Summary // corrected mode
 	rows    analysis.RowSource
 }
-
-// Complete finishes the output's summary when nothing has scanned its
-// table (engine.Engine.Complete): publishing scans it; a dry run calls
-// this before reading the summary.
-func (a *Analyzer) Complete(ctx context.Context) error { return a.engine.Complete(ctx) }
 
 // RowSource streams the table's rows (Result.Rows counts them).
 func (o Output) RowSource() analysis.RowSource { return o.rows }
@@ -106,6 +97,11 @@ func (a *Analyzer) Analyze(ctx context.Context, path, name string) (Output, erro
 	}
 	return out, nil
 }
+
+// Complete finishes the output's summary when nothing has scanned its
+// table (engine.Engine.Complete): publishing scans it; a dry run calls
+// this before reading the summary.
+func (a *Analyzer) Complete(ctx context.Context) error { return a.engine.Complete(ctx) }
 
 // Lock serialises users of one analyzer (Analyze, then publishing its
 // output).

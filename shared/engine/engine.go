@@ -70,7 +70,7 @@ type Table struct {
 }
 
 // New opens an engine.
-func New(opt Options) (*Engine, error) {
+func New(opt Options) *Engine {
 	if opt.MaxRows <= 0 {
 		opt.MaxRows = DefaultMaxRows
 	}
@@ -81,7 +81,7 @@ func New(opt Options) (*Engine, error) {
 		opt.Reader.MaxBytes = opt.MaxBytes
 	}
 	hdf5.Prestart(opt.Reader)
-	return &Engine{opt: opt}, nil
+	return &Engine{opt: opt}
 }
 
 // Close drops the last table; the engine runs nothing after it.

@@ -19,10 +19,7 @@ func oneRow(r *engine.Run) (*engine.Table, error) {
 }
 
 func TestRunOutcomes(t *testing.T) {
-	e, err := engine.New(engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := engine.New(engine.Options{})
 	ctx := context.Background()
 	boom := errors.New("boom")
 	for _, c := range []struct {

@@ -260,7 +260,6 @@ type table struct {
 	frames []*frame
 	cols   []srcCol
 	out    []outCol
-	p      plan
 	path   energyPath
 	power  int // source column of the power (power path) or energy (counter path)
 	limit  int64
@@ -323,7 +322,7 @@ func (run *compatRun) build() error {
 	if p.rows == 0 {
 		return engine.Skipf(analysis.SkipNoData, "the table has no rows")
 	}
-	t.p, run.plan = p, p
+	run.plan = p
 
 	// Output columns (§9).
 	add := func(name string, kind colKind, src int, div float64) {
@@ -369,7 +368,7 @@ func (run *compatRun) build() error {
 		seen[key] = c.name
 		switch c.kind {
 		case colElapsed:
-			c.typ = analysis.UInt64 // compared as an integer: see value
+			c.typ = analysis.UInt64 // compared as an integer: see values
 		case colEpoch:
 			c.typ = analysis.Int64
 		default:
@@ -522,7 +521,7 @@ type energyState struct {
 	np, diff, inc, used float64
 	npOK, incOK, usedOK bool
 	acc, prev           float64 // running sum; the previous row's counter
-	prevOK, started     bool
+	prevOK              bool    // false before the first row too
 }
 
 func (e *energyState) step(path energyPath, r *row, src int) {
@@ -543,14 +542,14 @@ func (e *energyState) step(path energyPath, r *row, src int) {
 	case counterPath:
 		e.used, e.usedOK = v, ok
 		e.inc, e.incOK = 0, true
-		if e.started && ok && e.prevOK {
+		if ok && e.prevOK {
 			e.inc = v - e.prev
 		}
 		e.np, e.npOK = 0, false
 		if r.first && r.hasPT {
 			e.np, e.npOK = e.inc/diff, true
 		}
-		e.prev, e.prevOK, e.started = v, ok, true
+		e.prev, e.prevOK = v, ok
 	}
 }
 
@@ -634,7 +633,7 @@ func epochValue(v float64, ok bool) (int64, bool) {
 
 // values computes the row's output values after the §8 casts: val[i] is
 // the value as float64 (exact for every type but ElapsedTime beyond
-// 2^53, which et holds), ok[i] false for NULL.
+// 2^53, which r.t holds), ok[i] false for NULL.
 func (t *table) values(r *row, val []float64, ok []bool) {
 	e := &r.energy
 	if t.path != noEnergy {

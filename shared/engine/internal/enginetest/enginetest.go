@@ -85,10 +85,7 @@ var TestOptions = engine.Options{}
 // Open opens an engine for a test; it is closed when the test ends.
 func Open(t testing.TB, opt engine.Options) *engine.Engine {
 	t.Helper()
-	e, err := engine.New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := engine.New(opt)
 	t.Cleanup(func() { e.Close() })
 	return e
 }
